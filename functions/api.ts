@@ -1,0 +1,5 @@
+import '../lib/tasks';
+import { createApiHandler } from '../lib/http/api';
+
+/** API Gateway HTTP API (payload v2) → every route of the task API. */
+export const handler = createApiHandler();

@@ -1,0 +1,47 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { createDocumentClient, createSqsClient } from './clients';
+import { loadConfig, type EngineConfig } from './config';
+import { TaskQueue } from './queue';
+import { TaskStore } from './store';
+
+/** Everything the api, worker and enqueue paths need; injectable so tests point it at local servers. */
+export interface Engine {
+  config: EngineConfig;
+  store: TaskStore;
+  queue: TaskQueue;
+  logger: Logger;
+  now: () => Date;
+}
+
+export interface EngineOverrides {
+  config?: EngineConfig;
+  store?: TaskStore;
+  queue?: TaskQueue;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+/** Builds an engine from the environment, with any part replaced. */
+export function createEngine(overrides: EngineOverrides = {}): Engine {
+  const config = overrides.config ?? loadConfig();
+  return {
+    config,
+    store: overrides.store ?? new TaskStore(createDocumentClient(), config.tableName),
+    queue: overrides.queue ?? new TaskQueue(createSqsClient(), config.queueUrls),
+    logger: overrides.logger ?? new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'background-tasks' }),
+    now: overrides.now ?? (() => new Date()),
+  };
+}
+
+let defaultEngine: Engine | undefined;
+
+/** The engine built from the environment, once per container. */
+export function getDefaultEngine(): Engine {
+  defaultEngine ??= createEngine();
+  return defaultEngine;
+}
+
+/** Replaces the default engine (tests, or an app that builds its own clients). */
+export function setDefaultEngine(engine: Engine | undefined): void {
+  defaultEngine = engine;
+}

@@ -1,0 +1,53 @@
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { z } from 'zod';
+import { defineTask } from '../task';
+
+/** The seed's `write_log`: one structured log line; the message is kept as the result. */
+export const writeLog = defineTask({
+  name: 'write_log',
+  payload: z.object({ message: z.string().min(1).max(10_000) }),
+  maxAttempts: 3,
+  timeoutSeconds: 10,
+  run: ({ message }, ctx) => {
+    ctx.logger.info(message, { event: 'write_log' });
+    return { message };
+  },
+});
+
+/** Waits `ms`, watching its AbortSignal: for timeouts, draining and load. */
+export const sleep = defineTask({
+  name: 'sleep',
+  payload: z.object({ ms: z.number().int().min(0).max(600_000) }),
+  maxAttempts: 1,
+  timeoutSeconds: 660,
+  run: async ({ ms }, ctx) => {
+    await sleepFor(ms, undefined, { signal: ctx.signal });
+    return { sleptMs: ms };
+  },
+});
+
+/** Always throws `Error(message)`: shows retries, backoff and FAILED. */
+export const fail = defineTask({
+  name: 'fail',
+  payload: z.object({ message: z.string().max(1_000) }),
+  maxAttempts: 3,
+  backoff: { baseSeconds: 1, maxSeconds: 10 },
+  run: ({ message }) => {
+    throw new Error(message);
+  },
+});
+
+/**
+ * Fails its first `failTimes` attempts, then succeeds. It counts by the attempt
+ * number the engine passes, so it needs no state of its own; `key` only labels it.
+ */
+export const flaky = defineTask({
+  name: 'flaky',
+  payload: z.object({ failTimes: z.number().int().min(0).max(24), key: z.string().min(1).max(200) }),
+  maxAttempts: 5,
+  backoff: { baseSeconds: 1, maxSeconds: 10 },
+  run: ({ failTimes, key }, ctx) => {
+    if (ctx.attempt <= failTimes) throw new Error(`flaky ${key}: failing attempt ${ctx.attempt} of ${failTimes}`);
+    return { key, succeededOnAttempt: ctx.attempt };
+  },
+});

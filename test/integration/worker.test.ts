@@ -1,0 +1,145 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { Engine } from '../../lib/engine';
+import { enqueue } from '../../lib/enqueue';
+import { processBatch } from '../../lib/executor';
+import { defineTask } from '../../lib/task';
+import { fail, flaky, sleep, writeLog } from '../../lib/tasks/examples';
+import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
+import { runOneBatch, runUntilTerminal } from '../support/drive';
+import { lambdaContext, receiveAll } from '../support/events';
+
+let aws: LocalAws;
+let engine: Engine;
+
+const sideEffects = new Map<string, number>();
+const counted = defineTask({
+  name: 'test_counted',
+  payload: z.object({ key: z.string(), ms: z.number().default(0) }),
+  maxAttempts: 2,
+  run: async ({ key, ms }) => {
+    sideEffects.set(key, (sideEffects.get(key) ?? 0) + 1);
+    await new Promise((r) => setTimeout(r, ms));
+    return { key };
+  },
+});
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  engine = await createTestEngine(aws);
+});
+afterAll(async () => aws.close());
+
+describe('worker', () => {
+  it('runs a task to SUCCEEDED and keeps its result and attempt', async () => {
+    const { taskId } = await enqueue(writeLog, { message: 'hello' }, {}, engine);
+    expect((await engine.store.get(taskId))?.status).toBe('PENDING');
+
+    const [record] = await runUntilTerminal(engine, aws, [taskId]);
+
+    expect(record).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { message: 'hello' } });
+    expect(record!.attemptLog).toHaveLength(1);
+    expect(record!.attemptLog[0]).toMatchObject({ attempt: 1, outcome: 'succeeded' });
+    expect(record!.finishedAt).toBeDefined();
+    expect(record!.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('retries a task that fails twice and ends SUCCEEDED with 3 attempts', async () => {
+    const { taskId } = await enqueue(flaky, { failTimes: 2, key: 'twice' }, {}, engine);
+
+    const [record] = await runUntilTerminal(engine, aws, [taskId]);
+
+    expect(record).toMatchObject({ status: 'SUCCEEDED', attempts: 3, result: { key: 'twice', succeededOnAttempt: 3 } });
+    expect(record!.attemptLog.map((a) => a.outcome)).toEqual(['failed', 'failed', 'succeeded']);
+    expect(record!.attemptLog[0]!.error).toEqual({ type: 'Error', message: 'flaky twice: failing attempt 1 of 2' });
+  });
+
+  it('ends a task that always fails FAILED after maxAttempts, with its error kept', async () => {
+    const { taskId } = await enqueue(fail, { message: 'boom' }, { maxAttempts: 2 }, engine);
+
+    const [record] = await runUntilTerminal(engine, aws, [taskId]);
+
+    expect(record).toMatchObject({ status: 'FAILED', attempts: 2, error: { type: 'Error', message: 'boom' } });
+    expect(record!.attemptLog).toHaveLength(2);
+  });
+
+  it('runs the ten tasks of one batch concurrently', async () => {
+    const ids = await Promise.all(Array.from({ length: 10 }, () => enqueue(sleep, { ms: 1000 }, {}, engine).then((t) => t.taskId)));
+    const event = await receiveAll(aws.sqs, engine.config.queueUrls.default, 10);
+    expect(event.Records).toHaveLength(10);
+
+    const started = Date.now();
+    const response = await processBatch(engine, event, lambdaContext());
+    const elapsed = Date.now() - started;
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(elapsed).toBeLessThan(4_000); // ten in sequence would take 10 s
+    const records = await Promise.all(ids.map((id) => engine.store.get(id)));
+    expect(records.every((r) => r?.status === 'SUCCEEDED')).toBe(true);
+  });
+
+  it('runs the handler once when the same message is delivered twice at the same time', async () => {
+    const { taskId } = await enqueue(counted, { key: 'dup-concurrent', ms: 200 }, {}, engine);
+    const event = await receiveAll(aws.sqs, engine.config.queueUrls.default, 1);
+    const twice = { Records: [event.Records[0]!, { ...event.Records[0]!, messageId: 'duplicate' }] };
+
+    const response = await processBatch(engine, twice, lambdaContext());
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(sideEffects.get('dup-concurrent')).toBe(1);
+    expect((await engine.store.get(taskId))?.status).toBe('SUCCEEDED');
+  });
+
+  it('acknowledges and skips a duplicate delivery of a finished task', async () => {
+    const { taskId } = await enqueue(counted, { key: 'dup-later' }, {}, engine);
+    const event = await receiveAll(aws.sqs, engine.config.queueUrls.default, 1);
+    await processBatch(engine, event, lambdaContext());
+
+    const again = await processBatch(engine, event, lambdaContext());
+
+    expect(again.batchItemFailures).toEqual([]);
+    expect(sideEffects.get('dup-later')).toBe(1);
+    expect((await engine.store.get(taskId))?.attempts).toBe(1);
+  });
+
+  it('never fails a batch for its poison messages, and records FAILED where a record exists', async () => {
+    const good = await enqueue(writeLog, { message: 'survivor' }, {}, engine);
+    const known = await enqueue(writeLog, { message: 'renamed' }, {}, engine);
+    const url = engine.config.queueUrls.default;
+    // Drain the two real messages, then send poison: one not JSON, one an unknown task with a record, one with no record.
+    const real = await receiveAll(aws.sqs, url, 2);
+    await aws.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'not json {' }));
+    await aws.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify({ v: 1, taskId: known.taskId, name: 'no_such_task' }) }));
+    await aws.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify({ v: 1, taskId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', name: 'write_log' }) }));
+    const poison = await receiveAll(aws.sqs, url, 3);
+    const goodRecord = real.Records.find((r) => r.body.includes(good.taskId))!;
+
+    const response = await processBatch(engine, { Records: [goodRecord, ...poison.Records] }, lambdaContext());
+
+    const retried = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+    const bodies = [goodRecord, ...poison.Records].filter((r) => retried.has(r.messageId)).map((r) => r.body);
+    expect(bodies.sort()).toEqual(['not json {', JSON.stringify({ v: 1, taskId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', name: 'write_log' })].sort());
+    expect((await engine.store.get(good.taskId))?.status).toBe('SUCCEEDED');
+    expect(await engine.store.get(known.taskId)).toMatchObject({ status: 'FAILED', error: { type: 'UnknownTask' } });
+  });
+
+  it('reports unfinished tasks for retry when the Lambda deadline nears, and records none twice', async () => {
+    const { taskId } = await enqueue(counted, { key: 'deadline', ms: 3000 }, {}, engine);
+    const quick = await enqueue(writeLog, { message: 'quick' }, {}, engine);
+    const event = await receiveAll(aws.sqs, engine.config.queueUrls.default, 2);
+
+    const started = Date.now();
+    const response = await processBatch(engine, event, lambdaContext(1_500)); // margin 1 s: stops at ~0.5 s
+
+    expect(Date.now() - started).toBeLessThan(2_500);
+    const slowMessage = event.Records.find((r) => r.body.includes(taskId))!;
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: slowMessage.messageId }]);
+    expect((await engine.store.get(quick.taskId))?.status).toBe('SUCCEEDED');
+    // The abandoned attempt finishes on its own and records its outcome once.
+    await new Promise((r) => setTimeout(r, 3_000));
+    const record = await engine.store.get(taskId);
+    expect(record).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+    expect(record!.attemptLog).toHaveLength(1);
+  });
+});

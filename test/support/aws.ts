@@ -1,0 +1,92 @@
+import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import dynalite from 'dynalite';
+import yaml from 'js-yaml';
+import { createSqsServer } from 'local-aws-sqs';
+import { createDocumentClient } from '../../lib/clients';
+import type { EngineConfig } from '../../lib/config';
+import { createEngine, type Engine } from '../../lib/engine';
+import { TaskQueue } from '../../lib/queue';
+import { TaskStore } from '../../lib/store';
+
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+const region = 'us-east-1';
+
+/** Real dynalite and local-aws-sqs servers on free ports, for one test file. */
+export interface LocalAws {
+  dynamoEndpoint: string;
+  sqsEndpoint: string;
+  dynamo: DynamoDBClient;
+  sqs: SQSClient;
+  close(): Promise<void>;
+}
+
+export async function startLocalAws(): Promise<LocalAws> {
+  const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => dynamoServer.listen(0, '127.0.0.1', () => resolve()));
+  const dynamoEndpoint = `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`;
+  const sqsServer = await createSqsServer({ port: 0, hostname: '127.0.0.1' });
+  const sqsEndpoint = `http://127.0.0.1:${(sqsServer.address() as AddressInfo).port}`;
+  const dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region, credentials });
+  const sqs = new SQSClient({ endpoint: sqsEndpoint, region, credentials });
+  return {
+    dynamoEndpoint,
+    sqsEndpoint,
+    dynamo,
+    sqs,
+    async close() {
+      dynamo.destroy();
+      sqs.destroy();
+      await new Promise((r) => dynamoServer.close(r));
+      await new Promise((r) => sqsServer.close(r));
+    },
+  };
+}
+
+const CfnTags = ['!Ref', '!GetAtt', '!Sub', '!Join'].map(
+  (tag) => new yaml.Type(tag, { kind: tag === '!Join' ? 'sequence' : 'scalar', construct: (data: unknown) => ({ [tag]: data }) }),
+);
+
+/** serverless.yml's CloudFormation resources: the one description tests build from too. */
+export function serverlessResources(): Record<string, { Type: string; Properties: Record<string, unknown> }> {
+  const text = readFileSync(join(__dirname, '../../serverless.yml'), 'utf8');
+  const doc = yaml.load(text, { schema: yaml.DEFAULT_SCHEMA.extend(CfnTags) }) as { resources: { Resources: Record<string, never> } };
+  return doc.resources.Resources;
+}
+
+let counter = 0;
+
+/** Creates a fresh table (from serverless.yml's TasksTable) and the two queues; returns an engine wired to them. */
+export async function createTestEngine(aws: LocalAws, overrides: Partial<EngineConfig> = {}, queueAttributes: Record<string, string> = {}): Promise<Engine> {
+  const suffix = `${process.pid}-${++counter}`;
+  const tableName = `tasks-${suffix}`;
+  const table = serverlessResources().TasksTable!.Properties as unknown as CreateTableCommandInput;
+  await aws.dynamo.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: table.AttributeDefinitions,
+      KeySchema: table.KeySchema,
+      GlobalSecondaryIndexes: table.GlobalSecondaryIndexes,
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  const queueUrl = async (name: string) =>
+    (await aws.sqs.send(new CreateQueueCommand({ QueueName: `${name}-${suffix}`, Attributes: { VisibilityTimeout: '30', ...queueAttributes } }))).QueueUrl!;
+  const config: EngineConfig = {
+    stage: 'test',
+    tableName,
+    queueUrls: { high: await queueUrl('high'), default: await queueUrl('default') },
+    retentionDays: 30,
+    workerConcurrency: 10,
+    workerDeadlineMarginMs: 1_000,
+    ...overrides,
+  };
+  return createEngine({
+    config,
+    store: new TaskStore(createDocumentClient(aws.dynamo), tableName),
+    queue: new TaskQueue(aws.sqs, config.queueUrls),
+  });
+}
