@@ -49,8 +49,9 @@ const IDEMPOTENCY_PREFIX = 'idem#';
 /** DynamoDB access for task records. The only place that knows DynamoDB's names and errors. */
 export class TaskStore {
   constructor(
-    private readonly client: DynamoDBDocumentClient,
-    private readonly tableName: string,
+    /** Exposed for read-only views built beside the store (stats); writes go through the methods. */
+    readonly client: DynamoDBDocumentClient,
+    readonly tableName: string,
   ) {}
 
   /** Writes a new PENDING record; false if a record with that id already exists. */

@@ -7,7 +7,7 @@ import { processBatch } from '../../lib/executor';
 import { defineTask } from '../../lib/task';
 import { fail, flaky, sleep, writeLog } from '../../lib/tasks/examples';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
-import { runOneBatch, runUntilTerminal } from '../support/drive';
+import { runUntilTerminal } from '../support/drive';
 import { lambdaContext, receiveAll } from '../support/events';
 
 let aws: LocalAws;

@@ -46,6 +46,14 @@ export async function startLocalAws(): Promise<LocalAws> {
   };
 }
 
+/** Fresh clients to the same servers, for a test that injects faults without touching the shared ones. */
+export function dedicatedClients(aws: LocalAws): { dynamo: DynamoDBClient; sqs: SQSClient } {
+  return {
+    dynamo: new DynamoDBClient({ endpoint: aws.dynamoEndpoint, region, credentials }),
+    sqs: new SQSClient({ endpoint: aws.sqsEndpoint, region, credentials }),
+  };
+}
+
 const CfnTags = ['!Ref', '!GetAtt', '!Sub', '!Join'].map(
   (tag) => new yaml.Type(tag, { kind: tag === '!Join' ? 'sequence' : 'scalar', construct: (data: unknown) => ({ [tag]: data }) }),
 );
@@ -60,7 +68,12 @@ export function serverlessResources(): Record<string, { Type: string; Properties
 let counter = 0;
 
 /** Creates a fresh table (from serverless.yml's TasksTable) and the two queues; returns an engine wired to them. */
-export async function createTestEngine(aws: LocalAws, overrides: Partial<EngineConfig> = {}, queueAttributes: Record<string, string> = {}): Promise<Engine> {
+export async function createTestEngine(
+  aws: LocalAws,
+  overrides: Partial<EngineConfig> = {},
+  queueAttributes: Record<string, string> = {},
+  clients: { dynamo?: DynamoDBClient; sqs?: SQSClient } = {},
+): Promise<Engine> {
   const suffix = `${process.pid}-${++counter}`;
   const tableName = `tasks-${suffix}`;
   const table = serverlessResources().TasksTable!.Properties as unknown as CreateTableCommandInput;
@@ -86,7 +99,7 @@ export async function createTestEngine(aws: LocalAws, overrides: Partial<EngineC
   };
   return createEngine({
     config,
-    store: new TaskStore(createDocumentClient(aws.dynamo), tableName),
-    queue: new TaskQueue(aws.sqs, config.queueUrls),
+    store: new TaskStore(createDocumentClient(clients.dynamo ?? aws.dynamo), tableName),
+    queue: new TaskQueue(clients.sqs ?? aws.sqs, config.queueUrls),
   });
 }

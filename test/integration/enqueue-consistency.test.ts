@@ -1,0 +1,157 @@
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { withBackgroundTasks } from '../../lib/background';
+import type { Engine } from '../../lib/engine';
+import { enqueue } from '../../lib/enqueue';
+import { DependencyUnavailableError } from '../../lib/errors';
+import { processBatch } from '../../lib/executor';
+import { processDeadLetters } from '../../lib/deadLetters';
+import { createApiHandler } from '../../lib/http/api';
+import { writeLog } from '../../lib/tasks/examples';
+import { createTestEngine, dedicatedClients, startLocalAws, type LocalAws } from '../support/aws';
+import { runUntilTerminal } from '../support/drive';
+import { apiEvent, lambdaContext, receiveAll } from '../support/events';
+import { injectFaults, type Faults } from '../support/faults';
+
+let aws: LocalAws;
+let engine: Engine;
+let sqsFaults: Faults;
+let dynamoFaults: Faults;
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  const clients = dedicatedClients(aws);
+  sqsFaults = injectFaults(clients.sqs);
+  dynamoFaults = injectFaults(clients.dynamo);
+  engine = await createTestEngine(aws, {}, {}, clients);
+});
+afterAll(async () => aws.close());
+beforeEach(() => {
+  sqsFaults.failing.clear();
+  dynamoFaults.failing.clear();
+  sqsFaults.counts.clear();
+  dynamoFaults.counts.clear();
+});
+
+async function messagesIn(url: string): Promise<number> {
+  const out = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+  return Number(out.Attributes!.ApproximateNumberOfMessages) + Number(out.Attributes!.ApproximateNumberOfMessagesNotVisible);
+}
+
+describe('enqueue when one write fails', () => {
+  it('SQS down: rejects with 503 and leaves no record behind', async () => {
+    sqsFaults.failing.add('SendMessage');
+    const api = createApiHandler({ engine, apiKeys: async () => ['test-key'] });
+
+    const res = await api(apiEvent('POST', '/tasks', { body: { name: 'write_log', payload: { message: 'lost?' } } }), lambdaContext());
+
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(res.body)).toEqual({ error: { code: 'service_unavailable', message: 'SQS SendMessage failed' } });
+    const page = await engine.store.list({ limit: 100, status: 'PENDING' });
+    expect(page.items.filter((t) => t.payload && (t.payload as { message?: string }).message === 'lost?')).toEqual([]);
+  });
+
+  it('DynamoDB down: rejects with 503, and the message that went out never runs a task', async () => {
+    dynamoFaults.failing.add('PutItem');
+    const url = engine.config.queueUrls.default;
+    const before = await messagesIn(url);
+
+    const error = await enqueue(writeLog, { message: 'orphan' }, {}, engine).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(DependencyUnavailableError);
+    expect((error as DependencyUnavailableError).dependency).toBe('dynamodb');
+    expect(await messagesIn(url)).toBe(before + 1);
+    dynamoFaults.failing.clear();
+    const event = await receiveAll(aws.sqs, url, 1);
+    const taskId = JSON.parse(event.Records[0]!.body).taskId as string;
+    const response = await processBatch(engine, event, lambdaContext());
+    // Handed back (it will reach the DLQ), and the DLQ consumer drops it without inventing a task.
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.messageId }]);
+    expect(await processDeadLetters(engine, event)).toEqual({ batchItemFailures: [] });
+    expect(await engine.store.get(taskId)).toBeUndefined();
+  });
+
+  it('with an Idempotency-Key, a retry after an SQS failure returns the same task, which then runs', async () => {
+    const api = createApiHandler({ engine, apiKeys: async () => ['test-key'] });
+    const request = () => api(apiEvent('POST', '/tasks', { body: { name: 'write_log', payload: { message: 'again' } }, headers: { 'idempotency-key': 'k-1' } }), lambdaContext());
+    sqsFaults.failing.add('SendMessage');
+    const failed = await request();
+    sqsFaults.failing.clear();
+
+    const first = await request();
+    const second = await request();
+
+    expect(failed.statusCode).toBe(503);
+    expect(first.statusCode).toBe(202);
+    expect(JSON.parse(second.body).taskId).toBe(JSON.parse(first.body).taskId);
+    const [record] = await runUntilTerminal(engine, aws, [JSON.parse(first.body).taskId]);
+    expect(record!.status).toBe('SUCCEEDED');
+  });
+});
+
+describe('withBackgroundTasks', () => {
+  const ctx = {} as Context;
+  const httpEvent = apiEvent('POST', '/signup');
+
+  it('enqueues everything added before the response, ten per SendMessageBatch', async () => {
+    const handler = withBackgroundTasks(
+      async (_event: unknown, _ctx, backgroundTasks) => {
+        for (let i = 0; i < 23; i++) backgroundTasks.add(writeLog, { message: `bg${i}` });
+        return { statusCode: 200, body: 'ok' };
+      },
+      { engine: () => engine },
+    );
+
+    const res = await handler(httpEvent, ctx);
+
+    expect(res).toEqual({ statusCode: 200, body: 'ok' });
+    expect(sqsFaults.counts.get('SendMessageBatch')).toBe(3);
+    expect(sqsFaults.counts.get('SendMessage')).toBeUndefined();
+  });
+
+  it('turns the response into a 503 JSON error when the enqueue fails', async () => {
+    sqsFaults.failing.add('SendMessageBatch');
+    const handler = withBackgroundTasks(
+      async (_event: unknown, _ctx, backgroundTasks) => {
+        backgroundTasks.add(writeLog, { message: 'must not vanish' });
+        return { statusCode: 200, body: 'ok' };
+      },
+      { engine: () => engine },
+    );
+
+    const res = (await handler(httpEvent, ctx)) as { statusCode: number; body: string };
+
+    expect(res.statusCode).toBe(503);
+    expect(JSON.parse(res.body).error.code).toBe('background_enqueue_failed');
+  });
+
+  it('drops tasks added before a throw, except those added with evenOnError', async () => {
+    let ids: string[] = [];
+    const handler = withBackgroundTasks(
+      async (_event: unknown, _ctx, backgroundTasks) => {
+        ids = [backgroundTasks.add(writeLog, { message: 'dropped' }).taskId, backgroundTasks.add(writeLog, { message: 'audit' }, { evenOnError: true }).taskId];
+        throw new Error('handler failed');
+      },
+      { engine: () => engine },
+    );
+
+    await expect(handler(httpEvent, ctx)).rejects.toThrow('handler failed');
+
+    expect(await engine.store.get(ids[0]!)).toBeUndefined();
+    expect(await engine.store.get(ids[1]!)).toMatchObject({ status: 'PENDING', payload: { message: 'audit' } });
+  });
+
+  it('throws at add() for a payload that fails the schema', async () => {
+    const handler = withBackgroundTasks(
+      async (_event: unknown, _ctx, backgroundTasks) => {
+        // @ts-expect-error the payload type comes from the schema
+        backgroundTasks.add(writeLog, { message: 1 });
+        return 'unreachable';
+      },
+      { engine: () => engine },
+    );
+
+    await expect(handler({}, ctx)).rejects.toThrow(/does not match the schema/);
+  });
+});
