@@ -10,6 +10,8 @@ const EnvSchema = z.object({
   WORKER_CONCURRENCY: z.coerce.number().int().positive().max(100).default(10),
   /** Stop waiting for tasks this long before the Lambda's own deadline. */
   WORKER_DEADLINE_MARGIN_MS: z.coerce.number().int().nonnegative().default(5_000),
+  /** A RUNNING attempt's lease outlives its timeout by this much, to cover recording the outcome. */
+  LEASE_MARGIN_MS: z.coerce.number().int().positive().default(60_000),
 });
 
 /** The engine's configuration, read once from the environment. */
@@ -20,6 +22,7 @@ export interface EngineConfig {
   retentionDays: number;
   workerConcurrency: number;
   workerDeadlineMarginMs: number;
+  leaseMarginMs: number;
 }
 
 /**
@@ -40,5 +43,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     retentionDays: e.TASK_RETENTION_DAYS,
     workerConcurrency: e.WORKER_CONCURRENCY,
     workerDeadlineMarginMs: e.WORKER_DEADLINE_MARGIN_MS,
+    leaseMarginMs: e.LEASE_MARGIN_MS,
   };
 }

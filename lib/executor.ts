@@ -11,8 +11,6 @@ import type { AttemptRecord, TaskError, TaskRecord } from './types';
 
 /** Results above this are replaced by a truncation marker (DynamoDB items are capped at 400 KB). */
 export const RESULT_LIMIT_BYTES = 64 * 1024;
-/** A lease outlives its attempt's timeout by this much, to cover recording the outcome. */
-export const LEASE_MARGIN_MS = 60_000;
 const ERROR_MESSAGE_LIMIT = 1_000;
 
 /** The part of the Lambda context the worker uses. */
@@ -51,7 +49,7 @@ export async function processBatch(engine: Engine, event: SQSEvent, context?: De
   }
 
   const retries = event.Records.flatMap((record) => {
-    const outcome = outcomes.get(record.messageId) ?? unfinished(record);
+    const outcome = outcomes.get(record.messageId) ?? unfinished(record, engine.config.leaseMarginMs);
     return outcome.retry ? [{ record, visibilitySeconds: outcome.visibilitySeconds }] : [];
   });
   await Promise.all(
@@ -66,10 +64,10 @@ export async function processBatch(engine: Engine, event: SQSEvent, context?: De
  * A message still running at the deadline comes back when its lease ends, not
  * after the queue's long visibility timeout: the next claim takes it over then.
  */
-function unfinished(record: SQSRecord): MessageOutcome {
+function unfinished(record: SQSRecord, leaseMarginMs: number): MessageOutcome {
   const parsed = parseMessage(record.body);
   const task = parsed.ok ? getTask(parsed.message.name) : undefined;
-  return { retry: true, visibilitySeconds: task ? task.timeoutSeconds + LEASE_MARGIN_MS / 1000 : undefined };
+  return { retry: true, visibilitySeconds: task ? task.timeoutSeconds + leaseMarginMs / 1000 : undefined };
 }
 
 async function processMessage(engine: Engine, message: SQSRecord): Promise<MessageOutcome> {
@@ -85,7 +83,7 @@ async function processMessage(engine: Engine, message: SQSRecord): Promise<Messa
   }
   const { taskId } = parsed.message;
   try {
-    const claim = await engine.store.claim(taskId, engine.now(), task.timeoutSeconds * 1000 + LEASE_MARGIN_MS);
+    const claim = await engine.store.claim(taskId, engine.now(), task.timeoutSeconds * 1000 + engine.config.leaseMarginMs);
     switch (claim.outcome) {
       case 'claimed':
         return await runAttempt(engine, task, claim.record);

@@ -72,7 +72,10 @@ export function taskRoutes(engine: Engine): Route[] {
         const acceptedCount = out.filter((o) => o.ok).length;
         // 202 if anything was accepted; otherwise the most telling failure.
         const status = acceptedCount > 0 ? 202 : out.some((o) => o.httpStatus === 503) ? 503 : 400;
-        return json(status, { accepted: acceptedCount, rejected: out.length - acceptedCount, items: out });
+        const summary = { accepted: acceptedCount, rejected: out.length - acceptedCount, items: out };
+        if (status === 202) return json(202, summary);
+        const error = status === 503 ? { code: 'service_unavailable', message: 'No task in the batch could be enqueued' } : { code: 'validation_error', message: 'No task in the batch was accepted; see items' };
+        return json(status, { error, ...summary });
       },
     },
     {

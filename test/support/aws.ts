@@ -95,6 +95,7 @@ export async function createTestEngine(
     retentionDays: 30,
     workerConcurrency: 10,
     workerDeadlineMarginMs: 1_000,
+    leaseMarginMs: 60_000,
     ...overrides,
   };
   return createEngine({

@@ -32,3 +32,22 @@ export function injectFaults(client: SQSClient | DynamoDBClient): Faults {
   );
   return faults;
 }
+
+/**
+ * Makes the next `times` calls of `command` fail as AWS throttling does, below
+ * the SDK's retry middleware, so the client's own retries are what is tested.
+ */
+export function throttle(client: SQSClient | DynamoDBClient, command: string, times: number, errorName = 'ThrottlingException'): { thrown: number } {
+  const state = { thrown: 0 };
+  (client.middlewareStack as { add: (mw: unknown, opts: unknown) => void }).add(
+    (next: (args: unknown) => Promise<unknown>, context: { commandName: string }) => async (args: unknown) => {
+      if (context.commandName === `${command}Command` && state.thrown < times) {
+        state.thrown++;
+        throw Object.assign(new Error('Rate exceeded (injected)'), { name: errorName, $fault: 'client', $metadata: { httpStatusCode: 400 } });
+      }
+      return next(args);
+    },
+    { step: 'deserialize', name: `throttle${command}${Math.random()}` },
+  );
+  return state;
+}
