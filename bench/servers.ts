@@ -1,0 +1,81 @@
+import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import dynalite from 'dynalite';
+import { createSqsServer } from 'local-aws-sqs';
+import { createDocumentClient } from '../lib/clients';
+import { createEngine, type Engine } from '../lib/engine';
+import { TaskQueue } from '../lib/queue';
+import { TaskStore } from '../lib/store';
+import { serverlessResources } from '../test/support/aws';
+
+/** Requests seen by the servers, by API action (read off x-amz-target, as the servers themselves route). */
+export class RequestCounter {
+  readonly counts = new Map<string, number>();
+  attach(server: Server): void {
+    server.prependListener('request', (req) => {
+      const target = String(req.headers['x-amz-target'] ?? 'unknown').split('.').at(-1)!;
+      this.counts.set(target, (this.counts.get(target) ?? 0) + 1);
+    });
+  }
+  reset(): void {
+    this.counts.clear();
+  }
+  snapshot(): Record<string, number> {
+    return Object.fromEntries([...this.counts].sort());
+  }
+}
+
+export interface BenchAws {
+  dynamo: DynamoDBClient;
+  sqs: SQSClient;
+  dynamoCounter: RequestCounter;
+  sqsCounter: RequestCounter;
+  engine: Engine;
+  /** Points the engine at new, empty queues (SQS allows one purge a minute, as AWS does). */
+  freshQueues(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** In-memory dynalite and local-aws-sqs with request counters, the table from serverless.yml, and an engine on them. */
+export async function startBenchAws(): Promise<BenchAws> {
+  const dynamoServer = dynalite({ createTableMs: 0 });
+  await new Promise<void>((r) => dynamoServer.listen(0, '127.0.0.1', () => r()));
+  const sqsServer = (await createSqsServer({ port: 0, hostname: '127.0.0.1' })) as unknown as Server;
+  const dynamoCounter = new RequestCounter();
+  const sqsCounter = new RequestCounter();
+  dynamoCounter.attach(dynamoServer);
+  sqsCounter.attach(sqsServer);
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const dynamo = new DynamoDBClient({ endpoint: `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`, region: 'us-east-1', credentials });
+  const sqs = new SQSClient({ endpoint: `http://127.0.0.1:${(sqsServer.address() as AddressInfo).port}`, region: 'us-east-1', credentials });
+  const table = serverlessResources().TasksTable!.Properties as unknown as CreateTableCommandInput;
+  await dynamo.send(new CreateTableCommand({ ...table, TableName: 'bench-tasks', TimeToLiveSpecification: undefined, PointInTimeRecoverySpecification: undefined, SSESpecification: undefined } as CreateTableCommandInput));
+  let generation = 0;
+  const url = async (name: string) => (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-${generation}`, Attributes: { VisibilityTimeout: '30' } }))).QueueUrl!;
+  const queueUrls = { high: await url('bench-high'), default: await url('bench-default') };
+  const engine = createEngine({
+    config: { stage: 'bench', tableName: 'bench-tasks', queueUrls, retentionDays: 30, workerConcurrency: 10, workerDeadlineMarginMs: 5_000, leaseMarginMs: 60_000 },
+    store: new TaskStore(createDocumentClient(dynamo), 'bench-tasks'),
+    queue: new TaskQueue(sqs, queueUrls),
+  });
+  return {
+    dynamo,
+    sqs,
+    dynamoCounter,
+    sqsCounter,
+    engine,
+    async freshQueues() {
+      generation++;
+      engine.config = { ...engine.config, queueUrls: { high: await url('bench-high'), default: await url('bench-default') } };
+      engine.queue = new TaskQueue(sqs, engine.config.queueUrls);
+    },
+    async close() {
+      dynamo.destroy();
+      sqs.destroy();
+      await new Promise((r) => dynamoServer.close(r));
+      await new Promise((r) => sqsServer.close(r));
+    },
+  };
+}
