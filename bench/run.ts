@@ -22,10 +22,10 @@ async function main(): Promise<void> {
   aws.engine.logger = new Logger({ serviceName: 'bench', logLevel: 'WARN' });
   try {
     log('enqueue: api handler vs PutItem ∥ SendMessage ...');
-    const enqueue = await benchEnqueue(aws, quick ? 3 : 7, quick ? 50 : 150);
+    const enqueue = await benchEnqueue(aws, quick ? 3 : 9, quick ? 50 : 200);
     await aws.freshQueues();
     log('worker: batch of 10 vs its unavoidable writes ...');
-    const worker = await benchWorker(aws, quick ? 5 : 15);
+    const worker = await benchWorker(aws, quick ? 5 : 25);
     log('requests per task, counted at the servers ...');
     const requests = {
       single: await countRequests(aws, 'single', quick ? 50 : 200),
