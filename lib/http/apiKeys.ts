@@ -1,5 +1,3 @@
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
-
 /** The key `npm start` accepts when API_KEY is not set. */
 export const LOCAL_DEV_KEY = 'local-dev-key';
 /** Keys are re-read from SSM this often, so a rotated key takes effect without a deploy. */
@@ -9,15 +7,16 @@ const KEY_CACHE_SECONDS = 300;
  * The API keys this deployment accepts, comma-separated at their source:
  * - `API_KEY_PARAMETER`: an SSM SecureString (deployed stages; read through
  *   Powertools Parameters, which caches it, so the secret is never in the
- *   template or the environment);
+ *   template or the environment). Ignored under serverless-offline, where
+ *   serverless.yml still names it but there is no SSM;
  * - else `API_KEY` (local runs and tests);
  * - else, under serverless-offline only, the local default key.
  * No source means no keys: every protected route then answers 503.
  */
 export async function loadApiKeys(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   let raw: string | undefined;
-  if (env.API_KEY_PARAMETER) {
-    raw = await getParameter(env.API_KEY_PARAMETER, { decrypt: true, maxAge: KEY_CACHE_SECONDS });
+  if (env.API_KEY_PARAMETER && env.IS_OFFLINE !== 'true') {
+    raw = await readParameter(env.API_KEY_PARAMETER);
   } else if (env.API_KEY) {
     raw = env.API_KEY;
   } else if (env.IS_OFFLINE === 'true') {
@@ -27,4 +26,14 @@ export async function loadApiKeys(env: NodeJS.ProcessEnv = process.env): Promise
     .split(',')
     .map((k) => k.trim())
     .filter((k) => k.length > 0);
+}
+
+/**
+ * Loaded on first use, not at import: the SSM client is needed once per cold
+ * start, so it stays off the api's module initialisation (and out of its
+ * bundle: serverless.yml takes @aws-sdk/client-ssm from the Lambda runtime).
+ */
+async function readParameter(name: string): Promise<string | undefined> {
+  const { getParameter } = await import('@aws-lambda-powertools/parameters/ssm');
+  return getParameter(name, { decrypt: true, maxAge: KEY_CACHE_SECONDS });
 }

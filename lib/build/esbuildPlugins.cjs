@@ -1,0 +1,54 @@
+'use strict';
+// esbuild plugins for the Lambda bundles (serverless.yml: custom.esbuild.plugins;
+// bench/coldStart.ts builds with the same list). They exist for cold starts:
+// `import { z } from 'zod'` keeps zod's whole namespace, so esbuild cannot drop
+// the parts of zod that the functions never call. These plugins drop them.
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS file, loaded by serverless-esbuild with require()
+const { readFileSync } = require('node:fs');
+
+/**
+ * zod's `z.locales`: ~40 translated error-message sets (about 260 KB
+ * minified). English is imported by zod's schemas directly and stays; only
+ * `z.config(z.locales.xx())` becomes unavailable, and nothing here calls it.
+ */
+const ZOD_LOCALES = /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/;
+
+/**
+ * zod features the functions do not use (about 55 KB minified): compiling a
+ * schema ahead of time (`z.compile`) and JSON Schema conversion
+ * (`z.toJSONSchema`, `z.fromJSONSchema`, `.toJSONSchema()`). Parsing does not
+ * touch them. In the bundles each of their exports becomes a function that
+ * throws saying why, so a future use fails loudly, never silently.
+ */
+const ZOD_UNUSED = /[\\/]zod[\\/]v4[\\/](core[\\/]compile|core[\\/]json-schema-processors|core[\\/]json-schema-generator|classic[\\/]from-json-schema)\.js$/;
+
+/** The names a zod ES module exports (`export function|const|class name`, `export { a, b as c }`). */
+function exportNames(source) {
+  const names = new Set();
+  for (const m of source.matchAll(/^export (?:async )?(?:function\*?|const|let|var|class) ([A-Za-z_$][\w$]*)/gm)) names.add(m[1]);
+  for (const m of source.matchAll(/^export \{([^}]*)\}(?! from)/gm)) {
+    for (const part of m[1].split(',')) {
+      const name = part.trim().split(/\s+as\s+/).pop();
+      if (name) names.add(name);
+    }
+  }
+  return [...names];
+}
+
+const trimZod = {
+  name: 'trim-zod',
+  setup(build) {
+    build.onLoad({ filter: ZOD_LOCALES }, () => ({ contents: 'export {};', loader: 'js' }));
+    build.onLoad({ filter: ZOD_UNUSED }, (args) => {
+      const file = args.path.split(/[\\/]zod[\\/]/).pop();
+      const message = `zod/${file} is left out of the Lambda bundles (lib/build/esbuildPlugins.cjs)`;
+      const stubs = exportNames(readFileSync(args.path, 'utf8')).map(
+        (name) => `export function ${name}() { throw new Error(${JSON.stringify(message)}); }`,
+      );
+      return { contents: stubs.join('\n'), loader: 'js' };
+    });
+  },
+};
+
+module.exports = [trimZod];

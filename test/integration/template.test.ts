@@ -1,0 +1,295 @@
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TASK_LIMITS } from '../../lib/task';
+
+/**
+ * `serverless package` on a copy of the checkout (so that its .esbuild and
+ * .serverless folders never meet a concurrent `npm start`), for prod and dev,
+ * with no AWS credentials, and assertions on the CloudFormation it writes.
+ */
+const ROOT = resolve(__dirname, '../..');
+const FUNCTIONS = ['api', 'worker', 'dlq'] as const;
+/** Generous: the bundles are about 0.3 MB zipped; a bundled devDependency or a second SDK would blow it. */
+const MAX_ZIP_BYTES = 1_000_000;
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+interface Packaged {
+  dir: string;
+  resources: Record<string, Json>;
+  template: Json;
+}
+
+let work: string;
+const stages: Record<'prod' | 'dev', Packaged> = {} as never;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'template-test-'));
+  for (const entry of ['serverless.yml', 'package.json', 'package-lock.json', 'tsconfig.json', 'functions', 'lib']) {
+    cpSync(join(ROOT, entry), join(work, entry), { recursive: true });
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'), 'dir');
+  // Sequential: both runs share the copy's .esbuild folder.
+  for (const stage of ['prod', 'dev'] as const) stages[stage] = await packageStage(stage);
+}, 120_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+async function packageStage(stage: string): Promise<Packaged> {
+  const dir = join(work, `out-${stage}`);
+  // No credentials at all: packaging must not need AWS.
+  const env: NodeJS.ProcessEnv = { ...process.env, AWS_PROFILE: 'none-such', SLS_TELEMETRY_DISABLED: '1' };
+  for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) delete env[name];
+  await promisify(execFile)(join(ROOT, 'node_modules/.bin/serverless'), ['package', '--stage', stage, '--package', dir], {
+    cwd: work,
+    env,
+    timeout: 110_000,
+  });
+  const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Json;
+  return { dir, template, resources: template.Resources as Record<string, Json> };
+}
+
+const prod = () => stages.prod.resources;
+const ofType = (resources: Record<string, Json>, type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const functionId = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}LambdaFunction`;
+
+/** The file names in a zip, from its central directory. */
+function zipEntries(file: string): string[] {
+  const buf = readFileSync(file);
+  const end = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  const count = buf.readUInt16LE(end + 10);
+  let at = buf.readUInt32LE(end + 16);
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const nameLength = buf.readUInt16LE(at + 28);
+    names.push(buf.toString('utf8', at + 46, at + 46 + nameLength));
+    at += 46 + nameLength + buf.readUInt16LE(at + 30) + buf.readUInt16LE(at + 32);
+  }
+  return names;
+}
+
+/** Every IAM statement of a role, with both branches of any Fn::If. */
+function statements(role: Json): Json[] {
+  return (role.Properties.Policies as Json[]).flatMap((p) =>
+    (p.PolicyDocument.Statement as Json[]).flatMap((s) => (s['Fn::If'] ? (s['Fn::If'] as Json[]).slice(1).filter((b) => !b.Ref) : [s])),
+  );
+}
+const list = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
+const actionsOf = (role: Json) => statements(role).flatMap((s) => list(s.Action as string | string[]));
+
+describe('serverless package --stage prod', () => {
+  it('runs every function on nodejs24.x, arm64, from its own package', () => {
+    const keys = new Set<string>();
+    for (const name of FUNCTIONS) {
+      const fn = prod()[functionId(name)]!;
+      expect(fn.Properties.Runtime).toBe('nodejs24.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.Code.S3Key).toMatch(new RegExp(`/${name}\\.zip$`));
+      keys.add(fn.Properties.Code.S3Key);
+    }
+    expect(keys.size).toBe(FUNCTIONS.length);
+  });
+
+  it('bundles each function into one minified file, with no node_modules, well under the size bound', () => {
+    for (const name of FUNCTIONS) {
+      const zip = join(stages.prod.dir, `${name}.zip`);
+      expect(zipEntries(zip)).toEqual([`functions/${name}.js`]);
+      expect(statSync(zip).size).toBeLessThan(MAX_ZIP_BYTES);
+    }
+    expect(existsSync(join(stages.prod.dir, 'background-tasks.zip'))).toBe(false);
+  });
+
+  it('encrypts every queue and redrives the task queues to their own DLQ well above the largest maxAttempts', () => {
+    const queues = ofType(prod(), 'AWS::SQS::Queue');
+    expect(queues.map(([id]) => id).sort()).toEqual(['DefaultDeadLetterQueue', 'DefaultQueue', 'HighDeadLetterQueue', 'HighQueue']);
+    for (const [, q] of queues) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+    for (const id of ['HighQueue', 'DefaultQueue']) {
+      const redrive = prod()[id]!.Properties.RedrivePolicy;
+      expect(redrive.deadLetterTargetArn).toEqual({ 'Fn::GetAtt': [id.replace('Queue', 'DeadLetterQueue'), 'Arn'] });
+      expect(redrive.maxReceiveCount).toBeGreaterThanOrEqual(2 * TASK_LIMITS.maxAttempts);
+    }
+  });
+
+  it('keeps each task queue visibility at least 6x the worker timeout', () => {
+    const timeout = prod().WorkerLambdaFunction!.Properties.Timeout as number;
+    for (const id of ['HighQueue', 'DefaultQueue']) {
+      expect(prod()[id]!.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
+    }
+  });
+
+  it('feeds the worker with partial batch responses, batch size, window and a concurrency cap per queue', () => {
+    const mappings: Record<string, Json> = Object.fromEntries(
+      ofType(prod(), 'AWS::Lambda::EventSourceMapping').map(([, m]) => [m.Properties.EventSourceArn['Fn::GetAtt'][0] as string, m.Properties as Json]),
+    );
+    expect(Object.keys(mappings).sort()).toEqual(['DefaultDeadLetterQueue', 'DefaultQueue', 'HighDeadLetterQueue', 'HighQueue']);
+    for (const m of Object.values(mappings)) {
+      expect(m.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+      expect(m.BatchSize).toBe(10);
+      expect(m.ScalingConfig.MaximumConcurrency).toBeGreaterThanOrEqual(2);
+    }
+    const high = mappings.HighQueue!;
+    const dflt = mappings.DefaultQueue!;
+    expect(high.FunctionName).toEqual({ 'Fn::GetAtt': ['WorkerLambdaFunction', 'Arn'] });
+    expect(high.MaximumBatchingWindowInSeconds).toBe(0);
+    expect(dflt.MaximumBatchingWindowInSeconds).toBeGreaterThanOrEqual(0);
+    expect(mappings.HighDeadLetterQueue!.FunctionName).toEqual({ 'Fn::GetAtt': ['DlqLambdaFunction', 'Arn'] });
+  });
+
+  it('keeps headroom for the high queue: the worker reserves both caps, so default tasks cannot take high’s share', () => {
+    const reserved = prod().WorkerLambdaFunction!.Properties.ReservedConcurrentExecutions;
+    expect(reserved['Fn::If'][0]).toBe('HasWorkerReservedConcurrency');
+    const mappings = ofType(prod(), 'AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
+    const cap = (queue: string) => mappings.find((m) => m.EventSourceArn['Fn::GetAtt'][0] === queue)!.ScalingConfig.MaximumConcurrency as number;
+    expect(reserved['Fn::If'][1]).toBe(cap('HighQueue') + cap('DefaultQueue'));
+    expect(reserved['Fn::If'][1] - cap('DefaultQueue')).toBeGreaterThanOrEqual(cap('HighQueue'));
+    expect(stages.prod.template.Conditions.HasWorkerReservedConcurrency).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['30 reserved', '0 reserved'] }] });
+  });
+
+  it('builds the table on demand, with TTL, point-in-time recovery, SSE, a sharded status index, and deletion protection', () => {
+    const table = prod().TasksTable!;
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      DeletionProtectionEnabled: true,
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual([
+      expect.objectContaining({
+        IndexName: 'byStatus',
+        KeySchema: [
+          { AttributeName: 'statusShard', KeyType: 'HASH' },
+          { AttributeName: 'taskId', KeyType: 'RANGE' },
+        ],
+      }),
+    ]);
+  });
+
+  it('gives each function its own role, and no role a wildcard action or resource on SQS or DynamoDB', () => {
+    expect(prod().IamRoleLambdaExecution).toBeUndefined();
+    const roles = ofType(prod(), 'AWS::IAM::Role');
+    expect(roles.map(([id]) => id).sort()).toEqual(['ApiRole', 'DlqRole', 'WorkerRole']);
+    for (const name of FUNCTIONS) {
+      const role = `${name[0]!.toUpperCase()}${name.slice(1)}Role`;
+      expect(prod()[functionId(name)]!.Properties.Role).toEqual({ 'Fn::GetAtt': [role, 'Arn'] });
+    }
+    for (const [, role] of roles) {
+      for (const s of statements(role)) {
+        const actions = list(s.Action as string | string[]);
+        expect(actions.every((a) => a !== '*' && !a.endsWith(':*'))).toBe(true);
+        if (actions.some((a) => /^(sqs|dynamodb):/.test(a))) {
+          for (const r of list(s.Resource)) expect(JSON.stringify(r)).not.toContain('*');
+        }
+      }
+    }
+  });
+
+  it('grants each role exactly the calls its function makes', () => {
+    const sorted = (role: string) => [...new Set(actionsOf(prod()[role]!))].sort();
+    expect(sorted('ApiRole')).toEqual(
+      [
+        'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
+        'kms:Decrypt', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage', 'ssm:GetParameter',
+      ].sort(),
+    );
+    expect(sorted('WorkerRole')).toEqual(
+      [
+        'dynamodb:GetItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents',
+        'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
+      ].sort(),
+    );
+    expect(sorted('DlqRole')).toEqual(
+      ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'].sort(),
+    );
+    // Each role writes logs to its own function's log group only.
+    for (const name of FUNCTIONS) {
+      const role = prod()[`${name[0]!.toUpperCase()}${name.slice(1)}Role`]!;
+      const logs = statements(role).find((s) => list(s.Action).includes('logs:PutLogEvents'))!;
+      expect(logs.Resource).toEqual({ 'Fn::GetAtt': [`${name[0]!.toUpperCase()}${name.slice(1)}LogGroup`, 'Arn'] });
+    }
+  });
+
+  it('lets the api read one SSM parameter, and decrypt with a customer key only through SSM and only if one is configured', () => {
+    const api = statements(prod().ApiRole!);
+    const ssm = api.filter((s) => list(s.Action).some((a: string) => a.startsWith('ssm:')));
+    expect(ssm).toHaveLength(1);
+    expect(ssm[0]!.Action).toBe('ssm:GetParameter');
+    expect(JSON.stringify(ssm[0]!.Resource)).toContain(':parameter/background-tasks/prod/api-keys"');
+    const raw = (prod().ApiRole!.Properties.Policies[0].PolicyDocument.Statement as Json[]).find((s) => s['Fn::If'])!;
+    expect(raw['Fn::If'][0]).toBe('HasApiKeyKmsKey');
+    expect(raw['Fn::If'][1].Condition.StringEquals['kms:ViaService']).toBeDefined();
+    expect(stages.prod.template.Conditions.HasApiKeyKmsKey).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
+  });
+
+  it('puts no secret in any environment: the api gets the parameter’s name, never a key', () => {
+    for (const name of FUNCTIONS) {
+      const vars = prod()[functionId(name)]!.Properties.Environment.Variables as Record<string, unknown>;
+      expect(vars.API_KEY).toBeUndefined();
+      for (const key of Object.keys(vars)) expect(key).not.toMatch(/SECRET|PASSWORD|TOKEN|^API_KEY$/);
+      expect(vars.POWERTOOLS_METRICS_NAMESPACE).toBe('BackgroundTasks');
+    }
+    expect(prod().ApiLambdaFunction!.Properties.Environment.Variables.API_KEY_PARAMETER).toBe('/background-tasks/prod/api-keys');
+    expect(prod().WorkerLambdaFunction!.Properties.Environment.Variables.API_KEY_PARAMETER).toBeUndefined();
+    expect(ofType(prod(), 'AWS::SSM::Parameter')).toEqual([]);
+    expect(JSON.stringify(stages.prod.template)).not.toContain('local-dev-key');
+  });
+
+  it('alarms on any message in either DLQ and on any worker error', () => {
+    const alarms = ofType(prod(), 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    for (const dlq of ['HighDeadLetterQueue', 'DefaultDeadLetterQueue']) {
+      expect(alarms).toContainEqual(
+        expect.objectContaining({
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }],
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+          AlarmActions: [{ Ref: 'AlarmTopic' }],
+        }),
+      );
+    }
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'WorkerLambdaFunction' } }],
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
+  });
+
+  it('sets log retention on every function and on the HTTP API access logs', () => {
+    const groups = ofType(prod(), 'AWS::Logs::LogGroup');
+    expect(groups.map(([id]) => id).sort()).toEqual(['ApiLogGroup', 'DlqLogGroup', 'HttpApiLogGroup', 'WorkerLogGroup']);
+    for (const [, g] of groups) expect(g.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('limits CORS to configured origins (none by default, never *) and throttles the default route', () => {
+    const cors = prod().HttpApi!.Properties.CorsConfiguration;
+    expect(cors.AllowOrigins).not.toContain('*');
+    expect(cors.AllowOrigins).toEqual([]);
+    expect(cors.AllowCredentials).toBeUndefined();
+    const settings = prod().HttpApiStage!.Properties.DefaultRouteSettings;
+    expect(settings.ThrottlingRateLimit).toBe(500);
+    expect(settings.ThrottlingBurstLimit).toBe(1000);
+  });
+});
+
+describe('serverless package --stage dev', () => {
+  it('leaves the table deletable, reserves no concurrency, and keeps logs for less time', () => {
+    const dev = stages.dev.resources;
+    expect(dev.TasksTable!.Properties.DeletionProtectionEnabled).toBe(false);
+    expect(dev.TasksTable!.DeletionPolicy).toBe('Delete');
+    expect(stages.dev.template.Conditions.HasWorkerReservedConcurrency).toEqual({ 'Fn::Not': [{ 'Fn::Equals': ['0 reserved', '0 reserved'] }] });
+    expect(dev.WorkerLogGroup!.Properties.RetentionInDays).toBe(14);
+    expect(dev.ApiLambdaFunction!.Properties.Environment.Variables.API_KEY_PARAMETER).toBe('/background-tasks/dev/api-keys');
+    expect(dev.HttpApiStage!.Properties.DefaultRouteSettings.ThrottlingRateLimit).toBe(50);
+  });
+});
