@@ -10,6 +10,14 @@ import { isTaskId } from './keys';
  * live lease is left for later: its attempt will record its own outcome.
  */
 export async function processDeadLetters(engine: Engine, event: SQSEvent): Promise<SQSBatchResponse> {
+  try {
+    return await markDeadLetters(engine, event);
+  } finally {
+    engine.metrics?.flush();
+  }
+}
+
+async function markDeadLetters(engine: Engine, event: SQSEvent): Promise<SQSBatchResponse> {
   const failures: SQSBatchResponse['batchItemFailures'] = [];
   await Promise.all(
     event.Records.map(async (message) => {
@@ -32,6 +40,7 @@ export async function processDeadLetters(engine: Engine, event: SQSEvent): Promi
         const error = { type: 'DeliveryExhausted', message: 'The task message was moved to the dead-letter queue after repeated failed deliveries' };
         const failed = await engine.store.markFailed(taskId, error, engine.now());
         engine.logger.error('Dead-lettered task', { taskId, name: record.name, markedFailed: failed !== undefined, receives });
+        if (failed) engine.metrics?.failed(record.name);
       } catch (error) {
         engine.logger.error('Could not record a dead-lettered task; will retry', { taskId, error });
         failures.push({ itemIdentifier: message.messageId });

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createDocumentClient, createSqsClient } from './clients';
 import { loadConfig, type EngineConfig } from './config';
+import { TaskMetrics } from './metrics';
 import { TaskQueue } from './queue';
 import { TaskStore } from './store';
 
@@ -10,6 +11,8 @@ export interface Engine {
   store: TaskStore;
   queue: TaskQueue;
   logger: Logger;
+  /** EMF metrics by task name; absent, nothing is measured. */
+  metrics?: TaskMetrics;
   now: () => Date;
 }
 
@@ -18,6 +21,7 @@ export interface EngineOverrides {
   store?: TaskStore;
   queue?: TaskQueue;
   logger?: Logger;
+  metrics?: TaskMetrics;
   now?: () => Date;
 }
 
@@ -29,6 +33,7 @@ export function createEngine(overrides: EngineOverrides = {}): Engine {
     store: overrides.store ?? new TaskStore(createDocumentClient(), config.tableName),
     queue: overrides.queue ?? new TaskQueue(createSqsClient(), config.queueUrls),
     logger: overrides.logger ?? new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'background-tasks' }),
+    metrics: overrides.metrics ?? new TaskMetrics(),
     now: overrides.now ?? (() => new Date()),
   };
 }

@@ -54,6 +54,15 @@ export async function enqueue<T extends TaskDefinition>(
 
 /** Enqueue by task name, for callers that only have data (the HTTP API). */
 export async function enqueueByName(engine: Engine, name: string, payload: unknown, options: EnqueueOptions = {}): Promise<EnqueuedTask> {
+  const enqueued = await enqueueOne(engine, name, payload, options);
+  if (enqueued.created) {
+    engine.metrics?.enqueued(name);
+    engine.metrics?.flush();
+  }
+  return enqueued;
+}
+
+async function enqueueOne(engine: Engine, name: string, payload: unknown, options: EnqueueOptions): Promise<EnqueuedTask> {
   const prepared = prepareTask(engine, name, payload, options);
   const key = prepared.idempotencyKey;
   if (key === undefined) return writeTask(engine, prepared);
@@ -107,7 +116,7 @@ export async function enqueueMany(engine: Engine, items: EnqueueManyItem[]): Pro
       .filter((p) => sendFailures.has(p.record.taskId) && !writeFailures.has(p.record.taskId))
       .map((p) => compensate(engine, p.record.taskId)),
   );
-  return prepared.map((p) => {
+  const results = prepared.map((p): EnqueueManyResult => {
     if (p instanceof TaskQueueError) return { ok: false, error: p };
     const id = p.record.taskId;
     if (writeFailures.has(id)) return { ok: false, error: writeFailures.get(id)! };
@@ -115,6 +124,15 @@ export async function enqueueMany(engine: Engine, items: EnqueueManyItem[]): Pro
     if (sendError) return { ok: false, error: sendError };
     return { ok: true, task: { taskId: id, record: p.record, created: true } };
   });
+  countEnqueued(engine, results);
+  return results;
+}
+
+/** One EMF flush per call: a request enqueues once (one task, a batch, or its background tasks). */
+function countEnqueued(engine: Engine, results: EnqueueManyResult[]): void {
+  if (!engine.metrics) return;
+  for (const r of results) if (r.ok) engine.metrics.enqueued(r.task.record.name);
+  engine.metrics.flush();
 }
 
 /**

@@ -30,6 +30,15 @@ const MessageSchema = z.object({ v: z.literal(1), taskId: z.string().refine(isTa
  * Lambda's time is about to run out, unfinished messages are reported for retry.
  */
 export async function processBatch(engine: Engine, event: SQSEvent, context?: DeadlineSource): Promise<SQSBatchResponse> {
+  try {
+    return await runBatch(engine, event, context);
+  } finally {
+    // Once per invocation, whatever happened: unfinished tasks are simply not counted yet.
+    engine.metrics?.flush();
+  }
+}
+
+async function runBatch(engine: Engine, event: SQSEvent, context?: DeadlineSource): Promise<SQSBatchResponse> {
   const outcomes = new Map<string, MessageOutcome>();
   const work = runWithConcurrency(event.Records, engine.config.workerConcurrency, async (record) => {
     outcomes.set(record.messageId, await processMessage(engine, record));
@@ -92,6 +101,7 @@ async function processMessage(engine: Engine, message: SQSRecord): Promise<Messa
         return { retry: false };
       case 'exhausted':
         await engine.store.markFailed(taskId, { type: 'AttemptsExhausted', message: 'The last attempt did not report an outcome (worker crashed or timed out)' }, engine.now());
+        engine.metrics?.failed(task.name);
         return { retry: false };
       case 'missing':
         // The api writes the record and the message in parallel, so the message
@@ -108,7 +118,12 @@ async function runAttempt(engine: Engine, task: TaskDefinition, claimed: TaskRec
   const attempt = claimed.attempts;
   const logger = engine.logger.createChild({ persistentKeys: { taskId: claimed.taskId, taskName: task.name, attempt } });
   const startedAt = engine.now();
-  if (attempt === 1) logger.info('Task started', { queueWaitMs: startedAt.getTime() - Date.parse(claimed.createdAt) });
+  if (attempt === 1) {
+    // Waiting starts when the task could first run: after its delay, if it had one.
+    const queueWaitMs = startedAt.getTime() - Date.parse(claimed.createdAt) - (claimed.delaySeconds ?? 0) * 1000;
+    logger.info('Task started', { queueWaitMs });
+    engine.metrics?.queueWait(task.name, queueWaitMs);
+  }
 
   const outcome = await runHandler(task, claimed, attempt, logger);
   const finishedAt = engine.now();
@@ -124,11 +139,13 @@ async function runAttempt(engine: Engine, task: TaskDefinition, claimed: TaskRec
   if (outcome.ok) {
     await engine.store.finishAttempt(claimed, entry, { status: 'SUCCEEDED', result: capResult(outcome.result) }, finishedAt);
     logger.info('Task succeeded', { durationMs: entry.durationMs });
+    engine.metrics?.attemptFinished(task.name, 'succeeded', entry.durationMs);
     return { retry: false };
   }
   const retryable = outcome.retryable && attempt < claimed.maxAttempts;
   logger.error(retryable ? 'Task attempt failed; will retry' : 'Task failed', { durationMs: entry.durationMs, error: outcome.cause });
   const owned = await engine.store.finishAttempt(claimed, entry, { status: retryable ? 'RETRYING' : 'FAILED', error: outcome.error }, finishedAt);
+  engine.metrics?.attemptFinished(task.name, retryable ? 'retrying' : 'failed', entry.durationMs);
   if (!retryable || !owned) return { retry: false };
   return { retry: true, visibilitySeconds: retryDelaySeconds(attempt, task.backoff) };
 }
@@ -180,6 +197,7 @@ async function rejectMessage(
   if (taskId) {
     try {
       const failed = await engine.store.markFailed(taskId, error, engine.now());
+      if (failed) engine.metrics?.failed(failed.name);
       if (failed || (await engine.store.get(taskId))) return { retry: false };
     } catch (cause) {
       engine.logger.error('Could not record a poison message', { taskId, error: cause });
