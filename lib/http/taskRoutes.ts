@@ -3,6 +3,7 @@ import type { Engine } from '../engine';
 import { enqueueByName, enqueueMany, issuesOf, type EnqueuedTask } from '../enqueue';
 import { TaskNotFoundError, ValidationError } from '../errors';
 import { isTaskId } from '../keys';
+import { taskStats } from '../stats';
 import { TASK_LIMITS } from '../task';
 import { PRIORITIES, TASK_STATUSES, type Priority, type TaskRecord, type TaskStatus } from '../types';
 import { jsonBody, type ApiRequest } from './request';
@@ -86,6 +87,12 @@ export function taskRoutes(engine: Engine): Route[] {
         const page = await engine.store.list(query);
         return json(200, { items: page.items.map(toTaskView), nextCursor: page.nextCursor ?? null });
       },
+    },
+    {
+      method: 'GET',
+      path: '/stats',
+      // Counts per status and throughput per minute, for the dashboard (or any monitor).
+      handle: async () => json(200, await taskStats(engine.store, { now: engine.now() })),
     },
     {
       method: 'GET',
