@@ -1,0 +1,93 @@
+/**
+ * Client part 3 of 6: counts per status and the throughput chart. The chart is
+ * SVG built with createElementNS (no library, nothing inline for the CSP to
+ * refuse); the same numbers are in a table for screen readers.
+ */
+export const CHART_JS = String.raw`
+const CHART = { width: 720, height: 150, left: 34, right: 8, top: 10, bottom: 22 };
+
+/** Builds the status buttons once, then only updates them, so keyboard focus survives polling. */
+function renderCounts(stats) {
+  const list = $('counts');
+  if (list.children.length === 0) {
+    STATUSES.forEach(function (status) {
+      const value = el('span', { className: 'count-value', text: '0' });
+      const button = el('button', { type: 'button', className: 'count s-' + status, 'data-status': status, 'aria-pressed': 'false' }, [
+        value,
+        el('span', { className: 'count-label', text: status }),
+      ]);
+      button.addEventListener('click', function () {
+        toggleStatusFilter(status);
+      });
+      list.appendChild(el('li', null, button));
+    });
+  }
+  list.querySelectorAll('button[data-status]').forEach(function (button) {
+    const status = button.getAttribute('data-status');
+    const n = stats.counts[status] || 0;
+    setText(button.querySelector('.count-value'), String(n) + (stats.countsExact ? '' : '+'));
+    button.setAttribute('aria-pressed', String(state.filter.status === status));
+    button.setAttribute('aria-label', status + ': ' + n + (stats.countsExact ? '' : ' or more') + ' tasks. Filter the list by ' + status);
+  });
+}
+
+function renderChart(stats) {
+  const buckets = stats.throughput || [];
+  let succeeded = 0;
+  let failed = 0;
+  let peak = 1;
+  buckets.forEach(function (b) {
+    succeeded += b.succeeded;
+    failed += b.failed;
+    peak = Math.max(peak, b.succeeded + b.failed);
+  });
+  // Drawn at the box's own width, so bars and labels keep their size on any screen.
+  CHART.width = Math.max(320, Math.round($('chart').clientWidth) || 720);
+  const plotW = CHART.width - CHART.left - CHART.right;
+  const plotH = CHART.height - CHART.top - CHART.bottom;
+  const base = CHART.top + plotH;
+  const slot = plotW / Math.max(1, buckets.length);
+  const barW = Math.max(1, slot - 2);
+  const svg = svgEl('svg', {
+    viewBox: '0 0 ' + CHART.width + ' ' + CHART.height,
+    role: 'img',
+    'aria-labelledby': 'chart-summary',
+    focusable: 'false',
+  });
+  svg.appendChild(svgEl('line', { className: 'axis', x1: CHART.left, y1: base, x2: CHART.width - CHART.right, y2: base }));
+  svg.appendChild(svgEl('line', { className: 'axis', x1: CHART.left, y1: CHART.top, x2: CHART.left, y2: base }));
+  svg.appendChild(svgEl('text', { x: CHART.left - 4, y: CHART.top + 9, 'text-anchor': 'end', text: String(peak) }));
+  svg.appendChild(svgEl('text', { x: CHART.left - 4, y: base, 'text-anchor': 'end', text: '0' }));
+  buckets.forEach(function (b, i) {
+    if (b.succeeded + b.failed === 0) return;
+    const x = CHART.left + i * slot + 1;
+    const hs = (b.succeeded / peak) * plotH;
+    const hf = (b.failed / peak) * plotH;
+    const group = svgEl('g', null, svgEl('title', { text: fmtClock(b.minute) + ': ' + b.succeeded + ' succeeded, ' + b.failed + ' failed' }));
+    if (b.succeeded > 0) group.appendChild(svgEl('rect', { className: 'bar-succeeded', x: x, y: base - hs, width: barW, height: hs }));
+    if (b.failed > 0) group.appendChild(svgEl('rect', { className: 'bar-failed', x: x, y: base - hs - hf, width: barW, height: hf }));
+    svg.appendChild(group);
+  });
+  if (buckets.length > 0) {
+    svg.appendChild(svgEl('text', { x: CHART.left, y: CHART.height - 6, text: fmtClock(buckets[0].minute) }));
+    svg.appendChild(svgEl('text', { x: CHART.width - CHART.right, y: CHART.height - 6, 'text-anchor': 'end', text: fmtClock(buckets[buckets.length - 1].minute) }));
+  }
+  $('chart').replaceChildren(svg);
+  const approx = stats.throughputExact ? '' : ' (at least)';
+  setText($('chart-summary'), succeeded + ' succeeded and ' + failed + ' failed' + approx + ' in the last ' + (stats.windowMinutes || buckets.length) + ' minutes; green bars succeeded, red bars failed, one bar per minute.');
+  const rows = buckets
+    .filter(function (b) {
+      return b.succeeded + b.failed > 0;
+    })
+    .reverse()
+    .map(function (b) {
+      return el('tr', null, [el('td', { text: fmtClock(b.minute), title: b.minute }), el('td', { className: 'num', text: String(b.succeeded) }), el('td', { className: 'num', text: String(b.failed) })]);
+    });
+  $('chart-rows').replaceChildren.apply($('chart-rows'), rows.length ? rows : [el('tr', null, el('td', { colspan: 3, className: 'empty', text: 'No task finished in this window.' }))]);
+}
+
+function renderStats(stats) {
+  renderCounts(stats);
+  renderChart(stats);
+}
+`;
