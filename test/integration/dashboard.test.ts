@@ -1,0 +1,144 @@
+import { Script } from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DASHBOARD_CSP } from '../../lib/dashboard/assetResponse';
+import { dashboardRoutes } from '../../lib/dashboard/routes';
+import type { Engine } from '../../lib/engine';
+import { createApiHandler } from '../../lib/http/api';
+import { taskStats } from '../../lib/stats';
+import '../../lib/tasks';
+import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
+import { runUntilTerminal } from '../support/drive';
+import { apiEvent, lambdaContext, type ApiEventInit } from '../support/events';
+
+let aws: LocalAws;
+let engine: Engine;
+let api: ReturnType<typeof createApiHandler>;
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  engine = await createTestEngine(aws);
+  api = createApiHandler({ engine, apiKeys: async () => ['test-key'], routes: dashboardRoutes });
+});
+afterAll(async () => aws.close());
+
+async function call(method: string, path: string, init: ApiEventInit = {}) {
+  const res = await api(apiEvent(method, path, init), lambdaContext());
+  return { status: res.statusCode, headers: res.headers, text: res.body };
+}
+
+async function enqueue(name: string, payload: unknown, extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await call('POST', '/tasks', { body: { name, payload, ...extra } });
+  expect(res.status).toBe(202);
+  return (JSON.parse(res.text) as { taskId: string }).taskId;
+}
+
+describe('GET /dashboard', () => {
+  it('serves the HTML shell without a key, under a strict Content-Security-Policy', async () => {
+    const res = await call('GET', '/dashboard', { apiKey: null });
+
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.headers['content-security-policy']).toBe(DASHBOARD_CSP);
+    expect(DASHBOARD_CSP).toContain("script-src 'self'");
+    expect(DASHBOARD_CSP).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
+    expect(res.headers['x-frame-options']).toBe('DENY');
+    expect(res.headers['cache-control']).toBe('no-cache');
+    expect(res.text).toMatch(/<script src="\/dashboard\/app\.js\?v=[0-9a-f]{12}" defer><\/script>/);
+    expect(res.text).toMatch(/<link rel="stylesheet" href="\/dashboard\/app\.css\?v=[0-9a-f]{12}">/);
+  });
+
+  it('has no inline script, style or event handler for the CSP to refuse', async () => {
+    const { text } = await call('GET', '/dashboard', { apiKey: null });
+
+    expect(text).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
+    expect(text).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+  });
+
+  it('labels every form control', async () => {
+    const { text } = await call('GET', '/dashboard', { apiKey: null });
+    const ids = [...text.matchAll(/<(?:input|select)[^>]*\sid="([^"]+)"/g)].map((m) => m[1]);
+
+    expect(ids.length).toBeGreaterThan(3);
+    for (const id of ids) expect(text).toMatch(new RegExp(`<label for="${id}"|<label[^>]*>\\s*<input[^>]*id="${id}"`));
+  });
+
+  it('serves app.js and app.css publicly, cached for good only at their current version', async () => {
+    const html = (await call('GET', '/dashboard', { apiKey: null })).text;
+    const scriptUrl = /src="([^"]+)"/.exec(html)![1]!;
+    const [path, query] = scriptUrl.split('?');
+
+    const versioned = await call('GET', path!, { apiKey: null, query: Object.fromEntries(new URLSearchParams(query)) });
+    const stale = await call('GET', path!, { apiKey: null, query: { v: 'old' } });
+    const css = await call('GET', '/dashboard/app.css', { apiKey: null });
+
+    expect(versioned.status).toBe(200);
+    expect(versioned.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(versioned.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(stale.headers['cache-control']).toBe('no-cache');
+    expect(css.status).toBe(200);
+    expect(css.headers['content-type']).toBe('text/css; charset=utf-8');
+    expect(() => new Script(versioned.text)).not.toThrow();
+  });
+
+  it('builds the page with DOM APIs only: no innerHTML, document.write or eval in the script', async () => {
+    const { text } = await call('GET', '/dashboard/app.js', { apiKey: null });
+
+    expect(text).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\(|new Function/);
+    expect(text).toContain('textContent');
+  });
+});
+
+describe('GET /stats', () => {
+  it('needs the API key', async () => {
+    const missing = await call('GET', '/stats', { apiKey: null });
+    const wrong = await call('GET', '/stats', { apiKey: 'nope' });
+
+    expect(missing.status).toBe(401);
+    expect(wrong.status).toBe(401);
+    expect(JSON.parse(missing.text)).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
+  });
+
+  it('counts tasks per status and buckets succeeded and failed per minute', async () => {
+    const ok = await Promise.all(['a', 'b', 'c'].map((m) => enqueue('write_log', { message: m })));
+    const failed = await enqueue('fail', { message: 'boom' }, { maxAttempts: 1 });
+    await runUntilTerminal(engine, aws, [...ok, failed]);
+    await enqueue('write_log', { message: 'still waiting' });
+    const cancelled = await enqueue('write_log', { message: 'never' });
+    expect((await call('DELETE', `/tasks/${cancelled}`)).status).toBe(200);
+
+    const res = await call('GET', '/stats');
+    const body = JSON.parse(res.text) as Awaited<ReturnType<typeof taskStats>>;
+
+    expect(res.status).toBe(200);
+    expect(body.counts).toEqual({ PENDING: 1, RUNNING: 0, RETRYING: 0, SUCCEEDED: 3, FAILED: 1, CANCELLED: 1 });
+    expect(body.countsExact).toBe(true);
+    expect(body.windowMinutes).toBe(60);
+    expect(body.throughput).toHaveLength(60);
+    expect(body.throughputExact).toBe(true);
+    const total = body.throughput.reduce((t, b) => ({ s: t.s + b.succeeded, f: t.f + b.failed }), { s: 0, f: 0 });
+    expect(total).toEqual({ s: 3, f: 1 });
+    const last = body.throughput.at(-1)!;
+    expect(Date.parse(last.minute)).toBe(Math.floor(Date.parse(body.generatedAt) / 60_000) * 60_000);
+    expect(body.throughput.every((b, i) => i === 0 || Date.parse(b.minute) - Date.parse(body.throughput[i - 1]!.minute) === 60_000)).toBe(true);
+  });
+
+  it('leaves out tasks that finished before the window', async () => {
+    const later = new Date(Date.now() + 10 * 60_000);
+
+    const stats = await taskStats(engine.store, { now: later, windowMinutes: 5 });
+
+    expect(stats.throughput).toHaveLength(5);
+    expect(stats.throughput.every((b) => b.succeeded === 0 && b.failed === 0)).toBe(true);
+    expect(stats.counts.SUCCEEDED).toBe(3);
+  });
+
+  it('pages through the index, and says when it stopped early that the counts are lower bounds', async () => {
+    const paged = await taskStats(engine.store, { now: new Date(), pageSize: 1, maxPagesPerShard: 10 });
+    const capped = await taskStats(engine.store, { now: new Date(), pageSize: 1, maxPagesPerShard: 1 });
+
+    expect(paged.counts).toMatchObject({ SUCCEEDED: 3, FAILED: 1, PENDING: 1, CANCELLED: 1 });
+    expect(paged.countsExact).toBe(true);
+    expect(capped.countsExact).toBe(false);
+    expect(capped.counts.SUCCEEDED).toBeLessThanOrEqual(3);
+  });
+});
