@@ -15,13 +15,15 @@ const { readFileSync } = require('node:fs');
 const ZOD_LOCALES = /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/;
 
 /**
- * zod features the functions do not use (about 55 KB minified): compiling a
+ * zod features the functions do not use (about 70 KB minified): compiling a
  * schema ahead of time (`z.compile`) and JSON Schema conversion
- * (`z.toJSONSchema`, `z.fromJSONSchema`, `.toJSONSchema()`). Parsing does not
- * touch them. In the bundles each of their exports becomes a function that
- * throws saying why, so a future use fails loudly, never silently.
+ * (`z.toJSONSchema`, `z.fromJSONSchema`, `.toJSONSchema()`, Standard Schema's
+ * `jsonSchema`). Parsing does not touch them. In the bundles each of their
+ * exports throws when called, saying why, so a future use fails loudly, never
+ * silently; the `create...Method` factories, which zod calls on first access
+ * of `~standard`, return such a function instead of throwing themselves.
  */
-const ZOD_UNUSED = /[\\/]zod[\\/]v4[\\/](core[\\/]compile|core[\\/]json-schema-processors|core[\\/]json-schema-generator|classic[\\/]from-json-schema)\.js$/;
+const ZOD_UNUSED = /[\\/]zod[\\/]v4[\\/](core[\\/]compile|core[\\/]json-schema-processors|core[\\/]json-schema-generator|core[\\/]to-json-schema|classic[\\/]from-json-schema)\.js$/;
 
 /** The names a zod ES module exports (`export function|const|class name`, `export { a, b as c }`). */
 function exportNames(source) {
@@ -43,10 +45,15 @@ const trimZod = {
     build.onLoad({ filter: ZOD_UNUSED }, (args) => {
       const file = args.path.split(/[\\/]zod[\\/]/).pop();
       const message = `zod/${file} is left out of the Lambda bundles (lib/build/esbuildPlugins.cjs)`;
-      const stubs = exportNames(readFileSync(args.path, 'utf8')).map(
-        (name) => `export function ${name}() { throw new Error(${JSON.stringify(message)}); }`,
-      );
-      return { contents: stubs.join('\n'), loader: 'js' };
+      const names = exportNames(readFileSync(args.path, 'utf8'));
+      const factories = names.filter((n) => /^create\w*Method$/.test(n));
+      const others = names.filter((n) => !factories.includes(n));
+      const contents = [
+        `const unavailable = () => { throw new Error(${JSON.stringify(message)}); };`,
+        ...factories.map((n) => `export const ${n} = () => unavailable;`),
+        `export { ${others.map((n) => `unavailable as ${n}`).join(', ')} };`,
+      ].join('\n');
+      return { contents, loader: 'js' };
     });
   },
 };
