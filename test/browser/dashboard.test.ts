@@ -208,6 +208,25 @@ async function waitForRows(count: number, status?: string): Promise<void> {
     expect(existsSync(join(OUTPUT, 'dashboard.png'))).toBe(true);
   });
 
+  it('pages through the list with Older and Newer', async () => {
+    await Promise.all(Array.from({ length: 8 }, (_, i) => enqueue('write_log', { message: `queued ${i}` }, { delaySeconds: 900 })));
+    await page.getByLabel('Per page').selectOption('10');
+    await waitForRows(10);
+
+    expect(await page.locator('#page-prev').isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Older' }).click();
+    await waitForRows(5, 'SUCCEEDED');
+    expect(await page.locator('#page-label').textContent()).toBe('Page 2');
+    expect(await page.locator('#page-next').isDisabled()).toBe(true);
+    expect(await rows().first().getAttribute('data-task-id')).toBe(ids.html);
+    expect(await rowStatuses()).toEqual(Array(5).fill('SUCCEEDED'));
+
+    await page.getByRole('button', { name: 'Newer' }).click();
+    await waitForRows(10);
+    expect(await page.locator('#page-label').textContent()).toBe('Page 1');
+    expect(await rowStatuses()).toEqual(Array(8).fill('PENDING').concat(['CANCELLED', 'FAILED']));
+  });
+
   it('logged no console error and no page error', () => {
     expect(consoleErrors).toEqual([]);
   });

@@ -29,7 +29,7 @@ export function pageHtml(urls: AssetUrls): string {
 <header class="top">
   <h1>Background tasks</h1>
   <div class="top-actions">
-    <label class="check"><input type="checkbox" id="live" checked> Live updates</label>
+    <label class="check" id="live-label" hidden><input type="checkbox" id="live" checked> Live updates</label>
     <button type="button" id="refresh" hidden>Refresh now</button>
     <button type="button" id="sign-out" hidden>Forget key</button>
   </div>

@@ -65,6 +65,7 @@ function showBanner(text) {
 function showApp(on) {
   $('login').hidden = on;
   $('app').hidden = !on;
+  $('live-label').hidden = !on;
   $('refresh').hidden = !on;
   $('sign-out').hidden = !on;
 }
