@@ -240,7 +240,7 @@ describe('serverless package --stage prod', () => {
     expect(JSON.stringify(stages.prod.template)).not.toContain('local-dev-key');
   });
 
-  it('alarms on any message in either DLQ and on any worker error', () => {
+  it('alarms on any message in either DLQ, on any dead-lettered task, and on any worker error', () => {
     const alarms = ofType(prod(), 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
     for (const dlq of ['HighDeadLetterQueue', 'DefaultDeadLetterQueue']) {
       expect(alarms).toContainEqual(
@@ -254,6 +254,15 @@ describe('serverless package --stage prod', () => {
         }),
       );
     }
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Invocations',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'DlqLambdaFunction' } }],
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      }),
+    );
     expect(alarms).toContainEqual(
       expect.objectContaining({
         Namespace: 'AWS/Lambda',
