@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TASK_LIMITS } from '../../lib/task';
+import { apiEvent, lambdaContext } from '../support/events';
 
 /**
  * `serverless package` on a copy of the checkout (so that its .esbuild and
@@ -73,6 +75,62 @@ function zipEntries(file: string): string[] {
   return names;
 }
 
+/** One file out of a zip (stored or deflated). */
+function unzipEntry(file: string, name: string): Buffer {
+  const buf = readFileSync(file);
+  const end = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  let at = buf.readUInt32LE(end + 16);
+  for (let i = 0; i < buf.readUInt16LE(end + 10); i++) {
+    const nameLength = buf.readUInt16LE(at + 28);
+    if (buf.toString('utf8', at + 46, at + 46 + nameLength) === name) {
+      const method = buf.readUInt16LE(at + 10);
+      const size = buf.readUInt32LE(at + 20);
+      const local = buf.readUInt32LE(at + 42);
+      const start = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
+      const data = buf.subarray(start, start + size);
+      return method === 0 ? data : inflateRawSync(data);
+    }
+    at += 46 + nameLength + buf.readUInt16LE(at + 30) + buf.readUInt16LE(at + 32);
+  }
+  throw new Error(`${name} not in ${file}`);
+}
+
+/**
+ * Runs a packaged handler in a fresh Node process, away from the checkout's
+ * node_modules (as on Lambda), with the environment serverless.yml gives it;
+ * AWS endpoints point at a closed port, so any AWS call fails at once.
+ */
+async function invokePackaged(name: string, event: unknown): Promise<unknown> {
+  const dir = join(work, `run-${name}`);
+  mkdirSync(join(dir, 'functions'), { recursive: true });
+  writeFileSync(join(dir, 'functions', `${name}.js`), unzipEntry(join(stages.prod.dir, `${name}.zip`), `functions/${name}.js`));
+  const context = JSON.stringify(lambdaContext(60_000));
+  const script = [
+    `const context = Object.assign(${context}, { getRemainingTimeInMillis: () => 60000 });`,
+    `require(${JSON.stringify(join(dir, 'functions', `${name}.js`))}).handler(JSON.parse(process.argv[1]), context)`,
+    `.then((r) => process.stdout.write('@@RESULT' + JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });`,
+  ].join('\n');
+  const vars = prod()[functionId(name)]!.Properties.Environment.Variables as Record<string, unknown>;
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+    AWS_MAX_ATTEMPTS: '1',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    ...Object.fromEntries(Object.entries(vars).filter(([, v]) => typeof v === 'string')),
+    QUEUE_URL_HIGH: 'https://sqs.us-east-1.amazonaws.com/000000000000/background-tasks-prod-high',
+    QUEUE_URL_DEFAULT: 'https://sqs.us-east-1.amazonaws.com/000000000000/background-tasks-prod-default',
+    // No SSM here: the key comes from the environment, as in local runs.
+    API_KEY_PARAMETER: '',
+    API_KEY: 'bundle-test-key',
+  };
+  const { stdout } = await promisify(execFile)(process.execPath, ['--no-warnings', '-e', script, JSON.stringify(event)], { cwd: dir, env, timeout: 30_000 });
+  return JSON.parse(stdout.slice(stdout.lastIndexOf('@@RESULT') + '@@RESULT'.length)) as unknown;
+}
+
 /** Every IAM statement of a role, with both branches of any Fn::If. */
 function statements(role: Json): Json[] {
   return (role.Properties.Policies as Json[]).flatMap((p) =>
@@ -102,6 +160,27 @@ describe('serverless package --stage prod', () => {
       expect(statSync(zip).size).toBeLessThan(MAX_ZIP_BYTES);
     }
     expect(existsSync(join(stages.prod.dir, 'background-tasks.zip'))).toBe(false);
+  });
+
+  it('ships an api bundle that answers on its own: health, a key check, and payload validation (zod, trimmed)', async () => {
+    const health = (await invokePackaged('api', apiEvent('GET', '/health', { apiKey: null }))) as Json;
+    expect(health.statusCode).toBe(200);
+    const unauthorised = (await invokePackaged('api', apiEvent('GET', '/tasks', { apiKey: 'wrong' }))) as Json;
+    expect(unauthorised.statusCode).toBe(401);
+    const invalid = (await invokePackaged(
+      'api',
+      apiEvent('POST', '/tasks', { apiKey: 'bundle-test-key', body: { name: 'write_log', payload: { message: 42 } } }),
+    )) as Json;
+    expect(invalid.statusCode).toBe(400);
+    expect(JSON.parse(invalid.body as string).error).toMatchObject({
+      code: 'validation_error',
+      details: [{ path: 'message', message: 'Invalid input: expected string, received number' }],
+    });
+  });
+
+  it('ships a worker bundle that handles a batch on its own: a poison message comes back for redrive', async () => {
+    const record = { messageId: 'm-1', receiptHandle: 'r-1', body: 'not json', attributes: { ApproximateReceiveCount: '1' }, eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:background-tasks-prod-default' };
+    expect(await invokePackaged('worker', { Records: [record] })).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-1' }] });
   });
 
   it('encrypts every queue and redrives the task queues to their own DLQ well above the largest maxAttempts', () => {
