@@ -27,7 +27,8 @@ function renderCounts(stats) {
     const n = stats.counts[status] || 0;
     setText(button.querySelector('.count-value'), String(n) + (stats.countsExact ? '' : '+'));
     button.setAttribute('aria-pressed', String(state.filter.status === status));
-    button.setAttribute('aria-label', status + ': ' + n + (stats.countsExact ? '' : ' or more') + ' tasks. Filter the list by ' + status);
+    // The visible "5 SUCCEEDED" is the accessible name; aria-pressed says whether it filters the list.
+    button.setAttribute('title', (stats.countsExact ? '' : 'At least ') + n + ' ' + status + ' tasks; choose to filter the list');
   });
 }
 
