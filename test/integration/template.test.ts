@@ -151,6 +151,7 @@ describe('serverless package --stage prod', () => {
       keys.add(fn.Properties.Code.S3Key);
     }
     expect(keys.size).toBe(FUNCTIONS.length);
+    expect(ofType(prod(), 'AWS::Lambda::Version')).toEqual([]);
   });
 
   it('bundles each function into one minified file, with no node_modules, well under the size bound', () => {
