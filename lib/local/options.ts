@@ -1,0 +1,54 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { LocalStartupError } from './errors';
+
+const Port = z.coerce.number().int().min(1).max(65535);
+const Flag = z.enum(['', '0', '1', 'false', 'true']).transform((v) => v === '1' || v === 'true');
+
+const LocalEnv = z.object({
+  PORT: Port.default(3000),
+  LAMBDA_PORT: Port.default(3002),
+  SQS_PORT: Port.default(9324),
+  DYNAMODB_PORT: Port.default(8000),
+  LOCAL_DIR: z.string().min(1).default('.local'),
+  LOCAL_FRESH: Flag.default(false),
+  AWS_ENDPOINT_URL_SQS: z.string().url().optional(),
+  AWS_ENDPOINT_URL_DYNAMODB: z.string().url().optional(),
+});
+
+/** Everything `npm start` can be told, all through the environment. */
+export interface LocalOptions {
+  host: string;
+  httpPort: number;
+  lambdaPort: number;
+  sqsPort: number;
+  dynamoPort: number;
+  /** Where dynalite keeps its data, so task records survive a restart. */
+  dataDir: string;
+  /** Start with no records (LOCAL_FRESH=1). */
+  fresh: boolean;
+  sqsEndpoint?: string;
+  dynamoEndpoint?: string;
+}
+
+/** Reads and checks the local runtime's variables; a bad value is one line naming the variable and what it accepts. */
+export function localOptions(env: NodeJS.ProcessEnv, cwd: string): LocalOptions {
+  const parsed = LocalEnv.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = issue.path.join('.');
+    throw new LocalStartupError(`${name}=${JSON.stringify(env[name])} is not valid (${issue.message})`, `fix or unset ${name}; see "Run locally" in the README`);
+  }
+  const e = parsed.data;
+  return {
+    host: '127.0.0.1',
+    httpPort: e.PORT,
+    lambdaPort: e.LAMBDA_PORT,
+    sqsPort: e.SQS_PORT,
+    dynamoPort: e.DYNAMODB_PORT,
+    dataDir: resolve(cwd, e.LOCAL_DIR),
+    fresh: e.LOCAL_FRESH,
+    sqsEndpoint: e.AWS_ENDPOINT_URL_SQS,
+    dynamoEndpoint: e.AWS_ENDPOINT_URL_DYNAMODB,
+  };
+}
