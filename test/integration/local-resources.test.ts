@@ -1,0 +1,106 @@
+import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enqueue } from '../../lib/enqueue';
+import { localOptions } from '../../lib/local/options';
+import { requeueUnfinishedTasks } from '../../lib/local/recovery';
+import { createResources, type CfnResource } from '../../lib/local/resources';
+import { flaky, writeLog } from '../../lib/tasks/examples';
+import { createTestEngine, serverlessResources, startLocalAws, type LocalAws } from '../support/aws';
+
+let aws: LocalAws;
+beforeAll(async () => {
+  aws = await startLocalAws();
+});
+afterAll(async () => aws.close());
+
+/** serverless.yml's resources with the Framework's variables filled in the way `npm start` sees them. */
+function resources(stage: string): Record<string, CfnResource> {
+  const text = JSON.stringify(serverlessResources())
+    .replaceAll('${self:custom.tableName}', `background-tasks-${stage}-tasks`)
+    .replaceAll('${self:service}', 'background-tasks')
+    .replaceAll('${sls:stage}', stage)
+    .replaceAll('"${self:custom.visibilityTimeoutSeconds}"', '5400')
+    .replaceAll('"${self:custom.maxReceiveCount}"', '50')
+    .replace(/"\$\{[^}]+\}"/g, 'null');
+  // The YAML loader in test/support keeps CloudFormation tags as {"!Ref": x}; the Framework turns them into Ref / Fn::GetAtt.
+  return JSON.parse(text.replaceAll('"!Ref"', '"Ref"').replace(/\{"!GetAtt":"(\w+)\.(\w+)"\}/g, '{"Fn::GetAtt":["$1","$2"]}'));
+}
+
+describe('resources from serverless.yml', () => {
+  it('creates the queues with their redrive and visibility, and the table with its index and TTL, idempotently', async () => {
+    const first = await createResources(resources('t1'), aws);
+    const again = await createResources(resources('t1'), aws);
+    expect([...again.queues.values()].map((q) => q.url)).toEqual([...first.queues.values()].map((q) => q.url));
+
+    const high = first.queues.get('HighQueue')!;
+    const dlq = first.queues.get('HighDeadLetterQueue')!;
+    expect(high.name).toBe('background-tasks-t1-high');
+    expect(high.visibilityTimeoutSeconds).toBe(5400);
+    const { Attributes } = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: high.url, AttributeNames: ['RedrivePolicy'] }));
+    expect(JSON.parse(Attributes!.RedrivePolicy!)).toEqual({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 50 });
+
+    const table = await aws.dynamo.send(new DescribeTableCommand({ TableName: 'background-tasks-t1-tasks' }));
+    expect(table.Table!.GlobalSecondaryIndexes!.map((g) => g.IndexName)).toEqual(['byStatus']);
+    expect(table.Table!.KeySchema).toEqual([{ AttributeName: 'taskId', KeyType: 'HASH' }]);
+    const ttl = await aws.dynamo.send(new DescribeTimeToLiveCommand({ TableName: 'background-tasks-t1-tasks' })).catch(() => undefined);
+    if (ttl) expect(ttl.TimeToLiveDescription?.AttributeName ?? 'expiresAt').toBe('expiresAt');
+  });
+
+  it('resolves Ref and Fn::GetAtt in the handlers environment to local URLs and ARNs', async () => {
+    const created = await createResources(resources('t2'), aws);
+    const env = created.resolve({
+      QUEUE_URL_HIGH: { Ref: 'HighQueue' },
+      TABLE: { Ref: 'TasksTable' },
+      DLQ_ARN: { 'Fn::GetAtt': ['DefaultDeadLetterQueue', 'Arn'] },
+      PLAIN: 'kept',
+      OTHER: { Ref: 'NotOurs' },
+    });
+    expect(env).toEqual({
+      QUEUE_URL_HIGH: created.queues.get('HighQueue')!.url,
+      TABLE: 'background-tasks-t2-tasks',
+      DLQ_ARN: created.queues.get('DefaultDeadLetterQueue')!.arn,
+      PLAIN: 'kept',
+      OTHER: { Ref: 'NotOurs' },
+    });
+    expect(created.queues.get('DefaultDeadLetterQueue')!.arn).toMatch(/^arn:aws:sqs:us-east-1:\d+:background-tasks-t2-default-dlq$/);
+  });
+});
+
+describe('recovery sweep', () => {
+  it('sends a fresh message for PENDING, RETRYING and lease-expired RUNNING tasks, none for finished ones', async () => {
+    const engine = await createTestEngine(aws);
+    const pending = await enqueue(writeLog, { message: 'lost in memory' }, {}, engine);
+    const running = await enqueue(flaky, { failTimes: 0, key: 'crashed' }, {}, engine);
+    const done = await enqueue(writeLog, { message: 'done' }, {}, engine);
+    const retrying = await enqueue(flaky, { failTimes: 1, key: 'backing off' }, {}, engine);
+    // Drain what enqueue sent: the queue now holds nothing, as after a restart.
+    while ((await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: engine.config.queueUrls.default, MaxNumberOfMessages: 10, VisibilityTimeout: 600 }))).Messages?.length);
+    const now = engine.now();
+    await engine.store.claim(running.taskId, new Date(now.getTime() - 120_000), 60_000); // its lease ended a minute ago
+    await engine.store.claim(done.taskId, now, 60_000);
+    const claimed = (await engine.store.get(done.taskId))!;
+    await engine.store.finishAttempt(claimed, { attempt: 1, startedAt: now.toISOString(), finishedAt: now.toISOString(), durationMs: 0, outcome: 'succeeded' }, { status: 'SUCCEEDED', result: null }, now);
+
+    await engine.store.claim(retrying.taskId, now, 60_000);
+    const failedOnce = (await engine.store.get(retrying.taskId))!;
+    const error = { type: 'Error', message: 'first attempt' };
+    await engine.store.finishAttempt(failedOnce, { attempt: 1, startedAt: now.toISOString(), finishedAt: now.toISOString(), durationMs: 0, outcome: 'failed', error }, { status: 'RETRYING', error }, now);
+
+    const report = await requeueUnfinishedTasks(engine);
+    expect(report).toEqual({ requeued: { PENDING: 1, RETRYING: 1, RUNNING: 1 }, failed: [] });
+    const { Messages } = await aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: engine.config.queueUrls.default, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    expect((Messages ?? []).map((m) => JSON.parse(m.Body!).taskId).sort()).toEqual([pending.taskId, retrying.taskId, running.taskId].sort());
+  });
+});
+
+describe('local options', () => {
+  it('defaults to the documented ports and .local, and names a bad variable', () => {
+    expect(localOptions({}, '/repo')).toMatchObject({ httpPort: 3000, lambdaPort: 3002, sqsPort: 9324, dynamoPort: 8000, dataDir: '/repo/.local', fresh: false });
+    expect(localOptions({ LOCAL_FRESH: '1', AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:9999' }, '/repo')).toMatchObject({ fresh: true, sqsEndpoint: 'http://127.0.0.1:9999' });
+    expect(() => localOptions({ SQS_PORT: 'abc' }, '/repo')).toThrow(/SQS_PORT="abc" is not valid/);
+    expect(() => localOptions({ LOCAL_FRESH: 'yes' }, '/repo')).toThrow(/LOCAL_FRESH/);
+  });
+});
