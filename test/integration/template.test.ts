@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -100,9 +102,14 @@ function unzipEntry(file: string, name: string): Buffer {
  * node_modules (as on Lambda), with the environment serverless.yml gives it;
  * AWS endpoints point at a closed port, so any AWS call fails at once.
  */
-async function invokePackaged(name: string, event: unknown): Promise<unknown> {
+async function invokePackaged(name: string, event: unknown, envOverrides: NodeJS.ProcessEnv = {}): Promise<unknown> {
   const dir = join(work, `run-${name}`);
-  mkdirSync(join(dir, 'functions'), { recursive: true });
+  if (!existsSync(dir)) {
+    mkdirSync(join(dir, 'functions'), { recursive: true });
+    // What the Lambda runtime provides: the AWS SDK v3 (the api takes @aws-sdk/client-ssm from it).
+    mkdirSync(join(dir, 'node_modules', '@aws-sdk'), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules/@aws-sdk/client-ssm'), join(dir, 'node_modules/@aws-sdk/client-ssm'), 'dir');
+  }
   writeFileSync(join(dir, 'functions', `${name}.js`), unzipEntry(join(stages.prod.dir, `${name}.zip`), `functions/${name}.js`));
   const context = JSON.stringify(lambdaContext(60_000));
   const script = [
@@ -126,6 +133,7 @@ async function invokePackaged(name: string, event: unknown): Promise<unknown> {
     // No SSM here: the key comes from the environment, as in local runs.
     API_KEY_PARAMETER: '',
     API_KEY: 'bundle-test-key',
+    ...envOverrides,
   };
   const { stdout } = await promisify(execFile)(process.execPath, ['--no-warnings', '-e', script, JSON.stringify(event)], { cwd: dir, env, timeout: 30_000 });
   return JSON.parse(stdout.slice(stdout.lastIndexOf('@@RESULT') + '@@RESULT'.length)) as unknown;
@@ -177,6 +185,34 @@ describe('serverless package --stage prod', () => {
       code: 'validation_error',
       details: [{ path: 'message', message: 'Invalid input: expected string, received number' }],
     });
+  });
+
+  it('ships an api bundle that reads its keys from the SSM parameter it is given, with the runtime’s SSM client', async () => {
+    const requests: string[] = [];
+    const ssm = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+      req.on('end', () => {
+        const { Name, WithDecryption } = JSON.parse(raw) as { Name: string; WithDecryption: boolean };
+        requests.push(`${String(req.headers['x-amz-target'])} ${Name} ${WithDecryption}`);
+        res.setHeader('content-type', 'application/x-amz-json-1.1');
+        res.end(JSON.stringify({ Parameter: { Name, Type: 'SecureString', Value: 'ssm-key-1,ssm-key-2', Version: 1 } }));
+      });
+    });
+    await new Promise<void>((done) => ssm.listen(0, '127.0.0.1', done));
+    try {
+      const parameter = prod().ApiLambdaFunction!.Properties.Environment.Variables.API_KEY_PARAMETER as string;
+      const env = { API_KEY_PARAMETER: parameter, API_KEY: '', AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${(ssm.address() as AddressInfo).port}` };
+      const accepted = (await invokePackaged('api', apiEvent('GET', '/tasks/01ARZ3NDEKTSV4RRFFQ69G5FAV', { apiKey: 'ssm-key-2' }), env)) as Json;
+      // Past the key check, to the table, which is unreachable here.
+      expect(accepted.statusCode).toBe(503);
+      expect(JSON.parse(accepted.body as string).error.code).toBe('service_unavailable');
+      const refused = (await invokePackaged('api', apiEvent('GET', '/tasks', { apiKey: 'bundle-test-key' }), env)) as Json;
+      expect(refused.statusCode).toBe(401);
+      expect(requests).toEqual(Array(2).fill('AmazonSSM.GetParameter /background-tasks/prod/api-keys true'));
+    } finally {
+      await new Promise((done) => ssm.close(done));
+    }
   });
 
   it('ships a worker bundle that handles a batch on its own: a poison message comes back for redrive', async () => {
