@@ -29,6 +29,15 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/** A JSON response body: a task record, an acceptance or an error. */
+export interface Body {
+  taskId: string;
+  status: string;
+  attempts: number;
+  message?: string;
+  [key: string]: unknown;
+}
+
 /** `npm start` as a user runs it, in its own process group (a terminal's Ctrl+C reaches the whole group). */
 export interface Stack {
   url: string;
@@ -40,7 +49,7 @@ export interface Stack {
   signal(signal: NodeJS.Signals): void;
   /** Signals the serverless process itself, as a process manager stopping the server does; npm then exits with its code. */
   signalServer(signal: NodeJS.Signals): void;
-  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: Body }>;
 }
 
 export async function startStack(cwd: string, env: Record<string, string> = {}, options: { waitReady?: boolean } = {}): Promise<Stack> {
@@ -90,7 +99,7 @@ export async function startStack(cwd: string, env: Record<string, string> = {}, 
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+      return { status: response.status, body: (text ? JSON.parse(text) : {}) as Body };
     },
   };
   if (options.waitReady === false) return stack;
@@ -110,7 +119,7 @@ export async function startStack(cwd: string, env: Record<string, string> = {}, 
 }
 
 /** Polls a task until it is in one of `statuses`; returns its record. */
-export async function waitForStatus(stack: Stack, taskId: string, statuses: string[], timeoutMs = 30_000): Promise<any> {
+export async function waitForStatus(stack: Stack, taskId: string, statuses: string[], timeoutMs = 30_000): Promise<Body> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { status, body } = await stack.request('GET', `/tasks/${taskId}`);
