@@ -4,7 +4,6 @@
 // `import { z } from 'zod'` keeps zod's whole namespace, so esbuild cannot drop
 // the parts of zod that the functions never call. These plugins drop them.
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS file, loaded by serverless-esbuild with require()
 const { readFileSync } = require('node:fs');
 
 /**
