@@ -27,6 +27,13 @@ interface Packaged {
   template: Json;
 }
 
+const DEV_CORS = {
+  allowedOrigins: ['https://app.example.test'],
+  allowedHeaders: ['content-type', 'authorization', 'x-api-key', 'idempotency-key'],
+  allowedMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+  maxAge: 600,
+};
+
 let work: string;
 const stages: Record<'prod' | 'dev', Packaged> = {} as never;
 
@@ -37,7 +44,11 @@ beforeAll(async () => {
   }
   symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'), 'dir');
   // Sequential: both runs share the copy's .esbuild folder.
-  for (const stage of ['prod', 'dev'] as const) stages[stage] = await packageStage(stage);
+  stages.prod = await packageStage('prod');
+  // dev, with CORS configured for one app, as the comment in serverless.yml shows.
+  const yml = readFileSync(join(work, 'serverless.yml'), 'utf8');
+  writeFileSync(join(work, 'serverless.yml'), yml.replace('\nparams:\n', `\nparams:\n  dev:\n    cors: ${JSON.stringify(DEV_CORS)}\n`));
+  stages.dev = await packageStage('dev');
 }, 120_000);
 
 afterAll(() => {
@@ -396,11 +407,9 @@ describe('serverless package --stage prod', () => {
     for (const [, g] of groups) expect(g.Properties.RetentionInDays).toBe(30);
   });
 
-  it('limits CORS to configured origins (none by default, never *) and throttles the default route', () => {
-    const cors = prod().HttpApi!.Properties.CorsConfiguration;
-    expect(cors.AllowOrigins).not.toContain('*');
-    expect(cors.AllowOrigins).toEqual([]);
-    expect(cors.AllowCredentials).toBeUndefined();
+  it('sends no CORS headers unless origins are configured, and throttles the default route', () => {
+    expect(prod().HttpApi!.Properties.CorsConfiguration).toBeUndefined();
+    expect(JSON.stringify(stages.prod.template)).not.toMatch(/AllowOrigins|Access-Control/);
     const settings = prod().HttpApiStage!.Properties.DefaultRouteSettings;
     expect(settings.ThrottlingRateLimit).toBe(500);
     expect(settings.ThrottlingBurstLimit).toBe(1000);
@@ -416,5 +425,14 @@ describe('serverless package --stage dev', () => {
     expect(dev.WorkerLogGroup!.Properties.RetentionInDays).toBe(14);
     expect(dev.ApiLambdaFunction!.Properties.Environment.Variables.API_KEY_PARAMETER).toBe('/background-tasks/dev/api-keys');
     expect(dev.HttpApiStage!.Properties.DefaultRouteSettings.ThrottlingRateLimit).toBe(50);
+  });
+
+  it('allows exactly the configured CORS origins, without credentials', () => {
+    expect(stages.dev.resources.HttpApi!.Properties.CorsConfiguration).toEqual({
+      AllowOrigins: ['https://app.example.test'],
+      AllowHeaders: DEV_CORS.allowedHeaders,
+      AllowMethods: DEV_CORS.allowedMethods,
+      MaxAge: 600,
+    });
   });
 });
