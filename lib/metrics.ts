@@ -57,26 +57,39 @@ export class TaskMetrics {
     this.tally(taskName).queueWaitMs.push(Math.max(0, ms));
   }
 
-  /** Writes what was tallied since the last flush (one EMF line per task name) and starts again. */
+  /**
+   * Writes what was tallied since the last flush (one EMF line per task name)
+   * and starts again. Never throws: metrics must not fail a batch or a request.
+   */
   flush(): void {
     const tallies = [...this.tallies];
     this.tallies.clear();
     for (const [taskName, t] of tallies) {
-      const documents = Math.max(1, Math.ceil(Math.max(t.durationMs.length, t.queueWaitMs.length) / VALUES_PER_DOCUMENT));
-      for (let d = 0; d < documents; d++) {
-        this.metrics.addDimension(TASK_NAME_DIMENSION, taskName);
-        if (d === 0) {
-          this.count('TasksEnqueued', t.enqueued);
-          this.count('TasksSucceeded', t.succeeded);
-          this.count('TasksFailed', t.failed);
-          this.count('TasksRetried', t.retried);
-        }
-        const slice = (values: number[]) => values.slice(d * VALUES_PER_DOCUMENT, (d + 1) * VALUES_PER_DOCUMENT);
-        for (const ms of slice(t.durationMs)) this.metrics.addMetric('TaskDurationMs', MetricUnit.Milliseconds, ms);
-        for (const ms of slice(t.queueWaitMs)) this.metrics.addMetric('QueueWaitMs', MetricUnit.Milliseconds, ms);
-        if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics();
-        else this.metrics.clearDimensions();
+      try {
+        this.publish(taskName, t);
+      } catch (error) {
+        this.metrics.clearMetrics();
+        this.metrics.clearDimensions();
+        console.warn('Task metrics could not be published', { taskName, error });
       }
+    }
+  }
+
+  private publish(taskName: string, t: Tally): void {
+    const documents = Math.max(1, Math.ceil(Math.max(t.durationMs.length, t.queueWaitMs.length) / VALUES_PER_DOCUMENT));
+    for (let d = 0; d < documents; d++) {
+      this.metrics.addDimension(TASK_NAME_DIMENSION, taskName);
+      if (d === 0) {
+        this.count('TasksEnqueued', t.enqueued);
+        this.count('TasksSucceeded', t.succeeded);
+        this.count('TasksFailed', t.failed);
+        this.count('TasksRetried', t.retried);
+      }
+      const slice = (values: number[]) => values.slice(d * VALUES_PER_DOCUMENT, (d + 1) * VALUES_PER_DOCUMENT);
+      for (const ms of slice(t.durationMs)) this.metrics.addMetric('TaskDurationMs', MetricUnit.Milliseconds, ms);
+      for (const ms of slice(t.queueWaitMs)) this.metrics.addMetric('QueueWaitMs', MetricUnit.Milliseconds, ms);
+      if (this.metrics.hasStoredMetrics()) this.metrics.publishStoredMetrics();
+      else this.metrics.clearDimensions();
     }
   }
 

@@ -95,6 +95,31 @@ describe('task metrics in EMF', () => {
     expect([...(docs[0]!.TaskDurationMs as number[]), ...(docs[1]!.TaskDurationMs as number[])]).toEqual([...Array(150).keys()]);
   });
 
+  it('never fails its caller: a publish that throws is logged and the next flush starts clean', () => {
+    written = [];
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    class BrokenOnce extends Metrics {
+      broken = true;
+      override publishStoredMetrics(): this {
+        if (this.broken) {
+          this.broken = false;
+          throw new Error('stdout closed');
+        }
+        return super.publishStoredMetrics();
+      }
+    }
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    const metrics = new TaskMetrics(new BrokenOnce({ namespace: 'BackgroundTasksTest', serviceName: 'metrics-test' }));
+    vi.unstubAllEnvs();
+    metrics.enqueued('lost');
+    expect(() => metrics.flush()).not.toThrow();
+    expect(warn).toHaveBeenCalledWith('Task metrics could not be published', expect.objectContaining({ taskName: 'lost' }));
+    metrics.enqueued('kept');
+    metrics.flush();
+    expect(emfDocuments().map((d) => [d.taskName, d.TasksEnqueued])).toEqual([['kept', 1]]);
+    warn.mockRestore();
+  });
+
   it('writes nothing when nothing was measured, and nothing twice', () => {
     written = [];
     const metrics = capturedMetrics();
