@@ -75,6 +75,9 @@ async function main(): Promise<void> {
     }
     if (terminal.size < accepted.size) await new Promise((r) => setTimeout(r, 1_000));
   }
+  const lostRecords = await Promise.all(
+    [...accepted].filter((id) => !terminal.has(id)).map(async (id) => (await stack.request('GET', `/tasks/${id}`)).body),
+  );
   stack.signal('SIGKILL');
   checkout.remove();
 
@@ -89,6 +92,8 @@ async function main(): Promise<void> {
     refused,
     terminal: byStatus,
     lost: accepted.size - terminal.size,
+    // What a lost task looked like, to start the investigation from.
+    lostRecords: lostRecords.slice(0, 5).map((r) => ({ taskId: r.taskId, name: r.name, status: r.status, attempts: r.attempts, updatedAt: r.updatedAt })),
     timeToTerminalMs: { p50: pct(0.5), p99: pct(0.99) },
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

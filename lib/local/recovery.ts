@@ -1,10 +1,12 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Engine } from '../engine';
 import type { OutgoingMessage } from '../queue';
 import type { TaskRecord, TaskStatus } from '../types';
 
 /** SQS's longest DelaySeconds. */
 const MAX_DELAY_SECONDS = 900;
-const PAGE = 100;
+/** Items examined per Scan page. */
+const PAGE = 500;
 
 export interface RecoveryReport {
   /** Tasks whose message was sent again, by status. */
@@ -27,23 +29,37 @@ export interface RecoveryReport {
 export async function requeueUnfinishedTasks(engine: Engine): Promise<RecoveryReport> {
   const report: RecoveryReport = { requeued: {}, failed: [] };
   const nowMs = engine.now().getTime();
-  for (const status of ['PENDING', 'RETRYING', 'RUNNING'] as const) {
-    let cursor: string | undefined;
-    do {
-      const page = await engine.store.list({ status, limit: PAGE, cursor });
-      const messages = page.items.map((record) => messageFor(record, nowMs));
-      const failed = await engine.queue.sendMany(messages);
-      report.failed.push(...failed.keys());
-      const sent = messages.length - failed.size;
-      if (sent > 0) report.requeued[status] = (report.requeued[status] ?? 0) + sent;
-      cursor = page.nextCursor;
-    } while (cursor);
-  }
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    // A Scan of the table, not the status index: dynalite writes an item's
+    // index entries before the item, so a kill between the two leaves the
+    // index saying "finished" for a task the table still has RUNNING.
+    const page = await engine.store.client.send(
+      new ScanCommand({
+        TableName: engine.store.tableName,
+        FilterExpression: '#s IN (:pending, :retrying, :running)',
+        ProjectionExpression: 'taskId, #n, #s, priority, createdAt, delaySeconds, leaseExpiresAt',
+        ExpressionAttributeNames: { '#s': 'status', '#n': 'name' },
+        ExpressionAttributeValues: { ':pending': 'PENDING', ':retrying': 'RETRYING', ':running': 'RUNNING' },
+        Limit: PAGE,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    const records = (page.Items ?? []) as UnfinishedTask[];
+    const failed = await engine.queue.sendMany(records.map((record) => messageFor(record, nowMs)));
+    report.failed.push(...failed.keys());
+    for (const record of records) {
+      if (!failed.has(record.taskId)) report.requeued[record.status] = (report.requeued[record.status] ?? 0) + 1;
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
   return report;
 }
 
+type UnfinishedTask = Pick<TaskRecord, 'taskId' | 'name' | 'status' | 'priority' | 'createdAt' | 'delaySeconds' | 'leaseExpiresAt'>;
+
 /** The message, delayed until the task may run: its lease ends, or the delay it was enqueued with. */
-function messageFor(record: TaskRecord, nowMs: number): OutgoingMessage {
+function messageFor(record: UnfinishedTask, nowMs: number): OutgoingMessage {
   const runsAt =
     record.status === 'RUNNING'
       ? (record.leaseExpiresAt ?? 0) + 1_000
