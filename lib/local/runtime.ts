@@ -33,7 +33,15 @@ export interface RuntimeLog {
 }
 
 /** Engine settings a developer may set in the shell; handlers only see AWS_* variables otherwise. */
-const PASSED_THROUGH = ['API_KEY', 'WORKER_CONCURRENCY', 'WORKER_DEADLINE_MARGIN_MS', 'LEASE_MARGIN_MS', 'TASK_RETENTION_DAYS', 'POWERTOOLS_LOG_LEVEL'];
+const PASSED_THROUGH = [
+  'API_KEY',
+  'WORKER_CONCURRENCY',
+  'WORKER_DEADLINE_MARGIN_MS',
+  'LEASE_MARGIN_MS',
+  'TASK_RETENTION_DAYS',
+  'POWERTOOLS_LOG_LEVEL',
+  'POWERTOOLS_METRICS_DISABLED',
+];
 /** Lambda polls a queue with up to 1,000 concurrent batches unless capped; locally a few are plenty. */
 const DEFAULT_LOCAL_CONCURRENCY = 5;
 

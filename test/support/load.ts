@@ -6,6 +6,8 @@ export interface LoadOptions {
   inFlight: number;
   /** Share of tasks that fail their first attempt (flaky, failTimes 1). */
   flakyShare: number;
+  /** Queue of every task (default: the task's own, i.e. default). */
+  priority?: 'high' | 'default';
   /** Gives up waiting for terminal states after this long. */
   timeoutMs: number;
 }
@@ -38,10 +40,11 @@ export async function runLoad(stack: Stack, options: LoadOptions): Promise<LoadR
     Array.from({ length: options.inFlight }, async () => {
       while (next < options.count) {
         const i = next++;
-        const flaky = i % Math.round(1 / options.flakyShare) === 0;
-        const task = flaky
-          ? { name: 'flaky', payload: { failTimes: 1, key: `${runId}-${i}` } }
-          : { name: 'write_log', payload: { message: `load ${runId} #${i}` } };
+        const flaky = options.flakyShare > 0 && i % Math.round(1 / options.flakyShare) === 0;
+        const task = {
+          ...(flaky ? { name: 'flaky', payload: { failTimes: 1, key: `${runId}-${i}` } } : { name: 'write_log', payload: { message: `load ${runId} #${i}` } }),
+          ...(options.priority ? { priority: options.priority } : {}),
+        };
         const sentAt = Date.now();
         const { status, body } = await stack.request('POST', '/tasks', task).catch(() => ({ status: 0, body: undefined }));
         if (status === 202 && body) postedAt.set(body.taskId, sentAt);
