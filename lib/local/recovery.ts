@@ -1,4 +1,5 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Engine } from '../engine';
 import type { OutgoingMessage } from '../queue';
 import type { TaskRecord, TaskStatus } from '../types';
@@ -23,6 +24,11 @@ export interface RecoveryReport {
  * SQS server) now has two, which the worker's conditional claim makes
  * harmless: the second delivery finds the task running or finished and skips.
  *
+ * A lease can outlast SQS's longest delay (a task with a timeout near the
+ * worker's 15 minutes): its message would arrive while the lease still holds
+ * and be skipped as a duplicate. Such a lease is ended now instead, since the
+ * process that held it is gone, and the task is taken over at once.
+ *
  * Not run on AWS: there the queue is durable, a message outlives any worker,
  * and a task only lacks one after a double fault at enqueue (see enqueue.ts).
  */
@@ -46,6 +52,9 @@ export async function requeueUnfinishedTasks(engine: Engine): Promise<RecoveryRe
       }),
     );
     const records = (page.Items ?? []) as UnfinishedTask[];
+    for (const record of records) {
+      if (record.status === 'RUNNING' && leaseEnd(record) - nowMs > MAX_DELAY_SECONDS * 1000) await endLease(engine, record, nowMs);
+    }
     const failed = await engine.queue.sendMany(records.map((record) => messageFor(record, nowMs)));
     report.failed.push(...failed.keys());
     for (const record of records) {
@@ -56,13 +65,40 @@ export async function requeueUnfinishedTasks(engine: Engine): Promise<RecoveryRe
   return report;
 }
 
+/**
+ * Ends a lease now if it is still the one read (a live worker that renewed
+ * it, or finished the task, wins). The claim takes over a lease that ended
+ * strictly before it, hence one millisecond back.
+ */
+async function endLease(engine: Engine, record: UnfinishedTask, nowMs: number): Promise<void> {
+  try {
+    await engine.store.client.send(
+      new UpdateCommand({
+        TableName: engine.store.tableName,
+        Key: { taskId: record.taskId },
+        UpdateExpression: 'SET leaseExpiresAt = :ended',
+        ConditionExpression: '#s = :running AND leaseExpiresAt = :read',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':ended': nowMs - 1, ':running': 'RUNNING', ':read': record.leaseExpiresAt },
+      }),
+    );
+    record.leaseExpiresAt = nowMs - 1;
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+}
+
+function leaseEnd(record: UnfinishedTask): number {
+  return (record.leaseExpiresAt ?? 0) + 1_000;
+}
+
 type UnfinishedTask = Pick<TaskRecord, 'taskId' | 'name' | 'status' | 'priority' | 'createdAt' | 'delaySeconds' | 'leaseExpiresAt'>;
 
 /** The message, delayed until the task may run: its lease ends, or the delay it was enqueued with. */
 function messageFor(record: UnfinishedTask, nowMs: number): OutgoingMessage {
   const runsAt =
     record.status === 'RUNNING'
-      ? (record.leaseExpiresAt ?? 0) + 1_000
+      ? leaseEnd(record)
       : record.status === 'PENDING'
         ? Date.parse(record.createdAt) + (record.delaySeconds ?? 0) * 1000
         : nowMs;

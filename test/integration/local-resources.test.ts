@@ -1,12 +1,14 @@
-import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueue } from '../../lib/enqueue';
+import { processBatch } from '../../lib/executor';
 import { localOptions } from '../../lib/local/options';
 import { requeueUnfinishedTasks } from '../../lib/local/recovery';
 import { createResources, type CfnResource } from '../../lib/local/resources';
 import { flaky, writeLog } from '../../lib/tasks/examples';
 import { createTestEngine, serverlessResources, startLocalAws, type LocalAws } from '../support/aws';
+import { lambdaContext, receiveAll } from '../support/events';
 
 let aws: LocalAws;
 beforeAll(async () => {
@@ -29,7 +31,17 @@ function resources(stage: string): Record<string, CfnResource> {
 
 describe('resources from serverless.yml', () => {
   it('creates the queues with their redrive and visibility, and the table with its index and TTL, idempotently', async () => {
-    const first = await createResources(resources('t1'), aws);
+    // dynalite has no TTL API, so what is checked is the request: one narrow middleware records it.
+    const dynamo = new DynamoDBClient({ endpoint: aws.dynamoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const ttlRequests: unknown[] = [];
+    dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UpdateTimeToLiveCommand') ttlRequests.push(args.input);
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const first = await createResources(resources('t1'), { sqs: aws.sqs, dynamo });
     const again = await createResources(resources('t1'), aws);
     expect([...again.queues.values()].map((q) => q.url)).toEqual([...first.queues.values()].map((q) => q.url));
 
@@ -43,8 +55,8 @@ describe('resources from serverless.yml', () => {
     const table = await aws.dynamo.send(new DescribeTableCommand({ TableName: 'background-tasks-t1-tasks' }));
     expect(table.Table!.GlobalSecondaryIndexes!.map((g) => g.IndexName)).toEqual(['byStatus']);
     expect(table.Table!.KeySchema).toEqual([{ AttributeName: 'taskId', KeyType: 'HASH' }]);
-    const ttl = await aws.dynamo.send(new DescribeTimeToLiveCommand({ TableName: 'background-tasks-t1-tasks' })).catch(() => undefined);
-    if (ttl) expect(ttl.TimeToLiveDescription?.AttributeName ?? 'expiresAt').toBe('expiresAt');
+    expect(ttlRequests).toEqual([{ TableName: 'background-tasks-t1-tasks', TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }]);
+    dynamo.destroy();
   });
 
   it('resolves Ref and Fn::GetAtt in the handlers environment to local URLs and ARNs', async () => {
@@ -93,6 +105,23 @@ describe('recovery sweep', () => {
       new ReceiveMessageCommand({ QueueUrl: engine.config.queueUrls.default, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
     );
     expect((Messages ?? []).map((m) => JSON.parse(m.Body!).taskId).sort()).toEqual([pending.taskId, retrying.taskId, running.taskId].sort());
+  });
+
+  it("ends a lease that outlasts SQS's longest delay, so its task is taken over at once; waits out a shorter one", async () => {
+    const engine = await createTestEngine(aws);
+    const long = await enqueue(flaky, { failTimes: 0, key: 'long lease' }, {}, engine);
+    const short = await enqueue(flaky, { failTimes: 0, key: 'short lease' }, {}, engine);
+    while ((await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: engine.config.queueUrls.default, MaxNumberOfMessages: 10, VisibilityTimeout: 600 }))).Messages?.length);
+    // Both claimed by a process that then died: one lease ends in 16 minutes, past any SQS delay; one in 5.
+    await engine.store.claim(long.taskId, engine.now(), 960_000);
+    await engine.store.claim(short.taskId, engine.now(), 300_000);
+
+    expect(await requeueUnfinishedTasks(engine)).toEqual({ requeued: { RUNNING: 2 }, failed: [] });
+    const event = await receiveAll(aws.sqs, engine.config.queueUrls.default, 2, 5_000);
+    expect(event.Records.map((r) => JSON.parse(r.body).taskId)).toEqual([long.taskId]);
+    expect(await processBatch(engine, event, lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect(await engine.store.get(long.taskId)).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+    expect(await engine.store.get(short.taskId)).toMatchObject({ status: 'RUNNING', attempts: 1 });
   });
 });
 
