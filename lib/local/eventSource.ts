@@ -1,10 +1,13 @@
 import { setMaxListeners } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
 /** One `sqs` event of a function in serverless.yml, resolved against the local queue. */
 export interface EventSourceMapping {
   functionName: string;
+  /** The function's timeout: an invocation gets that long (plus a margin) to answer. */
+  functionTimeoutSeconds: number;
   queueUrl: string;
   queueArn: string;
   region: string;
@@ -19,7 +22,7 @@ export interface EventSourceMapping {
 /** What invoking the function gave back: its payload, or that it threw or timed out. */
 export type InvokeResult = { ok: true; payload: unknown } | { ok: false; error: string };
 
-export type Invoke = (functionName: string, event: SQSEvent) => Promise<InvokeResult>;
+export type Invoke = (functionName: string, event: SQSEvent, timeoutSeconds: number) => Promise<InvokeResult>;
 
 /** Everything observable about one delivered batch, for logs and tests. */
 export interface BatchReport {
@@ -31,8 +34,22 @@ export interface BatchReport {
   error?: string;
 }
 
+/** What an event source reports; every callback is optional. */
+export interface EventSourceHandlers {
+  /** After each delivered batch. */
+  onBatch?(report: BatchReport): void;
+  /** Once when receiving starts failing (SQS down or unreachable); polling retries with backoff. */
+  onOutage?(error: unknown): void;
+  /** Once when receiving works again after an outage. */
+  onRecovered?(): void;
+  /** Anything else that went wrong: a failed delete, an error while delivering. */
+  onError?(error: unknown): void;
+}
+
 const MAX_RECEIVE = 10;
 const LONG_POLL_SECONDS = 20;
+/** Backoff between failed receives, doubling from the first to the last. */
+const OUTAGE_BACKOFF_MS = [500, 30_000] as const;
 
 /**
  * AWS Lambda's SQS event source, for one mapping: long-polls, gathers a batch
@@ -46,13 +63,14 @@ export class SqsEventSource {
   private readonly abort = new AbortController();
   private pollers: Promise<void>[] = [];
   private inFlight = 0;
+  /** Consecutive failed receives across this mapping's pollers: 0 when SQS answers. */
+  private failures = 0;
 
   constructor(
     private readonly sqs: SQSClient,
     readonly mapping: EventSourceMapping,
     private readonly invoke: Invoke,
-    private readonly onBatch: (report: BatchReport) => void = () => undefined,
-    private readonly onError: (error: unknown) => void = () => undefined,
+    private readonly handlers: EventSourceHandlers = {},
   ) {}
 
   start(): void {
@@ -80,16 +98,22 @@ export class SqsEventSource {
         messages = await this.receiveBatch();
       } catch (error) {
         if (this.abort.signal.aborted) return;
-        this.onError(error);
-        await sleep(1_000, this.abort.signal);
+        if (this.failures++ === 0) this.handlers.onOutage?.(error);
+        const [first, last] = OUTAGE_BACKOFF_MS;
+        const delay = Math.min(last, first * 2 ** Math.min(this.failures - 1, 10));
+        await sleep(delay, undefined, { signal: this.abort.signal }).catch(() => undefined);
         continue;
+      }
+      if (this.failures > 0) {
+        this.failures = 0;
+        this.handlers.onRecovered?.();
       }
       if (messages.length === 0) continue;
       this.inFlight++;
       try {
-        this.onBatch(await this.deliver(messages));
+        this.handlers.onBatch?.(await this.deliver(messages));
       } catch (error) {
-        this.onError(error);
+        this.handlers.onError?.(error);
       } finally {
         this.inFlight--;
       }
@@ -108,13 +132,14 @@ export class SqsEventSource {
     const batch = await this.receive(1, LONG_POLL_SECONDS);
     const closesAt = Date.now() + maximumBatchingWindowSeconds * 1000;
     while (batch.length > 0 && batch.length < batchSize && !this.abort.signal.aborted) {
+      // Long polls wait whole seconds: rounding up may close the window up to a second late, rounding down would not gather at all.
       const waitSeconds = Math.max(0, Math.min(LONG_POLL_SECONDS, Math.ceil((closesAt - Date.now()) / 1000)));
       let more: Message[];
       try {
         more = await this.receive(Math.min(batchSize - batch.length, MAX_RECEIVE), waitSeconds);
       } catch (error) {
         // Messages already in hand are delivered, not left invisible until their timeout.
-        if (!this.abort.signal.aborted) this.onError(error);
+        if (!this.abort.signal.aborted) this.handlers.onError?.(error);
         break;
       }
       for (const message of more) {
@@ -146,7 +171,7 @@ export class SqsEventSource {
     const { functionName, reportBatchItemFailures } = this.mapping;
     const event: SQSEvent = { Records: messages.map((m) => toRecord(m, this.mapping)) };
     const report: BatchReport = { functionName, size: messages.length, deleted: 0, retried: messages.length };
-    const result = await this.invoke(functionName, event);
+    const result = await this.invoke(functionName, event, this.mapping.functionTimeoutSeconds);
     if (!result.ok) return { ...report, error: result.error };
 
     let failedIds: Set<string>;
@@ -171,7 +196,7 @@ export class SqsEventSource {
           Entries: chunk.map((m, n) => ({ Id: String(n), ReceiptHandle: m.ReceiptHandle })),
         }),
       );
-      if (out.Failed?.length) this.onError(new Error(`SQS did not delete ${out.Failed.length} message(s): ${out.Failed[0]!.Message}`));
+      if (out.Failed?.length) this.handlers.onError?.(new Error(`SQS did not delete ${out.Failed.length} message(s): ${out.Failed[0]!.Message}`));
     }
   }
 }
@@ -227,11 +252,4 @@ function toRecord(message: Message, mapping: EventSourceMapping): SQSRecord {
     eventSourceARN: mapping.queueArn,
     awsRegion: mapping.region,
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
 }

@@ -32,15 +32,19 @@ class LocalRuntimePlugin {
     return this.runtime;
   }
 
-  /** A startup problem is one line with its cause and one with its fix; anything else keeps its stack. */
+  /**
+   * A step that fails ends the process: serverless-offline (and
+   * serverless-esbuild's esbuild service) would otherwise keep it alive with
+   * no worker. A startup problem is one line with its cause and one with its
+   * fix; anything else keeps its stack.
+   */
   async guard(step) {
     try {
       await step();
     } catch (error) {
+      // The Framework prints the error first; exit once it has.
+      setTimeout(() => process.exit(1), 1_000).unref();
       if (error && error.name === 'LocalStartupError') {
-        // The Framework prints its errors as a message with no stack; then exit,
-        // because serverless-esbuild's esbuild service would keep the process alive.
-        setTimeout(() => process.exit(1), 1_000).unref();
         throw new this.serverless.classes.Error(`${error.problem}\n  fix: ${error.fix}`, 'LOCAL_STARTUP');
       }
       throw error;

@@ -1,27 +1,35 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createDocumentClient } from '../clients';
 import { loadConfig } from '../config';
 import { createEngine } from '../engine';
 import { LOCAL_DEV_KEY } from '../http/apiKeys';
 import { TaskQueue } from '../queue';
 import { TaskStore } from '../store';
-import { SqsEventSource, type BatchReport, type EventSourceMapping } from './eventSource';
+import { banner } from './banner';
+import { SqsEventSource, type BatchReport } from './eventSource';
 import { invokeThroughOffline } from './invoke';
+import { eventSourceMappings } from './mappings';
 import { localOptions, type LocalOptions } from './options';
-import { requeueUnfinishedTasks, type RecoveryReport } from './recovery';
+import { requeueUnfinishedTasks } from './recovery';
 import { createResources, type CfnResource, type CreatedResources } from './resources';
-import { dynamoEndpoint, ensurePortFree, sqsEndpoint, type Endpoint } from './servers';
+import { dynamoEndpoint, ensurePortFree, ensureReachable, sqsEndpoint, type Endpoint } from './servers';
 
 /** The parts of the Serverless Framework's service object the runtime reads. */
 export interface ServerlessLike {
   service: {
     service: string;
-    provider: { stage: string; region: string; environment?: Record<string, unknown>; httpApi?: { cors?: { allowedOrigins?: unknown } } };
+    provider: {
+      stage: string;
+      region: string;
+      timeout?: number;
+      environment?: Record<string, unknown>;
+      httpApi?: { cors?: { allowedOrigins?: unknown } };
+    };
     custom?: Record<string, unknown>;
     resources?: { Resources?: Record<string, CfnResource> };
     getAllFunctions(): string[];
-    getFunction(key: string): { name: string; environment?: Record<string, unknown>; events?: Record<string, unknown>[] };
+    getFunction(key: string): { name: string; timeout?: number; environment?: Record<string, unknown>; events?: Record<string, unknown>[] };
   };
 }
 
@@ -42,8 +50,8 @@ const PASSED_THROUGH = [
   'POWERTOOLS_LOG_LEVEL',
   'POWERTOOLS_METRICS_DISABLED',
 ];
-/** Lambda polls a queue with up to 1,000 concurrent batches unless capped; locally a few are plenty. */
-const DEFAULT_LOCAL_CONCURRENCY = 5;
+/** How often to check whether npm, our parent, is still there. */
+const PARENT_CHECK_MS = 500;
 
 /**
  * `npm start`'s AWS half, driven by serverless-offline's lifecycle: servers
@@ -57,7 +65,7 @@ export class LocalRuntime {
   private sources: SqsEventSource[] = [];
   private sqs?: SQSClient;
   private dynamo?: DynamoDBClient;
-  private recovery?: RecoveryReport;
+  private parentWatch?: NodeJS.Timeout;
 
   constructor(
     private readonly serverless: ServerlessLike,
@@ -79,9 +87,10 @@ export class LocalRuntime {
 
   private async startServers(): Promise<void> {
     const { options } = this;
-    // Offline's own ports fail later with a stack trace; check them first for a clear message.
-    await ensurePortFree(options.host, options.httpPort, 'API', 'PORT');
-    await ensurePortFree(options.host, options.lambdaPort, 'Lambda invoke endpoint', 'LAMBDA_PORT');
+    // Offline's own ports fail later with a stack trace; check them first, on
+    // the host offline binds, for a clear message.
+    await ensurePortFree('localhost', options.httpPort, 'API', 'PORT');
+    await ensurePortFree('localhost', options.lambdaPort, 'Lambda invoke endpoint', 'LAMBDA_PORT');
     const { region } = this.serverless.service.provider;
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
@@ -100,6 +109,10 @@ export class LocalRuntime {
     process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.url;
     this.sqs = new SQSClient({ endpoint: sqs.url, region });
     this.dynamo = new DynamoDBClient({ endpoint: dynamo.url, region });
+    await ensureReachable(sqs, 'SQS', 'AWS_ENDPOINT_URL_SQS', (abortSignal) => this.sqs!.send(new ListQueuesCommand({ MaxResults: 1 }), { abortSignal }));
+    await ensureReachable(dynamo, 'DynamoDB', 'AWS_ENDPOINT_URL_DYNAMODB', (abortSignal) =>
+      this.dynamo!.send(new ListTablesCommand({ Limit: 1 }), { abortSignal }),
+    );
     this.resources = await createResources(this.serverless.service.resources?.Resources ?? {}, { sqs: this.sqs, dynamo: this.dynamo });
     this.resolveEnvironment();
     // serverless-offline rejects an empty origin list, which means "no CORS": say that the way it understands.
@@ -119,25 +132,65 @@ export class LocalRuntime {
       store: new TaskStore(createDocumentClient(this.dynamo!), config.tableName),
       queue: new TaskQueue(this.sqs!, config.queueUrls),
     });
-    this.recovery = await requeueUnfinishedTasks(engine);
+    const recovery = await requeueUnfinishedTasks(engine);
     const invoke = invokeThroughOffline(`http://localhost:${this.options.lambdaPort}`);
-    for (const mapping of this.mappings()) {
-      const source = new SqsEventSource(this.sqs!, mapping, invoke, (r) => this.reportBatch(r), (e) => this.log.warning(`SQS polling: ${(e as Error).message}`));
+    const mappings = eventSourceMappings(this.serverless.service, this.resources!, (fn, arn) =>
+      this.log.warning(`${fn}: no local queue for ${arn}; only queues declared in resources are emulated`),
+    );
+    for (const mapping of mappings) {
+      const source = new SqsEventSource(this.sqs!, mapping, invoke, {
+        onBatch: (report) => this.reportBatch(report),
+        onOutage: (error) => this.log.warning(`${mapping.functionName}: cannot poll SQS (${(error as Error).message}); retrying`),
+        onRecovered: () => this.log.notice(`${mapping.functionName}: polling SQS again`),
+        onError: (error) => this.log.warning(`${mapping.functionName}: ${(error as Error).message}`),
+      });
       source.start();
       this.sources.push(source);
     }
-    this.printBanner();
+    this.watchParent();
+    const key = process.env.API_KEY?.split(',')[0]?.trim();
+    const [sqs, dynamo] = this.endpoints;
+    process.stdout.write(
+      banner({
+        httpPort: this.options.httpPort,
+        apiKey: key || LOCAL_DEV_KEY,
+        apiKeyFromEnv: Boolean(key),
+        sqs: sqs!,
+        dynamo: dynamo!,
+        dataDir: this.options.dataDir,
+        mappings,
+        recovery,
+      }),
+    );
+  }
+
+  /**
+   * npm stops a script by killing the shell it runs in, not this process,
+   * which would go on with no parent and never drain. Losing the parent is
+   * taken as the SIGTERM it stands for; serverless-offline's handler then
+   * runs `stop()`.
+   */
+  private watchParent(): void {
+    const parent = process.ppid;
+    this.parentWatch = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(this.parentWatch);
+      this.log.notice('npm has exited (it stops the shell, not this process): stopping as if sent SIGTERM');
+      process.kill(process.pid, 'SIGTERM');
+    }, PARENT_CHECK_MS).unref();
   }
 
   /** On SIGINT/SIGTERM: stop receiving, let every batch in flight finish (each bounded by its function's timeout), close the servers. */
   async stop(): Promise<void> {
+    clearInterval(this.parentWatch);
     const busy = this.sources.reduce((n, s) => n + s.busy, 0);
     if (busy > 0) this.log.notice(`Draining: waiting for ${busy} batch(es) in flight to finish (Ctrl+C again to quit now)`);
-    // A second Ctrl+C quits at once. Signals within the first second are the
-    // same one arriving twice (the terminal and npm both forward it).
+    // A second Ctrl+C (or SIGTERM) quits at once, with the shell's code for
+    // that signal. Signals within the first second are the same one arriving
+    // twice (the terminal and npm both forward it).
     const drainStarted = Date.now();
-    const forceQuit = () => {
-      if (Date.now() - drainStarted > 1_000) process.exit(130);
+    const forceQuit = (signal: NodeJS.Signals) => {
+      if (Date.now() - drainStarted > 1_000) process.exit(signal === 'SIGINT' ? 130 : 143);
     };
     process.on('SIGINT', forceQuit).on('SIGTERM', forceQuit);
     await Promise.all(this.sources.map((s) => s.stop()));
@@ -172,68 +225,8 @@ export class LocalRuntime {
     return Object.fromEntries(Object.entries(this.serverless.service.provider.environment ?? {}).map(([k, v]) => [k, String(v)]));
   }
 
-  /** Every `sqs` event of every function, matched to its local queue. */
-  private mappings(): EventSourceMapping[] {
-    const { service } = this.serverless;
-    const mappings: EventSourceMapping[] = [];
-    for (const key of service.getAllFunctions()) {
-      const fn = service.getFunction(key);
-      for (const event of fn.events ?? []) {
-        const sqs = event.sqs as Record<string, unknown> | string | undefined;
-        if (!sqs) continue;
-        const spec = typeof sqs === 'string' ? { arn: sqs } : sqs;
-        const arn = String(this.resources!.resolve(spec.arn));
-        const queue = [...this.resources!.queues.values()].find((q) => q.arn === arn);
-        if (!queue) {
-          this.log.warning(`${key}: no local queue for ${arn}; only queues declared in resources are emulated`);
-          continue;
-        }
-        mappings.push({
-          functionName: fn.name,
-          queueUrl: queue.url,
-          queueArn: queue.arn,
-          region: service.provider.region,
-          batchSize: Number(spec.batchSize ?? 10),
-          maximumBatchingWindowSeconds: Number(spec.maximumBatchingWindow ?? 0),
-          maximumConcurrency: Number(spec.maximumConcurrency ?? DEFAULT_LOCAL_CONCURRENCY),
-          reportBatchItemFailures: spec.functionResponseType === 'ReportBatchItemFailures',
-        });
-      }
-    }
-    return mappings;
-  }
-
   private reportBatch(report: BatchReport): void {
     if (report.error) this.log.warning(`${report.functionName}: batch of ${report.size} failed (${report.error}); SQS will deliver it again`);
     else this.log.verbose(`${report.functionName}: batch of ${report.size}, ${report.deleted} done, ${report.retried} to retry`);
-  }
-
-  private printBanner(): void {
-    const { options } = this;
-    const api = `http://localhost:${options.httpPort}`;
-    const key = process.env.API_KEY?.split(',')[0]?.trim() || LOCAL_DEV_KEY;
-    const [sqs, dynamo] = this.endpoints;
-    const requeued = Object.entries(this.recovery?.requeued ?? {}).map(([status, n]) => `${n} ${status}`);
-    const lines = [
-      '',
-      'Background tasks: local stack ready',
-      `  API        ${api}`,
-      `  Dashboard  ${api}/dashboard`,
-      `  API key    ${key}${process.env.API_KEY ? ' (from API_KEY)' : '  (set API_KEY to change it)'}`,
-      `  SQS        ${sqs!.url}${sqs!.embedded ? '  (embedded, in memory)' : '  (AWS_ENDPOINT_URL_SQS)'}`,
-      `  DynamoDB   ${dynamo!.url}${dynamo!.embedded ? `  (embedded, data in ${options.dataDir})` : '  (AWS_ENDPOINT_URL_DYNAMODB)'}`,
-      ...this.sources.map(
-        (s) => `  Consumer   ${s.mapping.functionName} <- ${s.mapping.queueArn.split(':').pop()} (batch ${s.mapping.batchSize}, ${s.mapping.maximumConcurrency} at once)`,
-      ),
-      `  Recovered  ${requeued.length ? `${requeued.join(', ')} task(s) re-queued` : 'nothing to re-queue'}`,
-      '',
-      'Try it:',
-      `  curl -X POST '${api}/send-notification?email=a@example.com' -H 'x-api-key: ${key}'`,
-      `  curl ${api}/tasks/<taskId> -H 'x-api-key: ${key}'`,
-      '',
-      'Ctrl+C stops polling, lets running tasks finish, then exits.',
-      '',
-    ];
-    process.stdout.write(lines.join('\n') + '\n');
   }
 }

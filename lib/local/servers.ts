@@ -58,6 +58,38 @@ export async function ensurePortFree(host: string, port: number, what: string, e
   await new Promise((resolve) => probe.close(resolve));
 }
 
+/**
+ * Fails with a clear cause if a server named by AWS_ENDPOINT_URL_* does not
+ * answer `call`; an embedded one was just started and needs no probe.
+ */
+export async function ensureReachable(
+  endpoint: Endpoint,
+  what: string,
+  envName: string,
+  call: (signal: AbortSignal) => Promise<unknown>,
+): Promise<void> {
+  if (endpoint.embedded) return;
+  try {
+    await call(AbortSignal.timeout(PROBE_TIMEOUT_MS));
+  } catch (error) {
+    const err = error as Error & { code?: string; $metadata?: { httpStatusCode?: number } };
+    if (err.$metadata?.httpStatusCode !== undefined) {
+      throw new LocalStartupError(
+        `${what} at ${endpoint.url} refused a request (${err.name}: ${err.message})`,
+        `check that ${envName} points at a ${what}-compatible server`,
+        { cause: error },
+      );
+    }
+    throw new LocalStartupError(
+      `Cannot reach ${what} at ${endpoint.url} (${err.code ?? err.name})`,
+      `start that server, or unset ${envName} to use the embedded one`,
+      { cause: error },
+    );
+  }
+}
+
+const PROBE_TIMEOUT_MS = 10_000;
+
 function listen(server: Server, port: number, host: string, what: string, envName: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', (error) => reject(listenError(what, port, envName, error)));

@@ -2,7 +2,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalAws, type LocalAws } from '../support/aws';
-import { copyCheckout, startStack, waitForStatus, type Stack } from '../support/stack';
+import { copyCheckout, freePorts, startStack, waitForStatus, type Stack } from '../support/stack';
 
 /**
  * The stack exactly as `npm start` runs it (a child process in its own
@@ -18,6 +18,18 @@ afterAll(async () => {
 });
 
 const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+
+/** Enqueues `count` sleep tasks on the high queue and resolves once all are RUNNING. */
+async function startSleeps(on: Stack, count: number, ms: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const { status, body } = await on.request('POST', '/tasks', { name: 'sleep', payload: { ms }, priority: 'high' });
+    expect(status).toBe(202);
+    ids.push(body.taskId);
+  }
+  await Promise.all(ids.map((id) => waitForStatus(on, id, ['RUNNING'], 15_000)));
+  return ids;
+}
 
 describe('npm start', { timeout: 180_000 }, () => {
   it('answers the seed route with 202 at once and the task reads SUCCEEDED within a couple of seconds', async () => {
@@ -37,15 +49,10 @@ describe('npm start', { timeout: 180_000 }, () => {
   });
 
   it('on SIGTERM with ten tasks running, lets them finish, then exits 0', async () => {
-    const ids: string[] = [];
-    for (let i = 0; i < 10; i++) {
-      const { status, body } = await stack!.request('POST', '/tasks', { name: 'sleep', payload: { ms: 3_000 }, priority: 'high' });
-      expect(status).toBe(202);
-      ids.push(body.taskId);
-    }
-    for (const id of ids) await waitForStatus(stack!, id, ['RUNNING'], 15_000);
+    const ids = await startSleeps(stack!, 10, 8_000);
     stack!.signalServer('SIGTERM');
     const exit = await stack!.exited;
+    expect(stack!.output()).toContain('Draining: waiting for');
     expect(stack!.output()).toContain('Drained: every task in flight has finished');
     expect(exit.code).toBe(0);
 
@@ -53,13 +60,25 @@ describe('npm start', { timeout: 180_000 }, () => {
     stack = await startStack(checkout.dir, { LOCAL_DIR: dataDir });
     expect(stack.output()).toContain('nothing to re-queue');
     for (const id of ids) expect((await stack.request('GET', `/tasks/${id}`)).body).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
-    ids.length = 0;
+  });
+
+  it('on SIGTERM to npm itself (which stops only the shell), the server notices and still drains', async () => {
+    const ids = await startSleeps(stack!, 3, 8_000);
+    stack!.signalNpm('SIGTERM');
+    await stack!.closed;
+    expect(stack!.output()).toContain('npm has exited');
+    expect(stack!.output()).toContain('Drained: every task in flight has finished');
+
+    stack = await startStack(checkout.dir, { LOCAL_DIR: dataDir });
+    expect(stack.output()).toContain('nothing to re-queue');
+    for (const id of ids) expect((await stack.request('GET', `/tasks/${id}`)).body).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
   });
 
   it('after a hard kill, tasks that were queued but not started still complete on the next start', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const { status, body } = await stack!.request('POST', '/tasks', { name: 'write_log', payload: { message: `queued ${i}` }, delaySeconds: 2 });
+      // Delayed past the kill and the restart's first seconds: queued, not started, when the process dies.
+      const { status, body } = await stack!.request('POST', '/tasks', { name: 'write_log', payload: { message: `queued ${i}` }, delaySeconds: 8 });
       expect(status).toBe(202);
       ids.push(body.taskId);
     }
@@ -68,7 +87,7 @@ describe('npm start', { timeout: 180_000 }, () => {
 
     stack = await startStack(checkout.dir, { LOCAL_DIR: dataDir });
     expect(stack.output()).toContain('5 PENDING task(s) re-queued');
-    for (const id of ids) expect(await waitForStatus(stack, id, TERMINAL, 15_000)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+    for (const id of ids) expect(await waitForStatus(stack, id, TERMINAL, 20_000)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
     stack.signalServer('SIGTERM');
     expect((await stack.exited).code).toBe(0);
   });
@@ -87,6 +106,15 @@ describe('npm start', { timeout: 180_000 }, () => {
     } finally {
       blocker.close();
     }
+  });
+  it('says in one line which endpoint it cannot reach and how to fix it', async () => {
+    const [port] = await freePorts(1);
+    const failed = await startStack(checkout.dir, { LOCAL_DIR: dataDir, AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` }, { waitReady: false });
+    const exit = await failed.exited;
+    expect(exit.code).toBe(1);
+    expect(failed.output()).toContain(`Cannot reach DynamoDB at http://127.0.0.1:${port} (ECONNREFUSED)`);
+    expect(failed.output()).toContain('fix: start that server, or unset AWS_ENDPOINT_URL_DYNAMODB to use the embedded one');
+    expect(failed.output()).not.toMatch(/\n\s+at /);
   });
 });
 

@@ -1,10 +1,17 @@
-import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../lib/engine';
 import { enqueue } from '../../lib/enqueue';
 import { processBatch } from '../../lib/executor';
-import { SqsEventSource, batchItemFailures, type BatchReport, type EventSourceMapping, type Invoke } from '../../lib/local/eventSource';
+import {
+  SqsEventSource,
+  batchItemFailures,
+  type BatchReport,
+  type EventSourceHandlers,
+  type EventSourceMapping,
+  type Invoke,
+} from '../../lib/local/eventSource';
 import { flaky, sleep } from '../../lib/tasks/examples';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { lambdaContext, receiveAll } from '../support/events';
@@ -22,7 +29,7 @@ afterEach(async () => {
 afterAll(async () => aws.close());
 
 async function queue(attributes: Record<string, string> = {}): Promise<{ url: string; arn: string }> {
-  const { QueueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: `es-${process.pid}-${++counter}`, Attributes: { VisibilityTimeout: '1', ...attributes } }));
+  const { QueueUrl } = await aws.sqs.send(new CreateQueueCommand({ QueueName: `es-${process.pid}-${++counter}`, Attributes: { VisibilityTimeout: '2', ...attributes } }));
   const { Attributes } = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
   return { url: QueueUrl!, arn: Attributes!.QueueArn! };
 }
@@ -33,11 +40,19 @@ async function send(sqs: SQSClient, url: string, bodies: string[]): Promise<void
   }
 }
 
-function start(q: { url: string; arn: string }, invoke: Invoke, mapping: Partial<EventSourceMapping> = {}, reports: BatchReport[] = []): SqsEventSource {
+function start(
+  q: { url: string; arn: string },
+  invoke: Invoke,
+  mapping: Partial<EventSourceMapping> = {},
+  reports: BatchReport[] = [],
+  sqs: SQSClient = aws.sqs,
+  handlers: EventSourceHandlers = {},
+): SqsEventSource {
   const source = new SqsEventSource(
-    aws.sqs,
+    sqs,
     {
       functionName: 'fn',
+      functionTimeoutSeconds: 30,
       queueUrl: q.url,
       queueArn: q.arn,
       region: 'us-east-1',
@@ -48,7 +63,7 @@ function start(q: { url: string; arn: string }, invoke: Invoke, mapping: Partial
       ...mapping,
     },
     invoke,
-    (r) => reports.push(r),
+    { onBatch: (r) => reports.push(r), ...handlers },
   );
   source.start();
   running.push(source);
@@ -95,7 +110,7 @@ describe('SQS event source (local Lambda emulation)', () => {
     });
     await send(aws.sqs, q.url, ['a', 'b', 'c', 'd', 'e']);
     await until(() => seen.length >= 7);
-    await new Promise((r) => setTimeout(r, 1_500)); // anything else would have come back by now
+    await new Promise((r) => setTimeout(r, 2_500)); // anything else would have come back by now
     expect(seen.filter((s) => s.receiveCount === '1').map((s) => s.body).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(seen.filter((s) => s.receiveCount === '2').map((s) => s.body).sort()).toEqual(['b', 'd']);
     expect(seen).toHaveLength(7);
@@ -167,6 +182,49 @@ describe('SQS event source (local Lambda emulation)', () => {
     expect(peak).toBe(3);
     expect(Math.max(...sizes)).toBe(5);
     expect(sizes.filter((s) => s === 5).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('joins a message that arrives within the batching window to the batch it opened', async () => {
+    const q = await queue({ VisibilityTimeout: '30' });
+    const batches: string[][] = [];
+    start(q, async (_fn, event) => (batches.push(event.Records.map((r) => r.body)), { ok: true, payload: {} }), { maximumBatchingWindowSeconds: 3 });
+    await send(aws.sqs, q.url, ['first']);
+    await new Promise((r) => setTimeout(r, 700));
+    await send(aws.sqs, q.url, ['second']);
+    await until(() => batches.flat().length === 2);
+    expect(batches).toEqual([['first', 'second']]);
+  });
+
+  it('reports an SQS outage once, backs off while it lasts, and says when polling works again', async () => {
+    const q = await queue({ VisibilityTimeout: '30' });
+    // One narrow injection: the real client, failing every ReceiveMessage while `down`.
+    let down = true;
+    let receives = 0;
+    const flaky = new SQSClient({ endpoint: aws.sqsEndpoint, region: 'us-east-1', maxAttempts: 1 });
+    flaky.middlewareStack.add(
+      (next) => async (args) => {
+        receives++;
+        if (down) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const events: string[] = [];
+    const bodies: string[] = [];
+    start(q, async (_fn, event) => (bodies.push(...event.Records.map((r) => r.body)), { ok: true, payload: {} }), { maximumConcurrency: 2 }, [], flaky, {
+      onOutage: () => events.push('outage'),
+      onRecovered: () => events.push('recovered'),
+    });
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(events).toEqual(['outage']);
+    // Two pollers backing off from 0.5 s: a handful of attempts in 3 s, not a busy loop.
+    expect(receives).toBeGreaterThanOrEqual(4);
+    expect(receives).toBeLessThanOrEqual(12);
+    down = false;
+    await send(aws.sqs, q.url, ['after']);
+    await until(() => bodies.includes('after'));
+    expect(events).toEqual(['outage', 'recovered']);
+    flaky.destroy();
   });
 
   it('stop() lets the batch in flight finish and settle before it resolves', async () => {

@@ -45,10 +45,14 @@ export interface Stack {
   output(): string;
   /** Resolves with the exit code (or the signal) once npm and the stack have exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once every process holding the stack's output has exited (npm may exit before the server). */
+  closed: Promise<void>;
   /** Signals the whole process group, as a terminal does. */
   signal(signal: NodeJS.Signals): void;
   /** Signals the serverless process itself, as a process manager stopping the server does; npm then exits with its code. */
   signalServer(signal: NodeJS.Signals): void;
+  /** Signals npm alone, as a process manager stopping `npm start` does. */
+  signalNpm(signal: NodeJS.Signals): void;
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: Body }>;
 }
 
@@ -72,6 +76,10 @@ export async function startStack(cwd: string, env: Record<string, string> = {}, 
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const closed = Promise.all([
+    new Promise((resolve) => child.stdout!.on('close', resolve)),
+    new Promise((resolve) => child.stderr!.on('close', resolve)),
+  ]).then(() => undefined);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   const url = `http://localhost:${ports.http}`;
   const stack: Stack = {
@@ -79,6 +87,7 @@ export async function startStack(cwd: string, env: Record<string, string> = {}, 
     ports,
     output: () => output,
     exited,
+    closed,
     signal: (signal) => {
       try {
         process.kill(-child.pid!, signal);
@@ -92,6 +101,7 @@ export async function startStack(cwd: string, env: Record<string, string> = {}, 
       if (!line) throw new Error(`no serverless process in the group:\n${ps}`);
       process.kill(Number(line.trim().split(/\s+/)[0]), signal);
     },
+    signalNpm: (signal) => child.kill(signal),
     async request(method, path, body, headers = { 'x-api-key': API_KEY }) {
       const response = await fetch(url + path, {
         method,

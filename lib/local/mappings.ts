@@ -1,0 +1,48 @@
+import type { EventSourceMapping } from './eventSource';
+import type { CreatedResources } from './resources';
+import type { ServerlessLike } from './runtime';
+
+/** Lambda polls a queue with up to 1,000 concurrent batches unless capped; locally a few are plenty. */
+const DEFAULT_LOCAL_CONCURRENCY = 5;
+/** Lambda's default function timeout. */
+const DEFAULT_TIMEOUT_SECONDS = 6;
+
+/**
+ * Every `sqs` event of every function in serverless.yml, matched to its local
+ * queue: one mapping per event, as AWS creates one event source mapping per
+ * event. An event naming a queue the resources do not declare is reported to
+ * `skipped` and not emulated.
+ */
+export function eventSourceMappings(
+  service: ServerlessLike['service'],
+  resources: CreatedResources,
+  skipped: (functionKey: string, arn: string) => void,
+): EventSourceMapping[] {
+  const mappings: EventSourceMapping[] = [];
+  for (const key of service.getAllFunctions()) {
+    const fn = service.getFunction(key);
+    for (const event of fn.events ?? []) {
+      const sqs = event.sqs as Record<string, unknown> | string | undefined;
+      if (!sqs) continue;
+      const spec = typeof sqs === 'string' ? { arn: sqs } : sqs;
+      const arn = String(resources.resolve(spec.arn));
+      const queue = [...resources.queues.values()].find((q) => q.arn === arn);
+      if (!queue) {
+        skipped(key, arn);
+        continue;
+      }
+      mappings.push({
+        functionName: fn.name,
+        functionTimeoutSeconds: Number(fn.timeout ?? service.provider.timeout ?? DEFAULT_TIMEOUT_SECONDS),
+        queueUrl: queue.url,
+        queueArn: queue.arn,
+        region: service.provider.region,
+        batchSize: Number(spec.batchSize ?? 10),
+        maximumBatchingWindowSeconds: Number(spec.maximumBatchingWindow ?? 0),
+        maximumConcurrency: Number(spec.maximumConcurrency ?? DEFAULT_LOCAL_CONCURRENCY),
+        reportBatchItemFailures: spec.functionResponseType === 'ReportBatchItemFailures',
+      });
+    }
+  }
+  return mappings;
+}
