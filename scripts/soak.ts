@@ -1,17 +1,32 @@
 /**
- * `npm run soak`: mixed load on the `npm start` stack for SOAK_MINUTES, with
- * the whole stack killed (SIGKILL) every SOAK_KILL_EVERY_SECONDS and started
- * again on the same .local, then waits for every accepted task to end.
+ * `npm run soak`, in two phases on the `npm start` stack:
+ *
+ * 1. load: SOAK_LOAD_TASKS (1,000) tasks through the HTTP API, 20 in flight,
+ *    a third of them flaky: every one must end SUCCEEDED (the full N of the
+ *    load test that `npm test` runs with 300);
+ * 2. kills: mixed load for SOAK_MINUTES while the whole stack is killed
+ *    (SIGKILL) every SOAK_KILL_EVERY_SECONDS and started again on the same
+ *    .local, then a wait for every accepted task to end.
+ *
  * Prints accepted, terminal by status, lost (must be 0) and p50/p99 time to
- * terminal; exits 1 if anything was lost.
+ * terminal for each; exits 1 if anything was lost or a phase could not run.
  */
-import { copyCheckout, startStack, type Stack } from '../test/support/stack';
+import { runLoad } from '../test/support/load';
+import { copyCheckout, startStack, type Body, type Stack } from '../test/support/stack';
 
+const LOAD_TASKS = Number(process.env.SOAK_LOAD_TASKS ?? 1000);
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 3);
 const KILL_EVERY_MS = Number(process.env.SOAK_KILL_EVERY_SECONDS ?? 40) * 1000;
 const IN_FLIGHT = Number(process.env.SOAK_IN_FLIGHT ?? 10);
 /** Short leases, so a task running at a kill is taken over in seconds, not a minute. */
 const STACK_ENV = { LEASE_MARGIN_MS: '2000', POWERTOOLS_LOG_LEVEL: 'ERROR' };
+const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+const START_ATTEMPTS = 3;
+
+const checkout = copyCheckout();
+const dataDir = `${checkout.dir}/.local`;
+/** The stack running now; killed on any way out. */
+let stack: Stack | undefined;
 
 function nextTask(i: number): { name: string; payload: unknown } {
   const kind = i % 20;
@@ -20,54 +35,79 @@ function nextTask(i: number): { name: string; payload: unknown } {
   return { name: 'fail', payload: { message: `soak failure #${i}` } };
 }
 
-async function main(): Promise<void> {
-  const checkout = copyCheckout();
-  const dataDir = `${checkout.dir}/.local`;
-  let stack: Stack = await startStack(checkout.dir, { ...STACK_ENV, LOCAL_DIR: dataDir, LOCAL_FRESH: '1' });
+/** Starts the stack on the soak's .local, trying again if a start fails (a port not yet released after a kill). */
+async function restart(fresh = false): Promise<Stack> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      stack = await startStack(checkout.dir, { ...STACK_ENV, LOCAL_DIR: dataDir, ...(fresh ? { LOCAL_FRESH: '1' } : {}) });
+      return stack;
+    } catch (error) {
+      if (attempt === START_ATTEMPTS) throw error;
+      process.stderr.write(`start ${attempt} failed, trying again: ${(error as Error).message.split('\n')[0]}\n`);
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  }
+}
+
+async function loadPhase(): Promise<{ lost: number; allSucceeded: boolean }> {
+  const running = await restart(true);
+  const report = await runLoad(running, { count: LOAD_TASKS, inFlight: 20, flakyShare: 1 / 3, timeoutMs: 300_000 });
+  process.stdout.write(`${JSON.stringify({ phase: 'load', ...report }, null, 2)}\n`);
+  running.signal('SIGKILL');
+  await running.exited;
+  return { lost: report.lost, allSucceeded: report.terminal.SUCCEEDED === report.accepted && report.rejected === 0 };
+}
+
+async function killPhase(): Promise<{ lost: number }> {
+  await restart(true);
   const accepted = new Set<string>();
   let refused = 0;
   let kills = 0;
-  let restarting = false;
+  let restarting: Promise<unknown> | undefined;
   let counter = 0;
   const endAt = Date.now() + MINUTES * 60_000;
 
   const killer = setInterval(() => {
     if (restarting) return;
-    restarting = true;
     kills++;
-    stack.signal('SIGKILL');
-    void stack.exited
-      .then(() => startStack(checkout.dir, { ...STACK_ENV, LOCAL_DIR: dataDir }))
-      .then((s) => (stack = s))
-      .finally(() => (restarting = false));
+    stack!.signal('SIGKILL');
+    restarting = stack!.exited.then(() => restart()).finally(() => (restarting = undefined));
+    // A failed restart ends the soak (below), not the process with an unhandled rejection.
+    restarting.catch(() => undefined);
   }, KILL_EVERY_MS);
 
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (Date.now() < endAt) {
-        if (restarting) {
-          await new Promise((r) => setTimeout(r, 200));
-          continue;
+  try {
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (Date.now() < endAt) {
+          if (restarting) {
+            await restarting;
+            continue;
+          }
+          const { status, body } = await stack!.request('POST', '/tasks', nextTask(counter++)).catch(() => ({ status: 0, body: undefined }));
+          if (status === 202 && body) accepted.add(body.taskId);
+          else refused++;
         }
-        const { status, body } = await stack.request('POST', '/tasks', nextTask(counter++)).catch(() => ({ status: 0, body: undefined }));
-        if (status === 202 && body) accepted.add(body.taskId);
-        else refused++;
-      }
-    }),
-  );
-  clearInterval(killer);
-  while (restarting) await new Promise((r) => setTimeout(r, 200));
-  process.stdout.write(`load done: ${accepted.size} accepted, ${refused} refused (stack down), ${kills} kills; waiting for terminal states\n`);
+      }),
+    );
+  } finally {
+    clearInterval(killer);
+  }
+  if (restarting) await restarting;
+  process.stdout.write(`kill phase load done: ${accepted.size} accepted, ${refused} refused (stack down), ${kills} kills; waiting for terminal states\n`);
 
   const terminal = new Map<string, { status: string; ms: number }>();
+  const last = new Map<string, Body>();
   const deadline = Date.now() + 180_000;
   while (terminal.size < accepted.size && Date.now() < deadline) {
     const open = [...accepted].filter((id) => !terminal.has(id));
     for (let i = 0; i < open.length; i += 20) {
       await Promise.all(
         open.slice(i, i + 20).map(async (id) => {
-          const { body } = await stack.request('GET', `/tasks/${id}`);
-          if (['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(body.status)) {
+          const { status, body } = await stack!.request('GET', `/tasks/${id}`).catch(() => ({ status: 0, body: undefined }));
+          if (status !== 200 || !body) return;
+          last.set(id, body);
+          if (TERMINAL.includes(body.status)) {
             terminal.set(id, { status: body.status, ms: Date.parse(String(body.finishedAt)) - Date.parse(String(body.createdAt)) });
           }
         }),
@@ -75,32 +115,46 @@ async function main(): Promise<void> {
     }
     if (terminal.size < accepted.size) await new Promise((r) => setTimeout(r, 1_000));
   }
-  const lostRecords = await Promise.all(
-    [...accepted].filter((id) => !terminal.has(id)).map(async (id) => (await stack.request('GET', `/tasks/${id}`)).body),
-  );
-  stack.signal('SIGKILL');
-  checkout.remove();
 
   const byStatus: Record<string, number> = {};
   for (const { status } of terminal.values()) byStatus[status] = (byStatus[status] ?? 0) + 1;
   const times = [...terminal.values()].map((t) => t.ms).sort((a, b) => a - b);
   const pct = (p: number) => times[Math.min(times.length - 1, Math.ceil(p * times.length) - 1)] ?? 0;
+  const lost = [...accepted].filter((id) => !terminal.has(id));
   const report = {
+    phase: 'kills',
     minutes: MINUTES,
     kills,
     accepted: accepted.size,
     refused,
     terminal: byStatus,
-    lost: accepted.size - terminal.size,
+    lost: lost.length,
     // What a lost task looked like, to start the investigation from.
-    lostRecords: lostRecords.slice(0, 5).map((r) => ({ taskId: r.taskId, name: r.name, status: r.status, attempts: r.attempts, updatedAt: r.updatedAt })),
+    lostRecords: lost.slice(0, 5).map((id) => {
+      const r = last.get(id);
+      return { taskId: id, name: r?.name, status: r?.status ?? 'unread', attempts: r?.attempts, updatedAt: r?.updatedAt };
+    }),
     timeToTerminalMs: { p50: pct(0.5), p99: pct(0.99) },
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  process.exit(report.lost === 0 ? 0 : 1);
+  return { lost: lost.length };
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`soak failed: ${(error as Error).stack ?? String(error)}\n`);
-  process.exit(1);
-});
+async function main(): Promise<number> {
+  const load = LOAD_TASKS > 0 ? await loadPhase() : { lost: 0, allSucceeded: true };
+  const kills = MINUTES > 0 ? await killPhase() : { lost: 0 };
+  const ok = load.lost === 0 && load.allSucceeded && kills.lost === 0;
+  process.stdout.write(`soak ${ok ? 'passed' : 'FAILED'}: load lost ${load.lost}${load.allSucceeded ? '' : ' (not all SUCCEEDED)'}, kills lost ${kills.lost}\n`);
+  return ok ? 0 : 1;
+}
+
+void main()
+  .catch((error: unknown) => {
+    process.stderr.write(`soak failed: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  })
+  .then((code) => {
+    stack?.signal('SIGKILL');
+    checkout.remove();
+    process.exit(code);
+  });
