@@ -1,17 +1,24 @@
-import { z } from 'zod';
+import * as z from './zod';
+
+const Text = z.string().check(z.minLength(1));
+
+/** An integer variable: coerced from its string, within bounds, with a default. */
+function integer(fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(min), z.maximum(max))), fallback);
+}
 
 const EnvSchema = z.object({
-  STAGE: z.string().min(1).default('dev'),
-  TABLE_NAME: z.string().min(1),
-  QUEUE_URL_HIGH: z.string().url(),
-  QUEUE_URL_DEFAULT: z.string().url(),
-  TASK_RETENTION_DAYS: z.coerce.number().int().positive().default(30),
+  STAGE: z._default(Text, 'dev'),
+  TABLE_NAME: Text,
+  QUEUE_URL_HIGH: z.url(),
+  QUEUE_URL_DEFAULT: z.url(),
+  TASK_RETENTION_DAYS: integer(30, 1),
   /** How many tasks of one SQS batch run at once. */
-  WORKER_CONCURRENCY: z.coerce.number().int().positive().max(100).default(10),
+  WORKER_CONCURRENCY: integer(10, 1, 100),
   /** Stop waiting for tasks this long before the Lambda's own deadline. */
-  WORKER_DEADLINE_MARGIN_MS: z.coerce.number().int().nonnegative().default(5_000),
+  WORKER_DEADLINE_MARGIN_MS: integer(5_000, 0),
   /** A RUNNING attempt's lease outlives its timeout by this much, to cover recording the outcome. */
-  LEASE_MARGIN_MS: z.coerce.number().int().positive().default(60_000),
+  LEASE_MARGIN_MS: integer(60_000, 1),
 });
 
 /** The engine's configuration, read once from the environment. */

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from './zod';
+import type { $ZodError } from 'zod/v4/core';
 import { getDefaultEngine, type Engine } from './engine';
 import { IdempotencyConflictError, PayloadTooLargeError, TaskQueueError, UnknownTaskError, ValidationError } from './errors';
 import { byteLength, sha256, stableStringify } from './json';
@@ -22,14 +23,12 @@ export interface EnqueuedTask {
   created: boolean;
 }
 
-const OptionsSchema = z
-  .object({
-    delaySeconds: z.number().int().min(0).max(TASK_LIMITS.maxDelaySeconds).optional(),
-    idempotencyKey: z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional(),
-    priority: z.enum(PRIORITIES as [Priority, ...Priority[]]).optional(),
-    maxAttempts: z.number().int().min(1).max(TASK_LIMITS.maxAttempts).optional(),
-  })
-  .strict();
+const OptionsSchema = z.strictObject({
+  delaySeconds: z.optional(z.int().check(z.minimum(0), z.maximum(TASK_LIMITS.maxDelaySeconds))),
+  idempotencyKey: z.optional(z.string().check(z.minLength(1), z.maxLength(255), z.regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'))),
+  priority: z.optional(z.enum(PRIORITIES as [Priority, ...Priority[]])),
+  maxAttempts: z.optional(z.int().check(z.minimum(1), z.maximum(TASK_LIMITS.maxAttempts))),
+});
 
 /** A request checked against its task: what enqueue writes. */
 interface PreparedTask {
@@ -178,7 +177,7 @@ function toOutgoing(p: PreparedTask) {
 
 /** Checks a request against its task; throws the ValidationError a caller should see. */
 export function validatePayload(task: TaskDefinition, payload: unknown): void {
-  const parsed = task.payload.safeParse(payload);
+  const parsed = z.safeParse(task.payload, payload);
   if (!parsed.success) throw new ValidationError(`Payload does not match the schema of task "${task.name}"`, issuesOf(parsed.error));
 }
 
@@ -220,6 +219,6 @@ function prepareTask(engine: Engine, name: string, payload: unknown, rawOptions:
 }
 
 /** zod issues as a client can read them: where, and what is wrong. */
-export function issuesOf(error: z.ZodError): Array<{ path: string; message: string }> {
+export function issuesOf(error: $ZodError): Array<{ path: string; message: string }> {
   return error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
 }

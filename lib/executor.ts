@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from './zod';
 import { retryDelaySeconds } from './backoff';
 import type { Engine } from './engine';
 import { TaskTimeoutError } from './errors';
@@ -21,7 +21,7 @@ export interface DeadlineSource {
 /** How one message ended: acknowledged, or handed back to SQS (optionally at a set time). */
 type MessageOutcome = { retry: false } | { retry: true; visibilitySeconds?: number };
 
-const MessageSchema = z.object({ v: z.literal(1), taskId: z.string().refine(isTaskId), name: z.string() });
+const MessageSchema = z.object({ v: z.literal(1), taskId: z.string().check(z.refine(isTaskId)), name: z.string() });
 
 /**
  * Runs an SQS batch of task messages, concurrently up to the configured bound,
@@ -155,7 +155,7 @@ type HandlerOutcome =
   | { ok: false; error: TaskError; cause: unknown; timedOut: boolean; retryable: boolean };
 
 async function runHandler(task: TaskDefinition, record: TaskRecord, attempt: number, logger: Engine['logger']): Promise<HandlerOutcome> {
-  const payload = task.payload.safeParse(record.payload);
+  const payload = z.safeParse(task.payload, record.payload);
   if (!payload.success) {
     // The schema changed since the task was enqueued: no retry can fix it.
     const error = { type: 'InvalidPayload', message: 'The stored payload no longer matches the task schema' };

@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { z } from 'zod';
+import type { $ZodType, input, output } from 'zod/v4/core';
 import type { Priority } from './types';
 
 /** Limits that every task definition and every enqueue request must respect. */
@@ -32,8 +32,9 @@ export interface BackoffOptions {
   maxSeconds?: number;
 }
 
-export interface TaskOptions<S extends z.ZodType, R> {
+export interface TaskOptions<S extends $ZodType, R> {
   name: string;
+  /** A zod 4 schema, from `zod` or the smaller `zod/mini`. */
   payload: S;
   /** Total runs, first included. Default 3. */
   maxAttempts?: number;
@@ -42,22 +43,22 @@ export interface TaskOptions<S extends z.ZodType, R> {
   /** `high` tasks go to their own queue and consumer. Default `default`. */
   priority?: Priority;
   backoff?: BackoffOptions;
-  run: (payload: z.output<S>, ctx: TaskContext) => Promise<R> | R;
+  run: (payload: output<S>, ctx: TaskContext) => Promise<R> | R;
 }
 
 /** A task as the engine holds it: the options with defaults applied. */
-export interface TaskDefinition<S extends z.ZodType = z.ZodType, R = unknown> {
+export interface TaskDefinition<S extends $ZodType = $ZodType, R = unknown> {
   readonly name: string;
   readonly payload: S;
   readonly maxAttempts: number;
   readonly timeoutSeconds: number;
   readonly priority: Priority;
   readonly backoff: Required<BackoffOptions>;
-  readonly run: (payload: z.output<S>, ctx: TaskContext) => Promise<R> | R;
+  readonly run: (payload: output<S>, ctx: TaskContext) => Promise<R> | R;
 }
 
 /** The payload type a caller must pass to enqueue `T`. */
-export type PayloadOf<T> = T extends TaskDefinition<infer S> ? z.input<S> : never;
+export type PayloadOf<T> = T extends TaskDefinition<infer S> ? input<S> : never;
 
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -67,7 +68,7 @@ const registry = new Map<string, TaskDefinition>();
  * Defines a task once: its name, payload schema and options, and registers it.
  * The payload type flows from the schema to `enqueue` and `backgroundTasks.add`.
  */
-export function defineTask<S extends z.ZodType, R>(options: TaskOptions<S, R>): TaskDefinition<S, R> {
+export function defineTask<S extends $ZodType, R>(options: TaskOptions<S, R>): TaskDefinition<S, R> {
   const maxAttempts = options.maxAttempts ?? 3;
   const timeoutSeconds = options.timeoutSeconds ?? 30;
   if (!NAME_PATTERN.test(options.name)) {

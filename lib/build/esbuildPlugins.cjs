@@ -1,8 +1,10 @@
 'use strict';
 // esbuild plugins for the Lambda bundles (serverless.yml: custom.esbuild.plugins;
 // bench/coldStart.ts builds with the same list). They exist for cold starts:
-// `import { z } from 'zod'` keeps zod's whole namespace, so esbuild cannot drop
-// the parts of zod that the functions never call. These plugins drop them.
+// classic `import { z } from 'zod'` keeps zod's whole namespace, so esbuild
+// cannot drop the parts of zod that the functions never call. The engine and
+// the built-in tasks use zod/mini, which esbuild tree-shakes; these plugins
+// drop the same parts for a task module that imports classic zod.
 
 const { readFileSync } = require('node:fs');
 

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from '../zod';
 import { withBackgroundTasks } from '../background';
 import { getDefaultEngine, type Engine } from '../engine';
 import { AuthNotConfiguredError, ValidationError } from '../errors';
@@ -19,7 +19,7 @@ export interface ApiOptions {
   routes?: (engine: Engine) => Route[];
 }
 
-const EmailQuery = z.object({ email: z.string().trim().email().max(254) });
+const EmailQuery = z.object({ email: z.pipe(z.string().check(z.trim()), z.email().check(z.maxLength(254))) });
 
 /** Builds the api Lambda: one function for every route, errors mapped in one place. */
 export function createApiHandler(options: ApiOptions = {}) {

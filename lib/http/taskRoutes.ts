@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from '../zod';
 import type { Engine } from '../engine';
 import { enqueueByName, enqueueMany, issuesOf, type EnqueuedTask } from '../enqueue';
 import { TaskNotFoundError, ValidationError } from '../errors';
@@ -16,23 +16,23 @@ const TASK_BODY_LIMIT = TASK_LIMITS.maxPayloadBytes + 16 * 1024;
 const BATCH_BODY_LIMIT = 5 * 1024 * 1024;
 const BATCH_MAX_ITEMS = 100;
 
-const EnqueueBody = z
-  .object({
-    name: z.string().min(1).max(128),
-    payload: z.unknown().optional(),
-    delaySeconds: z.number().int().min(0).max(TASK_LIMITS.maxDelaySeconds).optional(),
-    priority: z.enum(PRIORITIES as [Priority, ...Priority[]]).optional(),
-    maxAttempts: z.number().int().min(1).max(TASK_LIMITS.maxAttempts).optional(),
-  })
-  .strict();
+const Name = z.string().check(z.minLength(1), z.maxLength(128));
 
-const BatchBody = z.object({ tasks: z.array(z.unknown()).min(1).max(BATCH_MAX_ITEMS) }).strict();
+const EnqueueBody = z.strictObject({
+  name: Name,
+  payload: z.optional(z.unknown()),
+  delaySeconds: z.optional(z.int().check(z.minimum(0), z.maximum(TASK_LIMITS.maxDelaySeconds))),
+  priority: z.optional(z.enum(PRIORITIES as [Priority, ...Priority[]])),
+  maxAttempts: z.optional(z.int().check(z.minimum(1), z.maximum(TASK_LIMITS.maxAttempts))),
+});
+
+const BatchBody = z.strictObject({ tasks: z.array(z.unknown()).check(z.minLength(1), z.maxLength(BATCH_MAX_ITEMS)) });
 
 const ListQuery = z.object({
-  status: z.enum(TASK_STATUSES as unknown as [TaskStatus, ...TaskStatus[]]).optional(),
-  name: z.string().min(1).max(128).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().min(1).max(200).optional(),
+  status: z.optional(z.enum(TASK_STATUSES as unknown as [TaskStatus, ...TaskStatus[]])),
+  name: z.optional(Name),
+  limit: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(100))), 20),
+  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
 });
 
 /** The routes of the task API (POST/GET/DELETE /tasks...). */
@@ -179,8 +179,8 @@ function statusOfItem(code: string): number {
   return ({ payload_too_large: 413, service_unavailable: 503 } as Record<string, number>)[code] ?? 400;
 }
 
-function parse<T extends z.ZodType>(schema: T, value: unknown, message: string): z.output<T> {
-  const parsed = schema.safeParse(value);
+function parse<T extends z.ZodMiniType>(schema: T, value: unknown, message: string): z.output<T> {
+  const parsed = z.safeParse(schema, value);
   if (!parsed.success) throw new ValidationError(message, issuesOf(parsed.error));
   return parsed.data;
 }

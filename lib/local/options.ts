@@ -1,19 +1,22 @@
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from '../zod';
 import { LocalStartupError } from './errors';
 
-const Port = z.coerce.number().int().min(1).max(65535);
-const Flag = z.enum(['', '0', '1', 'false', 'true']).transform((v) => v === '1' || v === 'true');
+const port = (fallback: number) => z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(65535))), fallback);
+const Flag = z.pipe(
+  z.enum(['', '0', '1', 'false', 'true']),
+  z.transform((v) => v === '1' || v === 'true'),
+);
 
 const LocalEnv = z.object({
-  PORT: Port.default(3000),
-  LAMBDA_PORT: Port.default(3002),
-  SQS_PORT: Port.default(9324),
-  DYNAMODB_PORT: Port.default(8000),
-  LOCAL_DIR: z.string().min(1).default('.local'),
-  LOCAL_FRESH: Flag.default(false),
-  AWS_ENDPOINT_URL_SQS: z.string().url().optional(),
-  AWS_ENDPOINT_URL_DYNAMODB: z.string().url().optional(),
+  PORT: port(3000),
+  LAMBDA_PORT: port(3002),
+  SQS_PORT: port(9324),
+  DYNAMODB_PORT: port(8000),
+  LOCAL_DIR: z._default(z.string().check(z.minLength(1)), '.local'),
+  LOCAL_FRESH: z._default(Flag, false),
+  AWS_ENDPOINT_URL_SQS: z.optional(z.url()),
+  AWS_ENDPOINT_URL_DYNAMODB: z.optional(z.url()),
 });
 
 /** Everything `npm start` can be told, all through the environment. */
@@ -33,7 +36,7 @@ export interface LocalOptions {
 
 /** Reads and checks the local runtime's variables; a bad value is one line naming the variable and what it accepts. */
 export function localOptions(env: NodeJS.ProcessEnv, cwd: string): LocalOptions {
-  const parsed = LocalEnv.safeParse(env);
+  const parsed = z.safeParse(LocalEnv, env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = issue.path.join('.');

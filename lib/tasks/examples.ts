@@ -1,11 +1,11 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { z } from 'zod';
+import * as z from '../zod';
 import { defineTask } from '../task';
 
 /** The seed's `write_log`: one structured log line; the message is kept as the result. */
 export const writeLog = defineTask({
   name: 'write_log',
-  payload: z.object({ message: z.string().min(1).max(10_000) }),
+  payload: z.object({ message: z.string().check(z.minLength(1), z.maxLength(10_000)) }),
   maxAttempts: 3,
   timeoutSeconds: 10,
   run: ({ message }, ctx) => {
@@ -17,7 +17,7 @@ export const writeLog = defineTask({
 /** Waits `ms`, watching its AbortSignal: for timeouts, draining and load. */
 export const sleep = defineTask({
   name: 'sleep',
-  payload: z.object({ ms: z.number().int().min(0).max(600_000) }),
+  payload: z.object({ ms: z.int().check(z.minimum(0), z.maximum(600_000)) }),
   maxAttempts: 1,
   timeoutSeconds: 660,
   run: async ({ ms }, ctx) => {
@@ -29,7 +29,7 @@ export const sleep = defineTask({
 /** Always throws `Error(message)`: shows retries, backoff and FAILED. */
 export const fail = defineTask({
   name: 'fail',
-  payload: z.object({ message: z.string().max(1_000) }),
+  payload: z.object({ message: z.string().check(z.maxLength(1_000)) }),
   maxAttempts: 3,
   backoff: { baseSeconds: 1, maxSeconds: 10 },
   run: ({ message }) => {
@@ -43,7 +43,7 @@ export const fail = defineTask({
  */
 export const flaky = defineTask({
   name: 'flaky',
-  payload: z.object({ failTimes: z.number().int().min(0).max(24), key: z.string().min(1).max(200) }),
+  payload: z.object({ failTimes: z.int().check(z.minimum(0), z.maximum(24)), key: z.string().check(z.minLength(1), z.maxLength(200)) }),
   maxAttempts: 5,
   backoff: { baseSeconds: 1, maxSeconds: 10 },
   run: ({ failTimes, key }, ctx) => {

@@ -1,0 +1,15 @@
+/**
+ * zod/mini, with English error messages: `import * as z from './zod'`.
+ * The HTTP API returns zod's messages to clients; classic zod registers
+ * English on first use, zod/mini leaves the locale to the application.
+ * zod/mini rather than zod: the same schemas and messages at a fraction of
+ * the bundle, since only the functions used are kept (see README,
+ * Performance). Task payload schemas may use either.
+ */
+import { config } from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
+
+config(en());
+
+// A star re-export keeps tree shaking; exporting a namespace object would not.
+export * from 'zod/mini';
