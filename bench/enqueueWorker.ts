@@ -1,6 +1,7 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DeleteMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
+import { claimTask, finishAttempt } from '../lib/attempts';
 import { processBatch } from '../lib/executor';
 import { createApiHandler } from '../lib/http/api';
 import { newTaskId } from '../lib/keys';
@@ -112,10 +113,10 @@ export async function benchWorker(aws: BenchAws, rounds: number): Promise<Worker
     t = performance.now();
     await Promise.all(
       claimedIds.map(async (taskId) => {
-        const claim = await engine.store.claim(taskId, new Date(), 70_000);
+        const claim = await claimTask(engine.store, taskId, new Date(), 70_000);
         if (claim.outcome !== 'claimed') throw new Error('record floor: claim failed');
         const now = new Date().toISOString();
-        await engine.store.finishAttempt(claim.record, { attempt: 1, startedAt: now, finishedAt: now, durationMs: 0, outcome: 'succeeded' }, { status: 'SUCCEEDED', result: { message: 'noop' } }, new Date());
+        await finishAttempt(engine.store, claim.record, { attempt: 1, startedAt: now, finishedAt: now, durationMs: 0, outcome: 'succeeded' }, { status: 'SUCCEEDED', result: { message: 'noop' } }, new Date());
       }),
     );
     recordFloor.push(performance.now() - t);

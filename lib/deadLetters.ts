@@ -1,4 +1,5 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { markTaskFailed } from './attempts';
 import type { Engine } from './engine';
 import { isTaskId } from './keys';
 
@@ -38,7 +39,7 @@ async function markDeadLetters(engine: Engine, event: SQSEvent): Promise<SQSBatc
           return;
         }
         const error = { type: 'DeliveryExhausted', message: 'The task message was moved to the dead-letter queue after repeated failed deliveries' };
-        const failed = await engine.store.markFailed(taskId, error, engine.now());
+        const failed = await markTaskFailed(engine.store, taskId, error, engine.now());
         engine.logger.error('Dead-lettered task', { taskId, name: record.name, markedFailed: failed !== undefined, receives });
         if (failed) engine.metrics?.failed(record.name);
       } catch (error) {

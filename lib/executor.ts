@@ -1,5 +1,6 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from './zod';
+import { claimTask, finishAttempt, markTaskFailed } from './attempts';
 import { retryDelaySeconds } from './backoff';
 import type { Engine } from './engine';
 import { TaskTimeoutError } from './errors';
@@ -92,7 +93,7 @@ async function processMessage(engine: Engine, message: SQSRecord): Promise<Messa
   }
   const { taskId } = parsed.message;
   try {
-    const claim = await engine.store.claim(taskId, engine.now(), task.timeoutSeconds * 1000 + engine.config.leaseMarginMs);
+    const claim = await claimTask(engine.store, taskId, engine.now(), task.timeoutSeconds * 1000 + engine.config.leaseMarginMs);
     switch (claim.outcome) {
       case 'claimed':
         return await runAttempt(engine, task, claim.record);
@@ -100,7 +101,7 @@ async function processMessage(engine: Engine, message: SQSRecord): Promise<Messa
         engine.logger.info('Duplicate delivery skipped', { taskId, status: claim.record.status });
         return { retry: false };
       case 'exhausted':
-        await engine.store.markFailed(taskId, { type: 'AttemptsExhausted', message: 'The last attempt did not report an outcome (worker crashed or timed out)' }, engine.now());
+        await markTaskFailed(engine.store, taskId, { type: 'AttemptsExhausted', message: 'The last attempt did not report an outcome (worker crashed or timed out)' }, engine.now());
         engine.metrics?.failed(task.name);
         return { retry: false };
       case 'missing':
@@ -137,14 +138,14 @@ async function runAttempt(engine: Engine, task: TaskDefinition, claimed: TaskRec
   };
 
   if (outcome.ok) {
-    await engine.store.finishAttempt(claimed, entry, { status: 'SUCCEEDED', result: capResult(outcome.result) }, finishedAt);
+    await finishAttempt(engine.store, claimed, entry, { status: 'SUCCEEDED', result: capResult(outcome.result) }, finishedAt);
     logger.info('Task succeeded', { durationMs: entry.durationMs });
     engine.metrics?.attemptFinished(task.name, 'succeeded', entry.durationMs);
     return { retry: false };
   }
   const retryable = outcome.retryable && attempt < claimed.maxAttempts;
   logger.error(retryable ? 'Task attempt failed; will retry' : 'Task failed', { durationMs: entry.durationMs, error: outcome.cause });
-  const owned = await engine.store.finishAttempt(claimed, entry, { status: retryable ? 'RETRYING' : 'FAILED', error: outcome.error }, finishedAt);
+  const owned = await finishAttempt(engine.store, claimed, entry, { status: retryable ? 'RETRYING' : 'FAILED', error: outcome.error }, finishedAt);
   engine.metrics?.attemptFinished(task.name, retryable ? 'retrying' : 'failed', entry.durationMs);
   if (!retryable || !owned) return { retry: false };
   return { retry: true, visibilitySeconds: retryDelaySeconds(attempt, task.backoff) };
@@ -196,7 +197,7 @@ async function rejectMessage(
   engine.logger.error('Poison message', { messageId: message.messageId, taskId, error });
   if (taskId) {
     try {
-      const failed = await engine.store.markFailed(taskId, error, engine.now());
+      const failed = await markTaskFailed(engine.store, taskId, error, engine.now());
       if (failed) engine.metrics?.failed(failed.name);
       if (failed || (await engine.store.get(taskId))) return { retry: false };
     } catch (cause) {

@@ -3,9 +3,9 @@ import { encodeTime } from 'ulid';
 import { DependencyUnavailableError } from './errors';
 import { statusShardKeys } from './keys';
 import type { TaskStore } from './store';
+import { STATUS_INDEX } from './taskList';
 import { TASK_STATUSES, type TaskStatus } from './types';
 
-const STATUS_INDEX = 'byStatus';
 const MINUTE_MS = 60_000;
 /** The smallest 16-character ULID random part: with a time prefix, the first id of that millisecond. */
 const ULID_RANDOM_FLOOR = '0'.repeat(16);

@@ -4,6 +4,7 @@ import { enqueueByName, enqueueMany, issuesOf, type EnqueuedTask } from '../enqu
 import { TaskNotFoundError, ValidationError } from '../errors';
 import { isTaskId } from '../keys';
 import { taskStats } from '../stats';
+import { listTasks } from '../taskList';
 import { TASK_LIMITS } from '../task';
 import { PRIORITIES, TASK_STATUSES, type Priority, type TaskRecord, type TaskStatus } from '../types';
 import { jsonBody, type ApiRequest } from './request';
@@ -84,7 +85,7 @@ export function taskRoutes(engine: Engine): Route[] {
       path: '/tasks',
       handle: async (req) => {
         const query = parse(ListQuery, req.query, 'Invalid list query');
-        const page = await engine.store.list(query);
+        const page = await listTasks(engine.store, query);
         return json(200, { items: page.items.map(toTaskView), nextCursor: page.nextCursor ?? null });
       },
     },

@@ -8,6 +8,7 @@ import { DependencyUnavailableError } from '../../lib/errors';
 import { processBatch } from '../../lib/executor';
 import { processDeadLetters } from '../../lib/deadLetters';
 import { createApiHandler } from '../../lib/http/api';
+import { listTasks } from '../../lib/taskList';
 import { writeLog } from '../../lib/tasks/examples';
 import { createTestEngine, dedicatedClients, startLocalAws, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
@@ -48,7 +49,7 @@ describe('enqueue when one write fails', () => {
 
     expect(res.statusCode).toBe(503);
     expect(JSON.parse(res.body)).toEqual({ error: { code: 'service_unavailable', message: 'SQS SendMessage failed' } });
-    const page = await engine.store.list({ limit: 100, status: 'PENDING' });
+    const page = await listTasks(engine.store, { limit: 100, status: 'PENDING' });
     expect(page.items.filter((t) => t.payload && (t.payload as { message?: string }).message === 'lost?')).toEqual([]);
   });
 

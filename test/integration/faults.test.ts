@@ -1,6 +1,7 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { claimTask } from '../../lib/attempts';
 import type { Engine } from '../../lib/engine';
 import { enqueue } from '../../lib/enqueue';
 import { processBatch } from '../../lib/executor';
@@ -37,7 +38,7 @@ describe('a worker that dies mid-task', () => {
     const { taskId } = await enqueue(slowOnce, { key: 'crash' }, {}, engine);
     const event = await receiveAll(aws.sqs, engine.config.queueUrls.default, 1);
     // Attempt 1 claims the task and then its worker vanishes: no outcome, no delete.
-    const claim = await engine.store.claim(taskId, new Date(), 1_000 + engine.config.leaseMarginMs);
+    const claim = await claimTask(engine.store, taskId, new Date(), 1_000 + engine.config.leaseMarginMs);
     expect(claim.outcome).toBe('claimed');
     // A duplicate delivery while the lease is live is acknowledged and skipped.
     expect((await processBatch(engine, event, lambdaContext())).batchItemFailures).toEqual([]);

@@ -1,6 +1,7 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimTask, finishAttempt } from '../../lib/attempts';
 import { enqueue } from '../../lib/enqueue';
 import { processBatch } from '../../lib/executor';
 import { localOptions } from '../../lib/local/options';
@@ -89,15 +90,15 @@ describe('recovery sweep', () => {
     // Drain what enqueue sent: the queue now holds nothing, as after a restart.
     while ((await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: engine.config.queueUrls.default, MaxNumberOfMessages: 10, VisibilityTimeout: 600 }))).Messages?.length);
     const now = engine.now();
-    await engine.store.claim(running.taskId, new Date(now.getTime() - 120_000), 60_000); // its lease ended a minute ago
-    await engine.store.claim(done.taskId, now, 60_000);
+    await claimTask(engine.store, running.taskId, new Date(now.getTime() - 120_000), 60_000); // its lease ended a minute ago
+    await claimTask(engine.store, done.taskId, now, 60_000);
     const claimed = (await engine.store.get(done.taskId))!;
-    await engine.store.finishAttempt(claimed, { attempt: 1, startedAt: now.toISOString(), finishedAt: now.toISOString(), durationMs: 0, outcome: 'succeeded' }, { status: 'SUCCEEDED', result: null }, now);
+    await finishAttempt(engine.store, claimed, { attempt: 1, startedAt: now.toISOString(), finishedAt: now.toISOString(), durationMs: 0, outcome: 'succeeded' }, { status: 'SUCCEEDED', result: null }, now);
 
-    await engine.store.claim(retrying.taskId, now, 60_000);
+    await claimTask(engine.store, retrying.taskId, now, 60_000);
     const failedOnce = (await engine.store.get(retrying.taskId))!;
     const error = { type: 'Error', message: 'first attempt' };
-    await engine.store.finishAttempt(failedOnce, { attempt: 1, startedAt: now.toISOString(), finishedAt: now.toISOString(), durationMs: 0, outcome: 'failed', error }, { status: 'RETRYING', error }, now);
+    await finishAttempt(engine.store, failedOnce, { attempt: 1, startedAt: now.toISOString(), finishedAt: now.toISOString(), durationMs: 0, outcome: 'failed', error }, { status: 'RETRYING', error }, now);
 
     const report = await requeueUnfinishedTasks(engine);
     expect(report).toEqual({ requeued: { PENDING: 1, RETRYING: 1, RUNNING: 1 }, failed: [] });
@@ -113,8 +114,8 @@ describe('recovery sweep', () => {
     const short = await enqueue(flaky, { failTimes: 0, key: 'short lease' }, {}, engine);
     while ((await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: engine.config.queueUrls.default, MaxNumberOfMessages: 10, VisibilityTimeout: 600 }))).Messages?.length);
     // Both claimed by a process that then died: one lease ends in 16 minutes, past any SQS delay; one in 5.
-    await engine.store.claim(long.taskId, engine.now(), 960_000);
-    await engine.store.claim(short.taskId, engine.now(), 300_000);
+    await claimTask(engine.store, long.taskId, engine.now(), 960_000);
+    await claimTask(engine.store, short.taskId, engine.now(), 300_000);
 
     expect(await requeueUnfinishedTasks(engine)).toEqual({ requeued: { RUNNING: 2 }, failed: [] });
     const event = await receiveAll(aws.sqs, engine.config.queueUrls.default, 2, 5_000);
