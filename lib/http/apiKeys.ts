@@ -28,12 +28,15 @@ export async function loadApiKeys(env: NodeJS.ProcessEnv = process.env): Promise
     .filter((k) => k.length > 0);
 }
 
+let provider: Promise<{ get(name: string, options: { maxAge: number }): Promise<unknown> }> | undefined;
+
 /**
  * Loaded on first use, not at import: the SSM client is needed once per cold
  * start, so it stays off the api's module initialisation (and out of its
  * bundle: serverless.yml takes @aws-sdk/client-ssm from the Lambda runtime).
  */
 async function readParameter(name: string): Promise<string | undefined> {
-  const { getParameter } = await import('@aws-lambda-powertools/parameters/ssm');
-  return getParameter(name, { decrypt: true, maxAge: KEY_CACHE_SECONDS });
+  provider ??= import('./secureStringProvider').then(({ SecureStringProvider }) => new SecureStringProvider());
+  const value = await (await provider).get(name, { maxAge: KEY_CACHE_SECONDS });
+  return typeof value === 'string' ? value : undefined;
 }
