@@ -15,8 +15,6 @@ export interface ApiOptions {
   engine?: Engine;
   /** Where the accepted keys come from; read on every request (the SSM source caches). */
   apiKeys?: () => Promise<string[]>;
-  /** Extra routes (the dashboard adds its own). */
-  routes?: (engine: Engine) => Route[];
 }
 
 const EmailQuery = z.object({ email: z.pipe(z.string().check(z.trim()), z.email().check(z.maxLength(254))) });
@@ -31,7 +29,7 @@ export function createApiHandler(options: ApiOptions = {}) {
     let req: ApiRequest | undefined;
     try {
       engine ??= getDefaultEngine();
-      route ??= createRouter([...baseRoutes(engine), ...taskRoutes(engine), ...(options.routes?.(engine) ?? [])]);
+      route ??= createRouter([...baseRoutes(engine), ...taskRoutes(engine)]);
       req = toApiRequest(event, context);
       const matched = route(req);
       req.params = matched.params;

@@ -2,13 +2,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dashboardRoutes } from '../../lib/dashboard/routes';
+import { createDashboardHandler } from '../../lib/dashboard/handler';
 import type { Engine } from '../../lib/engine';
 import { createApiHandler } from '../../lib/http/api';
 import '../../lib/tasks';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
-import { serveLambda, type LambdaHttpServer } from '../support/httpServer';
+import { routeLikeApiGateway, serveLambda, type LambdaHttpServer } from '../support/httpServer';
 
 /** Debian's Chromium (`apt-get install chromium`, as .ci/run does); CHROMIUM_PATH overrides. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -60,7 +60,7 @@ async function waitForRows(count: number, status?: string): Promise<void> {
   beforeAll(async () => {
     aws = await startLocalAws();
     engine = await createTestEngine(aws);
-    server = await serveLambda(createApiHandler({ engine, apiKeys: async () => [KEY], routes: dashboardRoutes }));
+    server = await serveLambda(routeLikeApiGateway({ api: createApiHandler({ engine, apiKeys: async () => [KEY] }), dashboard: createDashboardHandler() }));
 
     const done = await Promise.all([
       enqueue('write_log', { message: 'Welcome email sent to ada@example.com' }),

@@ -48,6 +48,18 @@ describe('npm start', { timeout: 180_000 }, () => {
     expect(Date.now() - started).toBeLessThan(8_000);
   });
 
+  it('serves the dashboard from its own function on the same origin, and every other path from the api', async () => {
+    const page = await fetch(`${stack!.url}/dashboard`);
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const script = await fetch(`${stack!.url}${/src="([^"]+)"/.exec(html)![1]}`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect((await fetch(`${stack!.url}/dashboard/nothing.js`)).status).toBe(404);
+    expect((await stack!.request('GET', '/stats')).status).toBe(200);
+  });
+
   it('on SIGTERM with ten tasks running, lets them finish, then exits 0', async () => {
     const ids = await startSleeps(stack!, 10, 8_000);
     stack!.signalServer('SIGTERM');

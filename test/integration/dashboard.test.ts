@@ -1,7 +1,7 @@
 import { Script } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARD_CSP } from '../../lib/dashboard/assetResponse';
-import { dashboardRoutes } from '../../lib/dashboard/routes';
+import { createDashboardHandler } from '../../lib/dashboard/handler';
 import type { Engine } from '../../lib/engine';
 import { createApiHandler } from '../../lib/http/api';
 import { taskStats } from '../../lib/stats';
@@ -9,21 +9,22 @@ import '../../lib/tasks';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
 import { apiEvent, lambdaContext, type ApiEventInit } from '../support/events';
+import { routeLikeApiGateway } from '../support/httpServer';
 
 let aws: LocalAws;
 let engine: Engine;
-let api: ReturnType<typeof createApiHandler>;
+let gateway: ReturnType<typeof routeLikeApiGateway>;
 
 beforeAll(async () => {
   aws = await startLocalAws();
   engine = await createTestEngine(aws);
-  api = createApiHandler({ engine, apiKeys: async () => ['test-key'], routes: dashboardRoutes });
+  gateway = routeLikeApiGateway({ api: createApiHandler({ engine, apiKeys: async () => ['test-key'] }), dashboard: createDashboardHandler() });
 });
 afterAll(async () => aws.close());
 
 async function call(method: string, path: string, init: ApiEventInit = {}) {
-  const res = await api(apiEvent(method, path, init), lambdaContext());
-  return { status: res.statusCode, headers: res.headers, text: res.body };
+  const res = await gateway(apiEvent(method, path, init), lambdaContext());
+  return { status: res.statusCode!, headers: res.headers as Record<string, string>, text: res.body as string };
 }
 
 async function enqueue(name: string, payload: unknown, extra: Record<string, unknown> = {}): Promise<string> {
@@ -78,6 +79,27 @@ describe('GET /dashboard', () => {
     expect(css.status).toBe(200);
     expect(css.headers['content-type']).toBe('text/css; charset=utf-8');
     expect(() => new Script(versioned.text)).not.toThrow();
+  });
+
+  it('answers other methods and files on its routes with JSON errors, and HEAD without a body', async () => {
+    const post = await call('POST', '/dashboard', { apiKey: null });
+    const missing = await call('GET', '/dashboard/secrets.txt', { apiKey: null });
+    const head = await call('HEAD', '/dashboard', { apiKey: null });
+
+    expect(post.status).toBe(405);
+    expect(post.headers.allow).toBe('GET');
+    expect(JSON.parse(post.text).error.code).toBe('method_not_allowed');
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.text).error.code).toBe('not_found');
+    expect(head.status).toBe(200);
+    expect(head.text).toBe('');
+  });
+
+  it('is not part of the api function: the task API does not serve the page', async () => {
+    const api = createApiHandler({ engine, apiKeys: async () => ['test-key'] });
+    const res = await api(apiEvent('GET', '/dashboard', { apiKey: 'test-key' }), lambdaContext());
+
+    expect(res.statusCode).toBe(404);
   });
 
   it('builds the page with DOM APIs only: no innerHTML, document.write or eval in the script', async () => {

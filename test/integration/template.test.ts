@@ -16,7 +16,7 @@ import { apiEvent, lambdaContext } from '../support/events';
  * with no AWS credentials, and assertions on the CloudFormation it writes.
  */
 const ROOT = resolve(__dirname, '../..');
-const FUNCTIONS = ['api', 'worker', 'dlq'] as const;
+const FUNCTIONS = ['api', 'dashboard', 'worker', 'dlq'] as const;
 /** Generous: the bundles are about 0.3 MB zipped; a bundled devDependency or a second SDK would blow it. */
 const MAX_ZIP_BYTES = 1_000_000;
 
@@ -226,6 +226,18 @@ describe('serverless package --stage prod', () => {
     }
   });
 
+  it('routes the dashboard’s paths to its own function and everything else to the api, whose bundle has no page in it', async () => {
+    const routes = ofType(prod(), 'AWS::ApiGatewayV2::Route').map(([, r]) => [r.Properties.RouteKey, JSON.stringify(r.Properties.Target)]);
+    expect(routes.map(([key]) => key).sort()).toEqual(['$default', 'ANY /dashboard', 'ANY /dashboard/{file}']);
+    for (const [key, target] of routes) expect(target).toContain(key === '$default' ? 'HttpApiIntegrationApi' : 'HttpApiIntegrationDashboard');
+
+    const page = (await invokePackaged('dashboard', apiEvent('GET', '/dashboard', { apiKey: null }))) as Json;
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.body).toContain('Open dashboard');
+    expect(unzipEntry(join(stages.prod.dir, 'api.zip'), 'functions/api.js').toString('utf8')).not.toContain('Open dashboard');
+  });
+
   it('ships a worker bundle that handles a batch on its own: a poison message comes back for redrive', async () => {
     const record = { messageId: 'm-1', receiptHandle: 'r-1', body: 'not json', attributes: { ApproximateReceiveCount: '1' }, eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:background-tasks-prod-default' };
     expect(await invokePackaged('worker', { Records: [record] })).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-1' }] });
@@ -301,7 +313,7 @@ describe('serverless package --stage prod', () => {
   it('gives each function its own role, and no role a wildcard action or resource on SQS or DynamoDB', () => {
     expect(prod().IamRoleLambdaExecution).toBeUndefined();
     const roles = ofType(prod(), 'AWS::IAM::Role');
-    expect(roles.map(([id]) => id).sort()).toEqual(['ApiRole', 'DlqRole', 'WorkerRole']);
+    expect(roles.map(([id]) => id).sort()).toEqual(['ApiRole', 'DashboardRole', 'DlqRole', 'WorkerRole']);
     for (const name of FUNCTIONS) {
       const role = `${name[0]!.toUpperCase()}${name.slice(1)}Role`;
       expect(prod()[functionId(name)]!.Properties.Role).toEqual({ 'Fn::GetAtt': [role, 'Arn'] });
@@ -334,6 +346,7 @@ describe('serverless package --stage prod', () => {
     expect(sorted('DlqRole')).toEqual(
       ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'].sort(),
     );
+    expect(sorted('DashboardRole')).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     // Each role writes logs to its own function's log group only.
     for (const name of FUNCTIONS) {
       const role = prod()[`${name[0]!.toUpperCase()}${name.slice(1)}Role`]!;
@@ -403,7 +416,7 @@ describe('serverless package --stage prod', () => {
 
   it('sets log retention on every function and on the HTTP API access logs', () => {
     const groups = ofType(prod(), 'AWS::Logs::LogGroup');
-    expect(groups.map(([id]) => id).sort()).toEqual(['ApiLogGroup', 'DlqLogGroup', 'HttpApiLogGroup', 'WorkerLogGroup']);
+    expect(groups.map(([id]) => id).sort()).toEqual(['ApiLogGroup', 'DashboardLogGroup', 'DlqLogGroup', 'HttpApiLogGroup', 'WorkerLogGroup']);
     for (const [, g] of groups) expect(g.Properties.RetentionInDays).toBe(30);
   });
 

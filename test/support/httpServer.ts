@@ -5,6 +5,15 @@ import { lambdaContext } from './events';
 
 type ApiHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
+/**
+ * API Gateway's route selection for this stack (serverless.yml): the
+ * dashboard's two routes go to its function, everything else to the api's
+ * catch-all. For tests that serve both on one origin, as deployed.
+ */
+export function routeLikeApiGateway(handlers: { api: ApiHandler; dashboard: ApiHandler }): ApiHandler {
+  return (event, context) => (/^\/dashboard(\/[^/]+)?$/.test(event.rawPath) ? handlers.dashboard : handlers.api)(event, context);
+}
+
 export interface LambdaHttpServer {
   url: string;
   close(): Promise<void>;
