@@ -11,7 +11,7 @@ export class SecureStringProvider extends BaseProvider {
   declare protected client: SSMClient;
 
   constructor() {
-    super({ awsSdkV3ClientPrototype: SSMClient as never });
+    super({ awsSdkV3Client: new SSMClient({}) });
   }
 
   protected async _get(name: string): Promise<string | undefined> {
