@@ -8,12 +8,14 @@ import { DependencyUnavailableError } from '../../lib/errors';
 import { processBatch } from '../../lib/executor';
 import { processDeadLetters } from '../../lib/deadLetters';
 import { createApiHandler } from '../../lib/http/api';
+import { defineTask } from '../../lib/task';
 import { listTasks } from '../../lib/taskList';
 import { writeLog } from '../../lib/tasks/examples';
 import { createTestEngine, dedicatedClients, startLocalAws, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
 import { apiEvent, lambdaContext, receiveAll } from '../support/events';
 import { injectFaults, type Faults } from '../support/faults';
+import * as z from '../../lib/zod';
 
 let aws: LocalAws;
 let engine: Engine;
@@ -88,6 +90,62 @@ describe('enqueue when one write fails', () => {
     expect(JSON.parse(second.body).taskId).toBe(JSON.parse(first.body).taskId);
     const [record] = await runUntilTerminal(engine, aws, [JSON.parse(first.body).taskId]);
     expect(record!.status).toBe('SUCCEEDED');
+  });
+});
+
+/** Breaks the table from inside a task: its claim has landed, its outcome write will not. */
+const breaksTable = defineTask({
+  name: 'test_breaks_table',
+  payload: z.object({}),
+  run: () => {
+    dynamoFaults.failing.add('UpdateItem');
+    return { ran: true };
+  },
+});
+
+describe('DynamoDB failing after the enqueue', () => {
+  it('cannot claim (UpdateItem down): hands the message back, the task stays PENDING, and runs on the next delivery', async () => {
+    const { taskId } = await enqueue(writeLog, { message: 'claim me later' }, {}, engine);
+    const event = await receiveAll(aws.sqs, engine.config.queueUrls.default, 1);
+    dynamoFaults.failing.add('UpdateItem');
+
+    const refused = await processBatch(engine, event, lambdaContext());
+
+    expect(refused.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.messageId }]);
+    dynamoFaults.failing.clear();
+    expect((await engine.store.get(taskId))!.status).toBe('PENDING');
+    expect(await processBatch(engine, event, lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect((await engine.store.get(taskId))!.status).toBe('SUCCEEDED');
+  });
+
+  it('cannot record the outcome: hands the message back instead of acknowledging a task left RUNNING', async () => {
+    const { taskId } = await enqueue(breaksTable, {}, {}, engine);
+    const event = await receiveAll(aws.sqs, engine.config.queueUrls.default, 1);
+
+    const response = await processBatch(engine, event, lambdaContext());
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.messageId }]);
+    dynamoFaults.failing.clear();
+    // Claimed, and its lease will let the redelivery take it over.
+    expect(await engine.store.get(taskId)).toMatchObject({ status: 'RUNNING', attempts: 1, leaseExpiresAt: expect.any(Number) });
+  });
+
+  it('cannot list (Query down) or cancel (UpdateItem down): 503 JSON with Retry-After, not a 500', async () => {
+    const api = createApiHandler({ engine, apiKeys: async () => ['test-key'] });
+    const { taskId } = await enqueue(writeLog, { message: 'cancel me' }, {}, engine);
+    dynamoFaults.failing.add('Query');
+    dynamoFaults.failing.add('UpdateItem');
+
+    const list = await api(apiEvent('GET', '/tasks'), lambdaContext());
+    const cancel = await api(apiEvent('DELETE', `/tasks/${taskId}`), lambdaContext());
+
+    for (const res of [list, cancel]) {
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBe('1');
+      expect(JSON.parse(res.body).error.code).toBe('service_unavailable');
+    }
+    dynamoFaults.failing.clear();
+    expect((await engine.store.get(taskId))!.status).toBe('PENDING');
   });
 });
 
