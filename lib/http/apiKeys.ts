@@ -36,7 +36,13 @@ let provider: Promise<{ get(name: string, options: { maxAge: number }): Promise<
  * bundle: serverless.yml takes @aws-sdk/client-ssm from the Lambda runtime).
  */
 async function readParameter(name: string): Promise<string | undefined> {
-  provider ??= import('./secureStringProvider').then(({ SecureStringProvider }) => new SecureStringProvider());
+  provider ??= import('./secureStringProvider').then(
+    ({ SecureStringProvider }) => new SecureStringProvider(),
+    (error: unknown) => {
+      provider = undefined; // the next request tries again
+      throw error;
+    },
+  );
   const value = await (await provider).get(name, { maxAge: KEY_CACHE_SECONDS });
   return typeof value === 'string' ? value : undefined;
 }

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadApiKeys, LOCAL_DEV_KEY } from '../../lib/http/apiKeys';
 
 /** A minimal SSM endpoint on the real wire protocol (JSON 1.1): GetParameter only, requests recorded. */
@@ -35,6 +35,10 @@ afterAll(async () => {
   await new Promise((resolve) => ssm.close(resolve));
 });
 
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 describe('API keys', () => {
   it('reads a deployed stage’s keys from its SSM SecureString, decrypted, and caches them', async () => {
     parameters['/background-tasks/test/api-keys'] = 'key-one, key-two ,';
@@ -44,8 +48,27 @@ describe('API keys', () => {
     expect(requests).toEqual([{ target: 'AmazonSSM.GetParameter', body: { Name: '/background-tasks/test/api-keys', WithDecryption: true } }]);
   });
 
-  it('fails (so the api answers 503) when the parameter does not exist yet', async () => {
-    await expect(loadApiKeys({ API_KEY_PARAMETER: '/background-tasks/test/missing' })).rejects.toThrow();
+  it('keeps them for five minutes, then reads them again, so a rotated key takes effect without a deploy', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const name = '/background-tasks/rotate/api-keys';
+    const env = { API_KEY_PARAMETER: name };
+    const reads = () => requests.filter((r) => r.body.Name === name).length;
+    parameters[name] = 'old-key';
+    expect(await loadApiKeys(env)).toEqual(['old-key']);
+    parameters[name] = 'new-key';
+
+    vi.advanceTimersByTime(299_000);
+    expect(await loadApiKeys(env)).toEqual(['old-key']);
+    vi.advanceTimersByTime(2_000);
+    expect(await loadApiKeys(env)).toEqual(['new-key']);
+    expect(reads()).toBe(2);
+  });
+
+  it('fails (so the api answers 503) when the parameter does not exist yet, and reads it once it does', async () => {
+    const name = '/background-tasks/test/missing';
+    await expect(loadApiKeys({ API_KEY_PARAMETER: name })).rejects.toThrow();
+    parameters[name] = 'late-key';
+    expect(await loadApiKeys({ API_KEY_PARAMETER: name })).toEqual(['late-key']);
   });
 
   it('ignores the parameter under serverless-offline, where there is no SSM', async () => {
