@@ -15,6 +15,7 @@ export type ClaimResult =
   /** Its lease expired on its last allowed attempt: nothing left to run. */
   | { outcome: 'exhausted'; record: TaskRecord };
 
+/** What an attempt's end records: a result, or an error and whether another attempt follows. */
 export type AttemptOutcome = { status: 'SUCCEEDED'; result: unknown } | { status: 'RETRYING' | 'FAILED'; error: TaskError };
 
 /**
@@ -33,7 +34,7 @@ export async function claimTask(store: TaskStore, taskId: string, now: Date, lea
           'SET #s = :running, statusShard = :shard, attempts = attempts + :one, leaseExpiresAt = :lease, ' +
           'updatedAt = :now, startedAt = if_not_exists(startedAt, :now), attemptStartedAt = :now',
         ConditionExpression:
-          'attribute_exists(taskId) AND attempts < maxAttempts AND ' + '(#s IN (:pending, :retrying) OR (#s = :running AND leaseExpiresAt < :nowMs))',
+          'attribute_exists(taskId) AND attempts < maxAttempts AND (#s IN (:pending, :retrying) OR (#s = :running AND leaseExpiresAt < :nowMs))',
         ExpressionAttributeNames: { '#s': 'status' },
         ExpressionAttributeValues: {
           ':running': 'RUNNING',

@@ -12,9 +12,10 @@ const IDEMPOTENCY_PREFIX = 'idem#';
 
 /**
  * DynamoDB access for task records by id: what the api writes and reads. The
- * worker's writes are in attempts.ts and listing is in taskList.ts, so that
- * each function bundles only the calls it makes; all of them share the item
- * shape and error mapping of taskItem.ts.
+ * worker's claims and outcomes are in attempts.ts and listing is in
+ * taskList.ts, as plain functions, so neither is bundled into a function that
+ * does not call it (the worker still carries this class, which the engine
+ * builds); all of them share the item shape and error mapping of taskItem.ts.
  */
 export class TaskStore {
   constructor(

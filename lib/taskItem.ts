@@ -20,6 +20,7 @@ export function isMarker(item: Record<string, unknown>): boolean {
   return item.kind === 'idempotency';
 }
 
+/** A record as stored: payload and result as JSON text, plus its status-index key. */
 export function toItem(record: TaskRecord): StoredItem {
   const { payload, result, ...rest } = record;
   return {
@@ -30,6 +31,7 @@ export function toItem(record: TaskRecord): StoredItem {
   };
 }
 
+/** The record of a stored item (the inverse of toItem). */
 export function fromItem(item: StoredItem): TaskRecord {
   const { payloadJson, resultJson, statusShard: _shard, ...rest } = item as StoredItem & { attemptStartedAt?: string; retriedAt?: string };
   return {

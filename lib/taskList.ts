@@ -4,6 +4,7 @@ import type { TaskStore } from './store';
 import { callTable, fromItem, type StoredItem } from './taskItem';
 import { TASK_STATUSES, type TaskRecord, type TaskStatus } from './types';
 
+/** The status index (serverless.yml's TasksTable): partitioned by `statusShard`, sorted by task id (a ULID, so by creation time). */
 export const STATUS_INDEX = 'byStatus';
 
 export interface ListQuery {

@@ -17,7 +17,10 @@ export function createDashboardHandler() {
       const response = await route(req).route.handle(req);
       return req.method === 'HEAD' ? { ...response, body: '' } : response;
     } catch (error) {
-      return errorResponse(error);
+      const response = errorResponse(error);
+      // The client sees only the code; the cause goes to the function's log.
+      if (response.statusCode >= 500) console.error('Dashboard request failed', error);
+      return response;
     }
   };
 }

@@ -19,7 +19,7 @@ export interface ApiOptions {
 
 const EmailQuery = z.object({ email: z.pipe(z.string().check(z.trim()), z.email().check(z.maxLength(254))) });
 
-/** Builds the api Lambda: one function for every route, errors mapped in one place. */
+/** Builds the api Lambda: one function for every route of the task API, errors mapped in one place. */
 export function createApiHandler(options: ApiOptions = {}) {
   let engine: Engine | undefined = options.engine;
   let route: ReturnType<typeof createRouter> | undefined;

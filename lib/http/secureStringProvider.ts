@@ -5,7 +5,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
  * Powertools Parameters' provider contract (caching, `maxAge`, `forceFetch`)
  * around the one call the api makes: GetParameter with decryption. Powertools'
  * own SSMProvider also batches, walks paths and writes, which the api never
- * does; this keeps ~6 KB of it out of the api's bundle and cold start.
+ * does; this keeps ~5 KB of it out of the api's bundle and cold start.
  */
 export class SecureStringProvider extends BaseProvider {
   declare protected client: SSMClient;
