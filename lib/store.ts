@@ -19,6 +19,7 @@ const IDEMPOTENCY_PREFIX = 'idem#';
  */
 export class TaskStore {
   constructor(
+    /** Also used by attempts.ts, taskList.ts and stats.ts, which make their calls beside this class. */
     readonly client: DynamoDBDocumentClient,
     readonly tableName: string,
   ) {}
