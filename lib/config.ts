@@ -2,23 +2,19 @@ import * as z from './zod';
 
 const Text = z.string().check(z.minLength(1));
 
-/** An integer variable: coerced from its string, within bounds, with a default. */
-function integer(fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(min), z.maximum(max))), fallback);
-}
 
 const EnvSchema = z.object({
   STAGE: z._default(Text, 'dev'),
   TABLE_NAME: Text,
   QUEUE_URL_HIGH: z.url(),
   QUEUE_URL_DEFAULT: z.url(),
-  TASK_RETENTION_DAYS: integer(30, 1),
+  TASK_RETENTION_DAYS: z.intFromText(30, 1),
   /** How many tasks of one SQS batch run at once. */
-  WORKER_CONCURRENCY: integer(10, 1, 100),
+  WORKER_CONCURRENCY: z.intFromText(10, 1, 100),
   /** Stop waiting for tasks this long before the Lambda's own deadline. */
-  WORKER_DEADLINE_MARGIN_MS: integer(5_000, 0),
+  WORKER_DEADLINE_MARGIN_MS: z.intFromText(5_000, 0),
   /** A RUNNING attempt's lease outlives its timeout by this much, to cover recording the outcome. */
-  LEASE_MARGIN_MS: integer(60_000, 1),
+  LEASE_MARGIN_MS: z.intFromText(60_000, 1),
 });
 
 /** The engine's configuration, read once from the environment. */

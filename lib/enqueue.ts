@@ -23,11 +23,16 @@ export interface EnqueuedTask {
   created: boolean;
 }
 
-const OptionsSchema = z.strictObject({
+/** The options that shape a task, as schema fields: `POST /tasks` takes the same ones in its body. */
+export const ENQUEUE_OPTION_FIELDS = {
   delaySeconds: z.optional(z.int().check(z.minimum(0), z.maximum(TASK_LIMITS.maxDelaySeconds))),
-  idempotencyKey: z.optional(z.string().check(z.minLength(1), z.maxLength(255), z.regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'))),
   priority: z.optional(z.enum(PRIORITIES as [Priority, ...Priority[]])),
   maxAttempts: z.optional(z.int().check(z.minimum(1), z.maximum(TASK_LIMITS.maxAttempts))),
+};
+
+const OptionsSchema = z.strictObject({
+  ...ENQUEUE_OPTION_FIELDS,
+  idempotencyKey: z.optional(z.string().check(z.minLength(1), z.maxLength(255), z.regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'))),
 });
 
 /** A request checked against its task: what enqueue writes. */

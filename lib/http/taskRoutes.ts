@@ -1,12 +1,12 @@
 import * as z from '../zod';
 import type { Engine } from '../engine';
-import { enqueueByName, enqueueMany, issuesOf, type EnqueuedTask } from '../enqueue';
+import { ENQUEUE_OPTION_FIELDS, enqueueByName, enqueueMany, issuesOf, type EnqueuedTask } from '../enqueue';
 import { TaskNotFoundError, ValidationError } from '../errors';
 import { isTaskId } from '../keys';
 import { taskStats } from '../stats';
 import { listTasks } from '../taskList';
 import { TASK_LIMITS } from '../task';
-import { PRIORITIES, TASK_STATUSES, type Priority, type TaskRecord, type TaskStatus } from '../types';
+import { TASK_STATUSES, type TaskRecord, type TaskStatus } from '../types';
 import { jsonBody, type ApiRequest } from './request';
 import { json, type HttpResponse } from './response';
 import type { Route } from './router';
@@ -19,20 +19,15 @@ const BATCH_MAX_ITEMS = 100;
 
 const Name = z.string().check(z.minLength(1), z.maxLength(128));
 
-const EnqueueBody = z.strictObject({
-  name: Name,
-  payload: z.optional(z.unknown()),
-  delaySeconds: z.optional(z.int().check(z.minimum(0), z.maximum(TASK_LIMITS.maxDelaySeconds))),
-  priority: z.optional(z.enum(PRIORITIES as [Priority, ...Priority[]])),
-  maxAttempts: z.optional(z.int().check(z.minimum(1), z.maximum(TASK_LIMITS.maxAttempts))),
-});
+// The idempotency key comes as a header, the other options in the body.
+const EnqueueBody = z.strictObject({ name: Name, payload: z.optional(z.unknown()), ...ENQUEUE_OPTION_FIELDS });
 
 const BatchBody = z.strictObject({ tasks: z.array(z.unknown()).check(z.minLength(1), z.maxLength(BATCH_MAX_ITEMS)) });
 
 const ListQuery = z.object({
   status: z.optional(z.enum(TASK_STATUSES as unknown as [TaskStatus, ...TaskStatus[]])),
   name: z.optional(Name),
-  limit: z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(100))), 20),
+  limit: z.intFromText(20, 1, 100),
   cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
 });
 

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import * as z from '../zod';
 import { LocalStartupError } from './errors';
 
-const port = (fallback: number) => z._default(z.pipe(z.coerce.number(), z.int().check(z.minimum(1), z.maximum(65535))), fallback);
+const port = (fallback: number) => z.intFromText(fallback, 1, 65535);
 const Flag = z.pipe(
   z.enum(['', '0', '1', 'false', 'true']),
   z.transform((v) => v === '1' || v === 'true'),
