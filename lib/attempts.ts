@@ -61,6 +61,28 @@ export async function claimTask(store: TaskStore, taskId: string, now: Date, lea
 }
 
 /**
+ * Ends a RUNNING task's lease at `now` if it is still the one read
+ * (`leaseExpiresAt`): a live worker that renewed it, or finished the task,
+ * wins. The claim takes over a lease that ended strictly before it, hence one
+ * millisecond back. Returns whether it ended the lease.
+ */
+export async function endLease(store: TaskStore, taskId: string, leaseExpiresAt: number | undefined, now: Date): Promise<boolean> {
+  const out = await conditionalWrite('UpdateItem', () =>
+    store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: { taskId },
+        UpdateExpression: 'SET leaseExpiresAt = :ended',
+        ConditionExpression: '#s = :running AND leaseExpiresAt = :read',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':ended': now.getTime() - 1, ':running': 'RUNNING', ':read': leaseExpiresAt },
+      }),
+    ),
+  );
+  return out !== undefined;
+}
+
+/**
  * Records the end of an attempt. The write only lands if this attempt still
  * owns the task (RUNNING with the same attempt number), so an attempt whose
  * lease was taken over can never overwrite its successor's outcome.

@@ -1,3 +1,5 @@
+import type { SecureStringProvider } from './secureStringProvider';
+
 /** The key `npm start` accepts when API_KEY is not set. */
 export const LOCAL_DEV_KEY = 'local-dev-key';
 /** Keys are re-read from SSM this often, so a rotated key takes effect without a deploy. */
@@ -28,7 +30,7 @@ export async function loadApiKeys(env: NodeJS.ProcessEnv = process.env): Promise
     .filter((k) => k.length > 0);
 }
 
-let provider: Promise<{ get(name: string, options: { maxAge: number }): Promise<unknown> }> | undefined;
+let provider: Promise<SecureStringProvider> | undefined;
 
 /**
  * Loaded on first use, not at import: the SSM client is needed once per cold

@@ -1,5 +1,5 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { endLease } from '../attempts';
 import type { Engine } from '../engine';
 import type { OutgoingMessage } from '../queue';
 import type { TaskRecord, TaskStatus } from '../types';
@@ -34,7 +34,8 @@ export interface RecoveryReport {
  */
 export async function requeueUnfinishedTasks(engine: Engine): Promise<RecoveryReport> {
   const report: RecoveryReport = { requeued: {}, failed: [] };
-  const nowMs = engine.now().getTime();
+  const now = engine.now();
+  const nowMs = now.getTime();
   let startKey: Record<string, unknown> | undefined;
   do {
     // A Scan of the table, not the status index: dynalite writes an item's
@@ -52,9 +53,13 @@ export async function requeueUnfinishedTasks(engine: Engine): Promise<RecoveryRe
       }),
     );
     const records = (page.Items ?? []) as UnfinishedTask[];
-    for (const record of records) {
-      if (record.status === 'RUNNING' && leaseEnd(record) - nowMs > MAX_DELAY_SECONDS * 1000) await endLease(engine, record, nowMs);
-    }
+    await Promise.all(
+      records
+        .filter((record) => record.status === 'RUNNING' && leaseEnd(record) - nowMs > MAX_DELAY_SECONDS * 1000)
+        .map(async (record) => {
+          if (await endLease(engine.store, record.taskId, record.leaseExpiresAt, now)) record.leaseExpiresAt = nowMs - 1;
+        }),
+    );
     const failed = await engine.queue.sendMany(records.map((record) => messageFor(record, nowMs)));
     report.failed.push(...failed.keys());
     for (const record of records) {
@@ -63,29 +68,6 @@ export async function requeueUnfinishedTasks(engine: Engine): Promise<RecoveryRe
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return report;
-}
-
-/**
- * Ends a lease now if it is still the one read (a live worker that renewed
- * it, or finished the task, wins). The claim takes over a lease that ended
- * strictly before it, hence one millisecond back.
- */
-async function endLease(engine: Engine, record: UnfinishedTask, nowMs: number): Promise<void> {
-  try {
-    await engine.store.client.send(
-      new UpdateCommand({
-        TableName: engine.store.tableName,
-        Key: { taskId: record.taskId },
-        UpdateExpression: 'SET leaseExpiresAt = :ended',
-        ConditionExpression: '#s = :running AND leaseExpiresAt = :read',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':ended': nowMs - 1, ':running': 'RUNNING', ':read': record.leaseExpiresAt },
-      }),
-    );
-    record.leaseExpiresAt = nowMs - 1;
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
 }
 
 function leaseEnd(record: UnfinishedTask): number {

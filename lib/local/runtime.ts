@@ -3,7 +3,7 @@ import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createDocumentClient } from '../clients';
 import { loadConfig } from '../config';
 import { createEngine } from '../engine';
-import { LOCAL_DEV_KEY } from '../http/apiKeys';
+import { loadApiKeys } from '../http/apiKeys';
 import { TaskQueue } from '../queue';
 import { TaskStore } from '../store';
 import { banner } from './banner';
@@ -148,13 +148,14 @@ export class LocalRuntime {
       this.sources.push(source);
     }
     this.watchParent();
-    const key = process.env.API_KEY?.split(',')[0]?.trim();
+    // Read as the api function reads it here, so the banner shows a key it accepts.
+    const [apiKey] = await loadApiKeys({ API_KEY: process.env.API_KEY, IS_OFFLINE: 'true' });
     const [sqs, dynamo] = this.endpoints;
     process.stdout.write(
       banner({
         httpPort: this.options.httpPort,
-        apiKey: key || LOCAL_DEV_KEY,
-        apiKeyFromEnv: Boolean(key),
+        apiKey: apiKey ?? '(none: API_KEY lists no key, so every request is refused)',
+        apiKeyFromEnv: Boolean(process.env.API_KEY),
         sqs: sqs!,
         dynamo: dynamo!,
         dataDir: this.options.dataDir,
