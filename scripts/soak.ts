@@ -11,8 +11,8 @@
  * Prints accepted, terminal by status, lost (must be 0) and p50/p99 time to
  * terminal for each; exits 1 if anything was lost or a phase could not run.
  */
-import { runLoad } from '../test/support/load';
-import { copyCheckout, startStack, type Body, type Stack } from '../test/support/stack';
+import { pollUntilTerminal, runLoad, summariseTerminal } from '../test/support/load';
+import { copyCheckout, startStack, type Stack } from '../test/support/stack';
 
 const LOAD_TASKS = Number(process.env.SOAK_LOAD_TASKS ?? 1000);
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 3);
@@ -20,7 +20,6 @@ const KILL_EVERY_MS = Number(process.env.SOAK_KILL_EVERY_SECONDS ?? 40) * 1000;
 const IN_FLIGHT = Number(process.env.SOAK_IN_FLIGHT ?? 10);
 /** Short leases, so a task running at a kill is taken over in seconds, not a minute. */
 const STACK_ENV = { LEASE_MARGIN_MS: '2000', POWERTOOLS_LOG_LEVEL: 'ERROR' };
-const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 const START_ATTEMPTS = 3;
 
 const checkout = copyCheckout();
@@ -96,45 +95,23 @@ async function killPhase(): Promise<{ lost: number }> {
   if (restarting) await restarting;
   process.stdout.write(`kill phase load done: ${accepted.size} accepted, ${refused} refused (stack down), ${kills} kills; waiting for terminal states\n`);
 
-  const terminal = new Map<string, { status: string; ms: number }>();
-  const last = new Map<string, Body>();
-  const deadline = Date.now() + 180_000;
-  while (terminal.size < accepted.size && Date.now() < deadline) {
-    const open = [...accepted].filter((id) => !terminal.has(id));
-    for (let i = 0; i < open.length; i += 20) {
-      await Promise.all(
-        open.slice(i, i + 20).map(async (id) => {
-          const { status, body } = await stack!.request('GET', `/tasks/${id}`).catch(() => ({ status: 0, body: undefined }));
-          if (status !== 200 || !body) return;
-          last.set(id, body);
-          if (TERMINAL.includes(body.status)) {
-            terminal.set(id, { status: body.status, ms: Date.parse(String(body.finishedAt)) - Date.parse(String(body.createdAt)) });
-          }
-        }),
-      );
-    }
-    if (terminal.size < accepted.size) await new Promise((r) => setTimeout(r, 1_000));
-  }
-
-  const byStatus: Record<string, number> = {};
-  for (const { status } of terminal.values()) byStatus[status] = (byStatus[status] ?? 0) + 1;
-  const times = [...terminal.values()].map((t) => t.ms).sort((a, b) => a - b);
-  const pct = (p: number) => times[Math.min(times.length - 1, Math.ceil(p * times.length) - 1)] ?? 0;
-  const lost = [...accepted].filter((id) => !terminal.has(id));
+  const ids = [...accepted];
+  const last = await pollUntilTerminal(stack!, ids, { inFlight: 20, timeoutMs: 180_000, pollMs: 1_000 });
+  const { terminal, lost, timeToTerminalMs } = summariseTerminal(ids, last);
   const report = {
     phase: 'kills',
     minutes: MINUTES,
     kills,
     accepted: accepted.size,
     refused,
-    terminal: byStatus,
+    terminal,
     lost: lost.length,
     // What a lost task looked like, to start the investigation from.
     lostRecords: lost.slice(0, 5).map((id) => {
       const r = last.get(id);
       return { taskId: id, name: r?.name, status: r?.status ?? 'unread', attempts: r?.attempts, updatedAt: r?.updatedAt };
     }),
-    timeToTerminalMs: { p50: pct(0.5), p99: pct(0.99) },
+    timeToTerminalMs,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   return { lost: lost.length };

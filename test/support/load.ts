@@ -1,4 +1,4 @@
-import type { Stack } from './stack';
+import type { Body, Stack } from './stack';
 
 export interface LoadOptions {
   count: number;
@@ -53,40 +53,84 @@ export async function runLoad(stack: Stack, options: LoadOptions): Promise<LoadR
     }),
   );
 
-  const finishedAt = new Map<string, number>();
-  const createdAt = new Map<string, number>();
-  const terminal: Record<string, number> = {};
-  let attempts = 0;
+  const last = await pollUntilTerminal(stack, [...postedAt.keys()], { inFlight: options.inFlight, timeoutMs: options.timeoutMs, pollMs: 200 });
+  const summary = summariseTerminal([...postedAt.keys()], last);
+  const done = postedAt.size - summary.lost.length;
+  const wallMs = Math.max(summary.lastFinishedAt, started) - started;
+  return {
+    accepted: postedAt.size,
+    rejected,
+    terminal: summary.terminal,
+    lost: summary.lost.length,
+    wallMs,
+    tasksPerSecond: Math.round((done / wallMs) * 1000 * 10) / 10,
+    timeToTerminalMs: summary.timeToTerminalMs,
+    attempts: summary.attempts,
+  };
+}
+
+export const TERMINAL_STATUSES = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+
+/**
+ * Reads every task, `inFlight` at a time, round after round, until each is
+ * terminal or `timeoutMs` has passed. Returns the last record read of each
+ * (absent if no read succeeded); unreachable reads are retried next round.
+ */
+export async function pollUntilTerminal(
+  stack: Stack,
+  ids: string[],
+  options: { inFlight: number; timeoutMs: number; pollMs: number },
+): Promise<Map<string, Body>> {
+  const last = new Map<string, Body>();
   const deadline = Date.now() + options.timeoutMs;
-  while (finishedAt.size < postedAt.size && Date.now() < deadline) {
-    const open = [...postedAt.keys()].filter((id) => !finishedAt.has(id));
+  let open = ids;
+  while (open.length > 0 && Date.now() < deadline) {
     for (let i = 0; i < open.length; i += options.inFlight) {
       await Promise.all(
         open.slice(i, i + options.inFlight).map(async (id) => {
           const { status, body } = await stack.request('GET', `/tasks/${id}`).catch(() => ({ status: 0, body: undefined }));
-          if (status !== 200 || !body || !['SUCCEEDED', 'FAILED', 'CANCELLED'].includes(body.status)) return;
-          // The record's own timestamps, not when this poll happened to see it.
-          finishedAt.set(id, Date.parse(String(body.finishedAt)));
-          createdAt.set(id, Date.parse(String(body.createdAt)));
-          terminal[body.status] = (terminal[body.status] ?? 0) + 1;
-          attempts += body.attempts;
+          if (status === 200 && body) last.set(id, body);
         }),
       );
     }
-    if (finishedAt.size < postedAt.size) await new Promise((r) => setTimeout(r, 200));
+    open = open.filter((id) => !TERMINAL_STATUSES.includes(last.get(id)?.status ?? ''));
+    if (open.length > 0) await new Promise((r) => setTimeout(r, options.pollMs));
   }
-  const latencies = [...finishedAt].map(([id, at]) => at - createdAt.get(id)!).sort((a, b) => a - b);
-  const wallMs = Math.max(...finishedAt.values(), started) - started;
-  return {
-    accepted: postedAt.size,
-    rejected,
-    terminal,
-    lost: postedAt.size - finishedAt.size,
-    wallMs,
-    tasksPerSecond: Math.round((finishedAt.size / wallMs) * 1000 * 10) / 10,
-    timeToTerminalMs: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) },
-    attempts,
-  };
+  return last;
+}
+
+export interface TerminalSummary {
+  /** Terminal tasks by status. */
+  terminal: Record<string, number>;
+  /** Ids with no terminal record. */
+  lost: string[];
+  attempts: number;
+  /** From each terminal record's createdAt (the api accepted it) to its finishedAt: the record's own times, not when a poll saw it. */
+  timeToTerminalMs: { p50: number; p99: number };
+  /** The latest finishedAt, epoch ms (0 if none finished). */
+  lastFinishedAt: number;
+}
+
+export function summariseTerminal(ids: string[], last: Map<string, Body>): TerminalSummary {
+  const terminal: Record<string, number> = {};
+  const lost: string[] = [];
+  const latencies: number[] = [];
+  let attempts = 0;
+  let lastFinishedAt = 0;
+  for (const id of ids) {
+    const record = last.get(id);
+    if (!record || !TERMINAL_STATUSES.includes(record.status)) {
+      lost.push(id);
+      continue;
+    }
+    const finishedAt = Date.parse(String(record.finishedAt));
+    terminal[record.status] = (terminal[record.status] ?? 0) + 1;
+    attempts += record.attempts;
+    latencies.push(finishedAt - Date.parse(String(record.createdAt)));
+    lastFinishedAt = Math.max(lastFinishedAt, finishedAt);
+  }
+  latencies.sort((a, b) => a - b);
+  return { terminal, lost, attempts, timeToTerminalMs: { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) }, lastFinishedAt };
 }
 
 function percentile(sorted: number[], p: number): number {
