@@ -14,8 +14,7 @@ export function createDashboardHandler() {
   return async (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResponse> => {
     try {
       const req = toApiRequest(event, context);
-      const response = await route(req).route.handle(req);
-      return req.method === 'HEAD' ? { ...response, body: '' } : response;
+      return await route(req).route.handle(req);
     } catch (error) {
       const response = errorResponse(error);
       // The client sees only the code; the cause goes to the function's log.

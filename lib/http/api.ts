@@ -34,8 +34,7 @@ export function createApiHandler(options: ApiOptions = {}) {
       const matched = route(req);
       req.params = matched.params;
       if (!matched.route.public) authorize(req.headers, await keysOrRefuse(apiKeys, engine));
-      const response = await matched.route.handle(req);
-      return req.method === 'HEAD' ? { ...response, body: '' } : response;
+      return await matched.route.handle(req);
     } catch (error) {
       const response = errorResponse(error);
       if (response.statusCode >= 500) {

@@ -15,7 +15,10 @@ interface CompiledRoute extends Route {
   segments: string[];
 }
 
-/** Finds the route for a request: 404 when no path matches, 405 with Allow when only the method is wrong. */
+/**
+ * Finds the route for a request: 404 when no path matches, 405 with Allow when
+ * only the method is wrong. HEAD runs a GET route and answers without its body.
+ */
 export function createRouter(routes: Route[]) {
   const compiled: CompiledRoute[] = routes.map((r) => ({ ...r, segments: r.path.split('/').slice(1) }));
   return (req: ApiRequest): { route: Route; params: Record<string, string> } => {
@@ -24,7 +27,8 @@ export function createRouter(routes: Route[]) {
     for (const route of compiled) {
       const params = match(route.segments, parts);
       if (!params) continue;
-      if (route.method === req.method || (req.method === 'HEAD' && route.method === 'GET')) return { route, params };
+      if (route.method === req.method) return { route, params };
+      if (req.method === 'HEAD' && route.method === 'GET') return { route: { ...route, handle: async (r) => ({ ...(await route.handle(r)), body: '' }) }, params };
       allowed.push(route.method);
     }
     if (allowed.length > 0) throw new MethodNotAllowedError(req.method.slice(0, 16), allowed);

@@ -108,8 +108,11 @@ describe('auth', () => {
     expect(viaBearer.status).toBe(200);
   });
 
-  it('serves /health without a key', async () => {
+  it('serves /health without a key, and HEAD on it with the same status and no body', async () => {
     expect(await call('GET', '/health', { apiKey: null })).toMatchObject({ status: 200, body: { status: 'ok' } });
+    const head = await api(apiEvent('HEAD', '/health', { apiKey: null }), lambdaContext());
+    expect(head).toMatchObject({ statusCode: 200, body: '' });
+    expect(head.headers['content-type']).toBe('application/json; charset=utf-8');
   });
 
   it('refuses every protected route with 503 when no key is configured', async () => {
