@@ -1,5 +1,7 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ListQueuesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimTask, finishAttempt } from '../../lib/attempts';
 import { enqueue } from '../../lib/enqueue';
@@ -7,6 +9,7 @@ import { processBatch } from '../../lib/executor';
 import { localOptions } from '../../lib/local/options';
 import { requeueUnfinishedTasks } from '../../lib/local/recovery';
 import { createResources, type CfnResource } from '../../lib/local/resources';
+import { ensureReachable } from '../../lib/local/servers';
 import { flaky, writeLog } from '../../lib/tasks/examples';
 import { createTestEngine, serverlessResources, startLocalAws, type LocalAws } from '../support/aws';
 import { lambdaContext, receiveAll } from '../support/events';
@@ -123,6 +126,29 @@ describe('recovery sweep', () => {
     expect(await processBatch(engine, event, lambdaContext())).toEqual({ batchItemFailures: [] });
     expect(await engine.store.get(long.taskId)).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
     expect(await engine.store.get(short.taskId)).toMatchObject({ status: 'RUNNING', attempts: 1 });
+  });
+});
+
+describe('the startup probe of an AWS_ENDPOINT_URL_* server', () => {
+  it('names a server that answers but is not SQS, and does not probe an embedded one', async () => {
+    // Something else on that port: answers every request with an HTTP 400.
+    const other = createServer((_req, res) => res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' }).end('{"__type":"UnknownOperationException","message":"not here"}'));
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    const sqs = new SQSClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    const probe = (abortSignal: AbortSignal) => sqs.send(new ListQueuesCommand({}), { abortSignal });
+    let probes = 0;
+    try {
+      const error = await ensureReachable({ url, embedded: false, close: async () => undefined }, 'SQS', 'AWS_ENDPOINT_URL_SQS', probe).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'LocalStartupError', fix: 'check that AWS_ENDPOINT_URL_SQS points at a SQS-compatible server' });
+      expect((error as Error).message).toContain(`SQS at ${url} refused a request`);
+      await ensureReachable({ url, embedded: true, close: async () => undefined }, 'SQS', 'AWS_ENDPOINT_URL_SQS', async () => probes++);
+      expect(probes).toBe(0);
+    } finally {
+      sqs.destroy();
+      other.closeAllConnections();
+      other.close();
+    }
   });
 });
 
