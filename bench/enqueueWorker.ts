@@ -1,10 +1,11 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DeleteMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
-import { claimTask, finishAttempt } from '../lib/attempts';
-import { processBatch } from '../lib/executor';
+import { claimTask, finishAttempt } from '../lib/store/claims';
+import { processBatch } from '../lib/worker';
 import { createApiHandler } from '../lib/http/api';
 import { newTaskId } from '../lib/keys';
+import { stateKey, taskKey } from '../lib/store/items';
 import { apiEvent, lambdaContext, receiveAll } from '../test/support/events';
 import type { BenchAws } from './servers';
 import { median, percentiles, type Percentiles } from './stats';
@@ -41,8 +42,8 @@ export async function benchEnqueue(aws: BenchAws, rounds: number, perRound: numb
       t = performance.now();
       const taskId = newTaskId();
       await Promise.all([
-        store.client.send(new PutCommand({ TableName: store.tableName, Item: { taskId, name: 'write_log', payloadJson: '{"message":"bench"}', status: 'PENDING', statusShard: 'PENDING#0' }, ConditionExpression: 'attribute_not_exists(taskId)' })),
-        aws.sqs.send(new SendMessageCommand({ QueueUrl: aws.engine.config.queueUrls.default, MessageBody: JSON.stringify({ v: 1, taskId, name: 'write_log' }) })),
+        store.client.send(new PutCommand({ TableName: store.tableName, Item: { ...taskKey(taskId), taskId, name: 'write_log', payloadJson: '{"message":"bench"}' }, ConditionExpression: 'attribute_not_exists(sk)' })),
+        aws.sqs.send(new SendMessageCommand({ QueueUrl: aws.engine.config.queueUrls.default, MessageBody: JSON.stringify({ v: 2, taskId, name: 'write_log', run: 1 }) })),
       ]);
       f.push(performance.now() - t);
     }
@@ -98,12 +99,12 @@ export async function benchWorker(aws: BenchAws, rounds: number): Promise<Worker
     await ack(aws, engine.config.queueUrls.default, event);
 
     const ids = Array.from({ length: 10 }, () => newTaskId());
-    await Promise.all(ids.map((taskId) => engine.store.client.send(new PutCommand({ TableName: engine.store.tableName, Item: { taskId, status: 'PENDING', attempts: 0 } }))));
+    await Promise.all(ids.map((taskId) => engine.store.client.send(new PutCommand({ TableName: engine.store.tableName, Item: { ...stateKey(taskId), status: 'PENDING', attempts: 0 } }))));
     t = performance.now();
     await Promise.all(
       ids.map(async (taskId) => {
-        await engine.store.client.send(new UpdateCommand({ TableName: engine.store.tableName, Key: { taskId }, UpdateExpression: 'SET #s = :r, attempts = attempts + :one', ConditionExpression: '#s = :p', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':r': 'RUNNING', ':p': 'PENDING', ':one': 1 }, ReturnValues: 'ALL_NEW' }));
-        await engine.store.client.send(new UpdateCommand({ TableName: engine.store.tableName, Key: { taskId }, UpdateExpression: 'SET #s = :d, resultJson = :res', ConditionExpression: '#s = :r', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':r': 'RUNNING', ':d': 'SUCCEEDED', ':res': '{"message":"noop"}' } }));
+        await engine.store.client.send(new UpdateCommand({ TableName: engine.store.tableName, Key: stateKey(taskId), UpdateExpression: 'SET #s = :r, attempts = attempts + :one', ConditionExpression: '#s = :p', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':r': 'RUNNING', ':p': 'PENDING', ':one': 1 }, ReturnValues: 'ALL_NEW' }));
+        await engine.store.client.send(new UpdateCommand({ TableName: engine.store.tableName, Key: stateKey(taskId), UpdateExpression: 'SET #s = :d, resultJson = :res', ConditionExpression: '#s = :r', ExpressionAttributeNames: { '#s': 'status' }, ExpressionAttributeValues: { ':r': 'RUNNING', ':d': 'SUCCEEDED', ':res': '{"message":"noop"}' } }));
       }),
     );
     floor.push(performance.now() - t);
@@ -113,10 +114,11 @@ export async function benchWorker(aws: BenchAws, rounds: number): Promise<Worker
     t = performance.now();
     await Promise.all(
       claimedIds.map(async (taskId) => {
-        const claim = await claimTask(engine.store, taskId, new Date(), 70_000);
-        if (claim.outcome !== 'claimed') throw new Error('record floor: claim failed');
+        const { task } = await engine.store.getItems(taskId);
+        const claim = task && (await claimTask(engine.store, task, 1, new Date(), 70_000));
+        if (!claim) throw new Error('record floor: claim failed');
         const now = new Date().toISOString();
-        await finishAttempt(engine.store, claim.record, { attempt: 1, startedAt: now, finishedAt: now, durationMs: 0, outcome: 'succeeded' }, { status: 'SUCCEEDED', result: { message: 'noop' } }, new Date());
+        await finishAttempt(engine.store, claim, { attempt: 1, run: 1, startedAt: now, durationMs: 0, outcome: 'succeeded' }, { status: 'SUCCEEDED', resultJson: '{"message":"noop"}' }, new Date());
       }),
     );
     recordFloor.push(performance.now() - t);

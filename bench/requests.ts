@@ -1,6 +1,6 @@
 import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { withBackgroundTasks } from '../lib/background';
-import { processBatch } from '../lib/executor';
+import { processBatch } from '../lib/worker';
 import { createApiHandler } from '../lib/http/api';
 import { writeLog } from '../lib/tasks/examples';
 import { TERMINAL_STATUSES } from '../lib/types';

@@ -1,9 +1,8 @@
 import type { Context } from 'aws-lambda';
 import { getDefaultEngine, type Engine } from './engine';
 import { enqueueMany, validatePayload, type EnqueueManyItem, type EnqueueOptions } from './enqueue';
+import { BackgroundEnqueueError, TaskQueueError } from './errors';
 import { newTaskId } from './keys';
-import { TaskQueueError } from './errors';
-import { errorResponse } from './http/response';
 import type { PayloadOf, TaskDefinition } from './task';
 
 export interface AddOptions extends Omit<EnqueueOptions, 'idempotencyKey'> {
@@ -20,24 +19,20 @@ export interface BackgroundTasks {
   add<T extends TaskDefinition>(task: T, payload: PayloadOf<T>, options?: AddOptions): { taskId: string };
 }
 
-/** Raised (outside HTTP) when tasks added during a handler could not all be enqueued. */
-export class BackgroundEnqueueError extends TaskQueueError {
-  constructor(readonly failures: Array<{ name: string; error: TaskQueueError }>) {
-    super('background_enqueue_failed', `${failures.length} background task(s) could not be enqueued`);
-  }
-}
-
 type Handler<E, R> = (event: E, context: Context, backgroundTasks: BackgroundTasks) => Promise<R>;
 
 /**
- * Wraps a Lambda handler so that it can add background tasks; all of them are
- * enqueued (ten per SendMessageBatch) before the response leaves. If any
- * cannot be, an HTTP handler answers 503 JSON instead, and any other handler
- * throws BackgroundEnqueueError so that its trigger retries: never a silent drop.
+ * Wraps a Lambda handler so that it can add background tasks, and enqueues
+ * all of them (ten per SendMessageBatch) before its response leaves: all or
+ * nothing. If any cannot be enqueued, none is (those already written are
+ * stopped), and the wrapper throws BackgroundEnqueueError instead of
+ * returning: never a silent drop, never a response for work that will not
+ * happen. Its trigger retries; an HTTP handler maps the error to a 503
+ * (`withHttpErrors`, or the task API's own error mapping).
  * If the handler throws, only tasks added with `evenOnError` are enqueued.
  */
 export function withBackgroundTasks<E, R>(handler: Handler<E, R>, options: { engine?: () => Engine } = {}) {
-  return async (event: E, context: Context): Promise<R | { statusCode: number; headers: Record<string, string>; body: string }> => {
+  return async (event: E, context: Context): Promise<R> => {
     const added: Array<EnqueueManyItem & { evenOnError: boolean }> = [];
     const backgroundTasks: BackgroundTasks = {
       add(task, payload, { evenOnError = false, ...addOptions } = {}) {
@@ -54,23 +49,22 @@ export function withBackgroundTasks<E, R>(handler: Handler<E, R>, options: { eng
       response = await handler(event, context, backgroundTasks);
     } catch (error) {
       const failures = await enqueueAll(engine, added.filter((t) => t.evenOnError));
-      if (failures.length > 0) engine.logger.error('Background tasks added with evenOnError were not enqueued', { failures });
+      if (failures.length > 0) engine.logger.error('Background tasks added with evenOnError were not enqueued', { failures: describe(failures) });
       throw error;
     }
     const failures = await enqueueAll(engine, added);
     if (failures.length === 0) return response;
-    engine.logger.error('Background tasks could not be enqueued', { failures: failures.map((f) => ({ name: f.name, code: f.error.code })) });
-    if (isHttpEvent(event)) return errorResponse(new BackgroundEnqueueError(failures));
+    engine.logger.error('Background tasks could not be enqueued; none was', { failures: describe(failures) });
     throw new BackgroundEnqueueError(failures);
   };
 }
 
 async function enqueueAll(engine: Engine, items: EnqueueManyItem[]): Promise<Array<{ name: string; error: TaskQueueError }>> {
   if (items.length === 0) return [];
-  const results = await enqueueMany(engine, items);
+  const results = await enqueueMany(engine, items, { allOrNothing: true });
   return results.flatMap((r, i) => (r.ok ? [] : [{ name: items[i]!.name, error: r.error }]));
 }
 
-function isHttpEvent(event: unknown): boolean {
-  return typeof event === 'object' && event !== null && 'requestContext' in event && 'headers' in event;
+function describe(failures: Array<{ name: string; error: TaskQueueError }>) {
+  return failures.map((f) => ({ name: f.name, code: f.error.code }));
 }

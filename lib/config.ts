@@ -15,6 +15,8 @@ const EnvSchema = z.object({
   WORKER_DEADLINE_MARGIN_MS: z.intFromText(5_000, 0),
   /** A RUNNING attempt's lease outlives its timeout by this much, to cover recording the outcome. */
   LEASE_MARGIN_MS: z.intFromText(60_000, 1),
+  /** How long a request holds the sending of an idempotent task before another request with the key may take it over. */
+  IDEMPOTENCY_HOLD_MS: z.intFromText(10_000, 100, 25_000),
 });
 
 /** The engine's configuration, read once from the environment. */
@@ -26,6 +28,7 @@ export interface EngineConfig {
   workerConcurrency: number;
   workerDeadlineMarginMs: number;
   leaseMarginMs: number;
+  dispatchHoldMs: number;
 }
 
 /**
@@ -47,5 +50,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     workerConcurrency: e.WORKER_CONCURRENCY,
     workerDeadlineMarginMs: e.WORKER_DEADLINE_MARGIN_MS,
     leaseMarginMs: e.LEASE_MARGIN_MS,
+    dispatchHoldMs: e.IDEMPOTENCY_HOLD_MS,
   };
 }

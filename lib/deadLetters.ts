@@ -1,61 +1,70 @@
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { markTaskFailed } from './attempts';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Engine } from './engine';
-import { isTaskId } from './keys';
+import { parseMessage } from './message';
+import { markTaskFailed } from './store/claims';
+import { addCounts, noCounts } from './store/counters';
+
+const DELIVERY_EXHAUSTED = {
+  type: 'DeliveryExhausted',
+  message: 'The task message was moved to the dead-letter queue after repeated failed deliveries',
+};
 
 /**
- * Consumes a dead-letter queue: each message's task is marked FAILED with the
- * reason, so a client polling it sees an end instead of PENDING for ever.
- * Messages with no task record are logged and dropped (an enqueue that was
- * rejected, or a message that was never ours). A task still running under a
- * live lease is left for later: its attempt will record its own outcome.
+ * Consumes a dead-letter queue: each message's run of its task is marked
+ * FAILED with the reason, so a client polling it sees an end instead of
+ * PENDING for ever. A message is dropped (logged) when it names no task, when
+ * its task has no record (an enqueue that was stopped, or a message that was
+ * never ours), or when its run is over: finished, or superseded by a retry,
+ * which a message of an earlier run must never touch. A task still running
+ * under a live lease is left for later: its attempt records its own outcome.
  */
 export async function processDeadLetters(engine: Engine, event: SQSEvent): Promise<SQSBatchResponse> {
+  const counts = noCounts();
   try {
-    return await markDeadLetters(engine, event);
+    const failures: SQSBatchResponse['batchItemFailures'] = [];
+    await Promise.all(
+      event.Records.map(async (message) => {
+        try {
+          const outcome = await deadLetter(engine, message);
+          if (outcome === 'later') failures.push({ itemIdentifier: message.messageId });
+          if (outcome === 'failed') counts.failed++;
+        } catch (error) {
+          engine.logger.error('Could not record a dead-lettered task; will retry', { messageId: message.messageId, error });
+          failures.push({ itemIdentifier: message.messageId });
+        }
+      }),
+    );
+    await addCounts(engine.store, counts, engine.now()).catch((error: unknown) => engine.logger.warn('Could not update the task counters', { error }));
+    return { batchItemFailures: failures };
   } finally {
     engine.metrics?.flush();
   }
 }
 
-async function markDeadLetters(engine: Engine, event: SQSEvent): Promise<SQSBatchResponse> {
-  const failures: SQSBatchResponse['batchItemFailures'] = [];
-  await Promise.all(
-    event.Records.map(async (message) => {
-      const taskId = taskIdOf(message.body);
-      const receives = message.attributes?.ApproximateReceiveCount;
-      if (!taskId) {
-        engine.logger.error('Dead-lettered message names no task; dropped', { messageId: message.messageId, body: message.body.slice(0, 200) });
-        return;
-      }
-      try {
-        const record = await engine.store.get(taskId);
-        if (!record) {
-          engine.logger.warn('Dead-lettered message has no task record; dropped', { taskId });
-          return;
-        }
-        if (record.status === 'RUNNING' && (record.leaseExpiresAt ?? 0) > engine.now().getTime()) {
-          failures.push({ itemIdentifier: message.messageId });
-          return;
-        }
-        const error = { type: 'DeliveryExhausted', message: 'The task message was moved to the dead-letter queue after repeated failed deliveries' };
-        const failed = await markTaskFailed(engine.store, taskId, error, engine.now());
-        engine.logger.error('Dead-lettered task', { taskId, name: record.name, markedFailed: failed !== undefined, receives });
-        if (failed) engine.metrics?.failed(record.name);
-      } catch (error) {
-        engine.logger.error('Could not record a dead-lettered task; will retry', { taskId, error });
-        failures.push({ itemIdentifier: message.messageId });
-      }
-    }),
-  );
-  return { batchItemFailures: failures };
-}
-
-function taskIdOf(body: string): string | undefined {
-  try {
-    const taskId = (JSON.parse(body) as { taskId?: unknown } | null)?.taskId;
-    return typeof taskId === 'string' && isTaskId(taskId) ? taskId : undefined;
-  } catch {
-    return undefined;
+/** What became of one dead letter: its task marked FAILED, nothing to do, or try again later. */
+async function deadLetter(engine: Engine, message: SQSRecord): Promise<'failed' | 'dropped' | 'later'> {
+  const parsed = parseMessage(message.body);
+  const receives = message.attributes?.ApproximateReceiveCount;
+  if (!parsed.ok) {
+    engine.logger.error('Dead-lettered message is not a task message; dropped', { messageId: message.messageId, body: message.body.slice(0, 200) });
+    return 'dropped';
   }
+  const { taskId, run } = parsed.message;
+  const { task, state } = await engine.store.getItems(taskId);
+  if (!task) {
+    engine.logger.warn('Dead-lettered message has no task record; dropped', { taskId });
+    return 'dropped';
+  }
+  const current = state ?? { status: 'PENDING', run: 1, leaseExpiresAt: undefined };
+  if (current.run !== run || current.status === 'SUCCEEDED' || current.status === 'FAILED' || current.status === 'CANCELLED') {
+    engine.logger.info('Dead-lettered message of a run that is over; dropped', { taskId, run, currentRun: current.run, status: current.status });
+    return 'dropped';
+  }
+  if (current.status === 'RUNNING' && (current.leaseExpiresAt ?? 0) >= engine.now().getTime()) return 'later';
+  const failed = await markTaskFailed(engine.store, task, run, DELIVERY_EXHAUSTED, engine.now());
+  // It moved between the read and the write (claimed, finished, retried): look again on the next delivery.
+  if (!failed) return 'later';
+  engine.logger.error('Dead-lettered task', { taskId, run, name: task.name, receives });
+  engine.metrics?.failed(task.name);
+  return 'failed';
 }

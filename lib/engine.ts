@@ -3,7 +3,7 @@ import { createDocumentClient, createSqsClient } from './clients';
 import { loadConfig, type EngineConfig } from './config';
 import { TaskMetrics } from './metrics';
 import { TaskQueue } from './queue';
-import { TaskStore } from './store';
+import { TaskStore } from './store/taskStore';
 
 /** Everything the api, worker and enqueue paths need; injectable so tests point it at local servers. */
 export interface Engine {
@@ -44,9 +44,4 @@ let defaultEngine: Engine | undefined;
 export function getDefaultEngine(): Engine {
   defaultEngine ??= createEngine();
   return defaultEngine;
-}
-
-/** Replaces the default engine (tests, or an app that builds its own clients). */
-export function setDefaultEngine(engine: Engine | undefined): void {
-  defaultEngine = engine;
 }

@@ -1,11 +1,16 @@
-import * as z from './zod';
 import type { $ZodError } from 'zod/v4/core';
+import { stopUnstarted } from './compensation';
 import { getDefaultEngine, type Engine } from './engine';
-import { IdempotencyConflictError, PayloadTooLargeError, TaskQueueError, UnknownTaskError, ValidationError } from './errors';
-import { byteLength, sha256, stableStringify } from './json';
+import { PayloadTooLargeError, TaskQueueError, UnknownTaskError, ValidationError } from './errors';
+import { enqueueWithKey } from './idempotency';
 import { newTaskId } from './keys';
+import { toMessage } from './message';
+import { requestHash } from './requestHash';
+import { newTaskItems, toRecord, type NewTask } from './store/items';
 import { getTask, TASK_LIMITS, type PayloadOf, type TaskDefinition } from './task';
+import { byteLength } from './text';
 import { PRIORITIES, type Priority, type TaskRecord } from './types';
+import * as z from './zod';
 
 export interface EnqueueOptions {
   /** Deliver no sooner than this many seconds from now (at most 900, SQS's cap). */
@@ -36,16 +41,17 @@ const OptionsSchema = z.strictObject({
 });
 
 /** A request checked against its task: what enqueue writes. */
-interface PreparedTask {
-  record: TaskRecord;
+export interface PreparedTask {
+  task: NewTask;
+  payloadJson: string;
+  payloadBytes: number;
   requestHash: string;
-  idempotencyKey?: string;
 }
 
 /**
- * Enqueues a task durably: a PENDING record in DynamoDB and a message in SQS.
- * Resolves once both are written; rejects with a typed error otherwise, having
- * left nothing that will run (see `writeTask` for how).
+ * Enqueues a task durably: its record in DynamoDB and a message in SQS.
+ * Resolves once both are written; rejects with a typed error otherwise,
+ * having left nothing that will run (see `compensation.ts`).
  */
 export async function enqueue<T extends TaskDefinition>(
   task: T,
@@ -58,7 +64,9 @@ export async function enqueue<T extends TaskDefinition>(
 
 /** Enqueue by task name, for callers that only have data (the HTTP API). */
 export async function enqueueByName(engine: Engine, name: string, payload: unknown, options: EnqueueOptions = {}): Promise<EnqueuedTask> {
-  const enqueued = await enqueueOne(engine, name, payload, options);
+  const prepared = prepareTask(engine, name, payload, options);
+  const key = options.idempotencyKey;
+  const enqueued = key === undefined ? await enqueueNew(engine, prepared) : await enqueueWithKey(engine, prepared, key);
   if (enqueued.created) {
     engine.metrics?.enqueued(name);
     engine.metrics?.flush();
@@ -66,21 +74,26 @@ export async function enqueueByName(engine: Engine, name: string, payload: unkno
   return enqueued;
 }
 
-async function enqueueOne(engine: Engine, name: string, payload: unknown, options: EnqueueOptions): Promise<EnqueuedTask> {
-  const prepared = prepareTask(engine, name, payload, options);
-  const key = prepared.idempotencyKey;
-  if (key === undefined) return writeTask(engine, prepared);
-
-  // The marker is written first and alone: it decides which request owns the
-  // key. A later request with the same key and body gets the same task; if
-  // that task's write was compensated away, it is written again under its id.
-  const expiresAt = prepared.record.expiresAt;
-  const existing = await engine.store.putIdempotencyMarker(key, { taskId: prepared.record.taskId, requestHash: prepared.requestHash }, expiresAt);
-  if (!existing) return writeTask(engine, prepared);
-  if (existing.requestHash !== prepared.requestHash) throw new IdempotencyConflictError(key);
-  const record = await engine.store.get(existing.taskId);
-  if (record) return { taskId: record.taskId, record, created: false };
-  return writeTask(engine, { ...prepared, record: { ...prepared.record, taskId: existing.taskId } });
+/**
+ * Writes the record and sends the message at the same time, so an enqueue
+ * costs one round trip, not two. If either fails, or answers ambiguously, the
+ * task is stopped unless a worker already claimed it: a rejection means
+ * nothing will run, and a worker's claim means the answer is 202.
+ */
+async function enqueueNew(engine: Engine, prepared: PreparedTask): Promise<EnqueuedTask> {
+  const { task } = prepared;
+  const [written, sent] = await Promise.allSettled([
+    engine.store.create(newTaskItems(task, prepared.payloadJson, prepared.payloadBytes)),
+    engine.queue.send(toMessage(task, 1, task.delaySeconds)),
+  ]);
+  const failure = [written, sent].find((r) => r.status === 'rejected');
+  if (!failure) return { taskId: task.taskId, record: newRecord(prepared), created: true };
+  const resolution = await stopUnstarted(engine, task, 1, failure.reason);
+  if (resolution.outcome === 'started') {
+    const { status, run, attempts } = resolution.state;
+    return { taskId: task.taskId, record: { ...newRecord(prepared), status, run, attempts }, created: true };
+  }
+  throw failure.reason;
 }
 
 /** One item's outcome in enqueueMany: the task, or the error that kept it out. */
@@ -95,11 +108,13 @@ export interface EnqueueManyItem {
 }
 
 /**
- * Enqueues many tasks with as few requests as SQS allows (ten per
- * SendMessageBatch); records and messages are written in parallel, and each
- * item fails or succeeds on its own.
+ * Enqueues many tasks with as few requests as DynamoDB and SQS allow (25 per
+ * BatchWriteItem, ten per SendMessageBatch), records and messages in
+ * parallel. Each item succeeds or fails on its own, unless `allOrNothing`:
+ * then, if any valid item cannot be enqueued, every one is stopped and every
+ * one fails (a task a worker already claimed cannot be stopped; it is logged).
  */
-export async function enqueueMany(engine: Engine, items: EnqueueManyItem[]): Promise<EnqueueManyResult[]> {
+export async function enqueueMany(engine: Engine, items: EnqueueManyItem[], { allOrNothing = false } = {}): Promise<EnqueueManyResult[]> {
   const prepared: Array<PreparedTask | TaskQueueError> = items.map((item) => {
     try {
       return prepareTask(engine, item.name, item.payload, item.options ?? {}, item.taskId);
@@ -110,117 +125,80 @@ export async function enqueueMany(engine: Engine, items: EnqueueManyItem[]): Pro
   });
   const valid = prepared.filter((p): p is PreparedTask => !(p instanceof TaskQueueError));
   const [writeFailures, sendFailures] = await Promise.all([
-    engine.store.createMany(valid.map((p) => p.record)),
-    engine.queue.sendMany(valid.map(toOutgoing)),
+    engine.store.createMany(valid.map((p) => newTaskItems(p.task, p.payloadJson, p.payloadBytes))),
+    engine.queue.sendMany(valid.map((p) => toMessage(p.task, 1, p.task.delaySeconds))),
   ]);
-  // Record written but no message: remove the record so nothing waits for ever.
-  // Message sent but no record: the worker never runs a task without one.
-  await Promise.all(
-    valid
-      .filter((p) => sendFailures.has(p.record.taskId) && !writeFailures.has(p.record.taskId))
-      .map((p) => compensate(engine, p.record.taskId)),
+  const errorOf = (id: string) => writeFailures.get(id) ?? sendFailures.get(id);
+  const firstError = valid.map((p) => errorOf(p.task.taskId)).find((e) => e !== undefined);
+  const toStop = allOrNothing && firstError ? valid : valid.filter((p) => errorOf(p.task.taskId));
+  const resolutions = new Map(
+    await Promise.all(toStop.map(async (p) => [p.task.taskId, await stopUnstarted(engine, p.task, 1, errorOf(p.task.taskId) ?? firstError)] as const)),
   );
+  const started = [...resolutions].filter(([, r]) => r.outcome === 'started').map(([id]) => id);
+  if (allOrNothing && started.length > 0) {
+    engine.logger.error('Tasks of an all-or-nothing enqueue had already started when the others failed; they run', { taskIds: started });
+  }
   const results = prepared.map((p): EnqueueManyResult => {
     if (p instanceof TaskQueueError) return { ok: false, error: p };
-    const id = p.record.taskId;
-    if (writeFailures.has(id)) return { ok: false, error: writeFailures.get(id)! };
-    const sendError = sendFailures.get(id);
-    if (sendError) return { ok: false, error: sendError };
-    return { ok: true, task: { taskId: id, record: p.record, created: true } };
+    const id = p.task.taskId;
+    const resolution = resolutions.get(id);
+    if (resolution && (allOrNothing || resolution.outcome !== 'started')) return { ok: false, error: errorOf(id) ?? firstError! };
+    return { ok: true, task: { taskId: id, record: newRecord(p), created: true } };
   });
-  countEnqueued(engine, results);
+  if (engine.metrics) {
+    for (const r of results) if (r.ok) engine.metrics.enqueued(r.task.record.name);
+    engine.metrics.flush();
+  }
   return results;
 }
 
-/** One EMF flush per call: a request enqueues once (one task, a batch, or its background tasks). */
-function countEnqueued(engine: Engine, results: EnqueueManyResult[]): void {
-  if (!engine.metrics) return;
-  for (const r of results) if (r.ok) engine.metrics.enqueued(r.task.record.name);
-  engine.metrics.flush();
-}
-
-/**
- * Writes the record and sends the message at the same time, so an enqueue
- * costs one round trip, not two. Consistency comes from two rules instead of
- * an order: the worker never runs a message whose record does not exist (it
- * goes to the DLQ, whose consumer drops it), and a record whose message could
- * not be sent is deleted before we answer. So a rejection means no task will
- * run; with an idempotency key, a retry re-creates the same task id.
- * (A record is left PENDING only if DynamoDB also fails that delete; it is
- * logged with its id.)
- */
-async function writeTask(engine: Engine, prepared: PreparedTask): Promise<EnqueuedTask> {
-  const { record } = prepared;
-  const [written, sent] = await Promise.allSettled([engine.store.create(record), engine.queue.send(toOutgoing(prepared))]);
-  if (written.status === 'fulfilled' && sent.status === 'fulfilled') {
-    if (written.value) return { taskId: record.taskId, record, created: true };
-    // Another request with the same idempotency key wrote it first.
-    const existing = await engine.store.get(record.taskId);
-    if (existing) return { taskId: record.taskId, record: existing, created: false };
-  }
-  if (written.status === 'fulfilled' && written.value && sent.status === 'rejected') {
-    await compensate(engine, record.taskId);
-  }
-  throw written.status === 'rejected' ? written.reason : sent.status === 'rejected' ? sent.reason : new Error('unreachable');
-}
-
-async function compensate(engine: Engine, taskId: string): Promise<void> {
-  try {
-    await engine.store.deleteUnstarted(taskId);
-  } catch (error) {
-    engine.logger.error('Enqueue compensation failed: record left PENDING without a message', { taskId, error });
-  }
-}
-
-function toOutgoing(p: PreparedTask) {
-  return {
-    message: { v: 1 as const, taskId: p.record.taskId, name: p.record.name },
-    priority: p.record.priority,
-    delaySeconds: p.record.delaySeconds,
-  };
-}
-
-/** Checks a request against its task; throws the ValidationError a caller should see. */
+/** Checks a payload against its task; throws the ValidationError a caller should see. */
 export function validatePayload(task: TaskDefinition, payload: unknown): void {
   const parsed = z.safeParse(task.payload, payload);
   if (!parsed.success) throw new ValidationError(`Payload does not match the schema of task "${task.name}"`, issuesOf(parsed.error));
 }
 
 function prepareTask(engine: Engine, name: string, payload: unknown, rawOptions: EnqueueOptions, taskId = newTaskId()): PreparedTask {
-  const task = getTask(name);
-  if (!task) throw new UnknownTaskError(name);
+  const definition = getTask(name);
+  if (!definition) throw new UnknownTaskError(name);
   const parsedOptions = OptionsSchema.safeParse(rawOptions);
   if (!parsedOptions.success) throw new ValidationError('Invalid enqueue options', issuesOf(parsedOptions.error));
   const options = parsedOptions.data;
   const payloadJson = JSON.stringify(payload ?? null);
-  const size = byteLength(payloadJson);
-  if (size > TASK_LIMITS.maxPayloadBytes) throw new PayloadTooLargeError(size, TASK_LIMITS.maxPayloadBytes);
-  validatePayload(task, payload);
+  const payloadBytes = byteLength(payloadJson);
+  if (payloadBytes > TASK_LIMITS.maxPayloadBytes) throw new PayloadTooLargeError(payloadBytes, TASK_LIMITS.maxPayloadBytes);
+  validatePayload(definition, payload);
 
   const now = engine.now();
-  const priority = options.priority ?? task.priority;
-  const maxAttempts = options.maxAttempts ?? task.maxAttempts;
+  const priority = options.priority ?? definition.priority;
+  const maxAttempts = options.maxAttempts ?? definition.maxAttempts;
   const delaySeconds = options.delaySeconds;
-  const record: TaskRecord = {
+  const task: NewTask = {
     taskId,
     name,
     // The input is stored, not the parsed output: the worker parses it again,
     // so schemas with transforms see the same input on every attempt.
     payload: payload ?? null,
-    status: 'PENDING',
     priority,
-    attempts: 0,
     maxAttempts,
-    timeoutSeconds: task.timeoutSeconds,
+    timeoutSeconds: definition.timeoutSeconds,
     createdAt: now.toISOString(),
-    updatedAt: now.toISOString(),
-    attemptLog: [],
     ...(delaySeconds ? { delaySeconds } : {}),
     ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
     expiresAt: Math.floor(now.getTime() / 1000) + engine.config.retentionDays * 86_400,
   };
-  const requestHash = sha256(stableStringify({ name, payload: payload ?? null, priority, maxAttempts, delaySeconds: delaySeconds ?? 0 }));
-  return { record, requestHash, idempotencyKey: options.idempotencyKey };
+  const hash = requestHash({ name, payload: payload ?? null, priority, maxAttempts, delaySeconds: delaySeconds ?? 0 });
+  return { task, payloadJson, payloadBytes, requestHash: hash };
+}
+
+/** The record of a task just enqueued, as a read would return it. */
+export function newRecord(prepared: PreparedTask): TaskRecord {
+  return toRecord({ pk: '', sk: '', ...withoutPayload(prepared.task) }, undefined, prepared.payloadJson);
+}
+
+function withoutPayload(task: NewTask): Omit<NewTask, 'payload'> {
+  const { payload: _payload, ...rest } = task;
+  return rest;
 }
 
 /** zod issues as a client can read them: where, and what is wrong. */

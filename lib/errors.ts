@@ -1,16 +1,35 @@
-/** Base of every error this engine raises on purpose; `code` is what HTTP clients see. */
-export class TaskQueueError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+/** The codes of the errors this engine raises on purpose; the http layer maps each to a status. */
+export type TaskErrorCode =
+  | 'validation_error'
+  | 'unknown_task'
+  | 'payload_too_large'
+  | 'task_not_found'
+  | 'invalid_state'
+  | 'idempotency_key_reused'
+  | 'service_unavailable'
+  | 'background_enqueue_failed';
+
+/** An error with a code a client may see. */
+export class CodedError<C extends string> extends Error {
+  constructor(
+    readonly code: C,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = new.target.name;
-    this.code = code;
   }
 }
 
+/** Base of every domain error: what the engine refuses, or cannot do now. */
+export class TaskQueueError extends CodedError<TaskErrorCode> {}
+
 /** The client sent something we cannot accept; `details` says what. */
 export class ValidationError extends TaskQueueError {
-  constructor(message: string, readonly details?: unknown) {
+  constructor(
+    message: string,
+    readonly details?: unknown,
+  ) {
     super('validation_error', message);
   }
 }
@@ -22,7 +41,10 @@ export class UnknownTaskError extends TaskQueueError {
 }
 
 export class PayloadTooLargeError extends TaskQueueError {
-  constructor(readonly sizeBytes: number, readonly limitBytes: number) {
+  constructor(
+    readonly sizeBytes: number,
+    readonly limitBytes: number,
+  ) {
     super('payload_too_large', `Payload is ${sizeBytes} bytes; the limit is ${limitBytes}`);
   }
 }
@@ -35,7 +57,11 @@ export class TaskNotFoundError extends TaskQueueError {
 
 /** A transition was asked of a task in a state that does not allow it (cancel a running task...). */
 export class TaskStateConflictError extends TaskQueueError {
-  constructor(readonly taskId: string, readonly status: string, action: string) {
+  constructor(
+    readonly taskId: string,
+    readonly status: string,
+    action: string,
+  ) {
     super('invalid_state', `Cannot ${action} task ${taskId}: it is ${status}`);
   }
 }
@@ -48,46 +74,27 @@ export class IdempotencyConflictError extends TaskQueueError {
 
 /** SQS or DynamoDB could not be reached or refused the call; `retryable` says whether to try again. */
 export class DependencyUnavailableError extends TaskQueueError {
-  constructor(readonly dependency: 'sqs' | 'dynamodb', action: string, cause: unknown, readonly retryable = true) {
+  constructor(
+    readonly dependency: 'sqs' | 'dynamodb',
+    action: string,
+    cause: unknown,
+    readonly retryable = true,
+  ) {
     super('service_unavailable', `${dependency === 'sqs' ? 'SQS' : 'DynamoDB'} ${action} failed`, { cause });
   }
 }
 
-/** The handler ran past its task's timeoutSeconds. */
-export class TaskTimeoutError extends TaskQueueError {
+/** Tasks added during a handler could not all be enqueued, so none was: the handler's response must not go out. */
+export class BackgroundEnqueueError extends TaskQueueError {
+  constructor(readonly failures: Array<{ name: string; error: TaskQueueError }>) {
+    super('background_enqueue_failed', `${failures.length} background task(s) could not be enqueued, so none was`);
+  }
+}
+
+/** The handler ran past its task's timeoutSeconds (recorded on the task, never shown as an HTTP error). */
+export class TaskTimeoutError extends Error {
   constructor(readonly timeoutSeconds: number) {
-    super('task_timeout', `Task did not finish within ${timeoutSeconds}s`);
-  }
-}
-
-/** Missing or wrong API key. */
-export class UnauthorizedError extends TaskQueueError {
-  constructor() {
-    super('unauthorized', 'A valid API key is required (x-api-key header or Authorization: Bearer)');
-  }
-}
-
-/** The deployment has no API key configured, so it refuses every protected route. */
-export class AuthNotConfiguredError extends TaskQueueError {
-  constructor() {
-    super('auth_not_configured', 'No API key is configured for this deployment');
-  }
-}
-
-export class RouteNotFoundError extends TaskQueueError {
-  constructor(method: string, path: string) {
-    super('not_found', `No route for ${method} ${path}`);
-  }
-}
-
-export class MethodNotAllowedError extends TaskQueueError {
-  constructor(readonly method: string, readonly allowed: string[]) {
-    super('method_not_allowed', `${method} is not allowed here; use ${allowed.join(', ')}`);
-  }
-}
-
-export class UnsupportedMediaTypeError extends TaskQueueError {
-  constructor(contentType: string) {
-    super('unsupported_media_type', `Content-Type must be application/json, not "${contentType.slice(0, 100)}"`);
+    super(`Task did not finish within ${timeoutSeconds}s`);
+    this.name = 'TaskTimeoutError';
   }
 }

@@ -101,8 +101,3 @@ export function defineTask<S extends $ZodType, R>(options: TaskOptions<S, R>): T
 export function getTask(name: string): TaskDefinition | undefined {
   return registry.get(name);
 }
-
-/** Every registered task, for listing and the dashboard. */
-export function listTasks(): TaskDefinition[] {
-  return [...registry.values()];
-}

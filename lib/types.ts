@@ -12,29 +12,37 @@ export interface TaskError {
   message: string;
 }
 
-/** One run of a task's handler, as kept on its record (the last 25). */
+/** One run of a task's handler, as kept on its record (the last few). */
 export interface AttemptRecord {
   attempt: number;
+  /** The run the attempt belonged to (1, then one more per manual retry). */
+  run: number;
   startedAt: string;
-  finishedAt: string;
   durationMs: number;
   outcome: 'succeeded' | 'failed' | 'timed_out';
   error?: TaskError;
 }
 
-/** A task as DynamoDB holds it: the single source of truth for its state. */
+/** A task as clients read it: its definition, and where it is in its life. */
 export interface TaskRecord {
   taskId: string;
   name: string;
   payload: unknown;
   status: TaskStatus;
   priority: Priority;
+  /**
+   * The run number: 1 for the first run, one more for each manual retry. Every
+   * message carries it and every conditional write checks it, so nothing from
+   * an earlier run can change a later one.
+   */
+  run: number;
+  /** Attempts claimed in this run. */
   attempts: number;
   maxAttempts: number;
   timeoutSeconds: number;
   createdAt: string;
   updatedAt: string;
-  /** When the first attempt started. */
+  /** When the first attempt of this run started. */
   startedAt?: string;
   /** When the task reached a terminal state. */
   finishedAt?: string;
@@ -45,15 +53,13 @@ export interface TaskRecord {
   attemptLog: AttemptRecord[];
   /** Epoch ms until which the current RUNNING attempt owns the task. */
   leaseExpiresAt?: number;
+  /** Epoch ms before which a RETRYING task may not be claimed: its backoff. */
+  nextAttemptAt?: number;
   delaySeconds?: number;
   idempotencyKey?: string;
   /** Epoch seconds: DynamoDB TTL. */
   expiresAt: number;
 }
 
-/** The SQS message body: the record in DynamoDB carries everything else. */
-export interface TaskMessage {
-  v: 1;
-  taskId: string;
-  name: string;
-}
+/** What a list shows of a task: its record without payload, result and attempt log. */
+export type TaskSummary = Omit<TaskRecord, 'payload' | 'result' | 'attemptLog' | 'leaseExpiresAt' | 'nextAttemptAt'>;

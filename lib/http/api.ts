@@ -1,23 +1,20 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import * as z from '../zod';
-import { withBackgroundTasks } from '../background';
 import { getDefaultEngine, type Engine } from '../engine';
-import { AuthNotConfiguredError, ValidationError } from '../errors';
-import { writeLog } from '../tasks/examples';
 import { loadApiKeys } from './apiKeys';
 import { authorize } from './auth';
+import { AuthNotConfiguredError } from './errors';
 import { toApiRequest, type ApiRequest } from './request';
 import { errorResponse, json, type HttpResponse } from './response';
 import { createRouter, type Route } from './router';
-import { statusUrl, taskRoutes } from './taskRoutes';
+import { taskRoutes } from './taskRoutes';
 
 export interface ApiOptions {
   engine?: Engine;
   /** Where the accepted keys come from; read on every request (the SSM source caches). */
   apiKeys?: () => Promise<string[]>;
+  /** The application's own routes, served beside the task API (functions/api.ts adds the seed's). */
+  routes?: (engine: Engine) => Route[];
 }
-
-const EmailQuery = z.object({ email: z.pipe(z.string().check(z.trim()), z.email().check(z.maxLength(254))) });
 
 /** Builds the api Lambda: one function for every route of the task API, errors mapped in one place. */
 export function createApiHandler(options: ApiOptions = {}) {
@@ -29,7 +26,7 @@ export function createApiHandler(options: ApiOptions = {}) {
     let req: ApiRequest | undefined;
     try {
       engine ??= getDefaultEngine();
-      route ??= createRouter([...baseRoutes(engine), ...taskRoutes(engine)]);
+      route ??= createRouter([healthRoute, ...taskRoutes(engine), ...(options.routes?.(engine) ?? [])]);
       req = toApiRequest(event, context);
       const matched = route(req);
       req.params = matched.params;
@@ -45,6 +42,8 @@ export function createApiHandler(options: ApiOptions = {}) {
   };
 }
 
+const healthRoute: Route = { method: 'GET', path: '/health', public: true, handle: async () => json(200, { status: 'ok' }) };
+
 async function keysOrRefuse(apiKeys: () => Promise<string[]>, engine: Engine): Promise<string[]> {
   try {
     return await apiKeys();
@@ -52,25 +51,4 @@ async function keysOrRefuse(apiKeys: () => Promise<string[]>, engine: Engine): P
     engine.logger.error('API keys could not be loaded', { error });
     throw new AuthNotConfiguredError();
   }
-}
-
-/** Health and the seed's example, written with withBackgroundTasks as an application would write its endpoints. */
-function baseRoutes(engine: Engine): Route[] {
-  const sendNotification = withBackgroundTasks(
-    async (req: ApiRequest, _ctx, backgroundTasks) => {
-      const parsed = EmailQuery.safeParse(req.query);
-      if (!parsed.success) throw new ValidationError('Query parameter "email" must be an email address');
-      const { taskId } = backgroundTasks.add(writeLog, { message: `Notification sent to ${parsed.data.email}` });
-      return json(202, { message: 'Notification sent in the background', taskId }, { location: statusUrl(taskId) });
-    },
-    { engine: () => engine },
-  );
-  return [
-    { method: 'GET', path: '/health', public: true, handle: async () => json(200, { status: 'ok' }) },
-    {
-      method: 'POST',
-      path: '/send-notification',
-      handle: async (req) => (await sendNotification(req, req.lambdaContext)) as HttpResponse,
-    },
-  ];
 }

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { AuthNotConfiguredError, UnauthorizedError } from '../errors';
+import { AuthNotConfiguredError, UnauthorizedError } from './errors';
 
 /** Reads the presented key from `x-api-key` or `Authorization: Bearer`. Header names are lower-case in HTTP API v2 events. */
 export function presentedKey(headers: Record<string, string | undefined>): string | undefined {

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors';
+import { PayloadTooLargeError, ValidationError } from '../errors';
+import { UnsupportedMediaTypeError } from './errors';
 
 /** A request as the routes see it: parsed once, headers lower-cased. */
 export interface ApiRequest {

@@ -1,19 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import {
-  AuthNotConfiguredError,
-  DependencyUnavailableError,
-  IdempotencyConflictError,
-  MethodNotAllowedError,
-  PayloadTooLargeError,
-  RouteNotFoundError,
-  TaskNotFoundError,
-  TaskQueueError,
-  TaskStateConflictError,
-  UnauthorizedError,
-  UnknownTaskError,
-  UnsupportedMediaTypeError,
-  ValidationError,
-} from '../errors';
+import { CodedError, ValidationError } from '../errors';
+import { MethodNotAllowedError, UnauthorizedError, type ErrorCode } from './errors';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string>; body: string };
 
@@ -23,34 +10,53 @@ const BASE_HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
+/** The status of every code a client can see: a new code without one does not compile. */
+const STATUS_OF: Record<ErrorCode, number> = {
+  validation_error: 400,
+  unknown_task: 400,
+  unauthorized: 401,
+  task_not_found: 404,
+  not_found: 404,
+  method_not_allowed: 405,
+  invalid_state: 409,
+  idempotency_key_reused: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  service_unavailable: 503,
+  auth_not_configured: 503,
+  background_enqueue_failed: 503,
+};
+
+export interface ErrorBody {
+  code: ErrorCode | 'internal_error';
+  message: string;
+  details?: unknown;
+}
+
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse {
   return { statusCode, headers: { ...BASE_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
-/** The one place that turns errors into HTTP: a status, a code and a message; never a stack. */
-export function errorResponse(error: unknown): HttpResponse {
-  const status = statusOf(error);
-  if (error instanceof TaskQueueError && status < 500) {
+/**
+ * The one place that turns a thrown value into HTTP: a status and an error
+ * body (also used for each item of a batch). A coded error shows its code and
+ * message; anything else is a 500 that says nothing of its cause.
+ */
+export function describeError(error: unknown): { status: number; body: ErrorBody } {
+  if (error instanceof CodedError && (error.code as string) in STATUS_OF) {
+    const code = error.code as ErrorCode;
     const details = error instanceof ValidationError ? error.details : undefined;
-    const headers: Record<string, string> = error instanceof MethodNotAllowedError ? { allow: error.allowed.join(', ') } : {};
-    if (error instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
-    return json(status, { error: { code: error.code, message: error.message, ...(details === undefined ? {} : { details }) } }, headers);
+    return { status: STATUS_OF[code], body: { code, message: error.message, ...(details === undefined ? {} : { details }) } };
   }
-  if (error instanceof TaskQueueError && status === 503) {
-    return json(503, { error: { code: error.code, message: error.message } }, { 'retry-after': '1' });
-  }
-  return json(500, { error: { code: 'internal_error', message: 'Internal error' } });
+  return { status: 500, body: { code: 'internal_error', message: 'Internal error' } };
 }
 
-function statusOf(error: unknown): number {
-  if (error instanceof ValidationError || error instanceof UnknownTaskError) return 400;
-  if (error instanceof UnauthorizedError) return 401;
-  if (error instanceof TaskNotFoundError || error instanceof RouteNotFoundError) return 404;
-  if (error instanceof MethodNotAllowedError) return 405;
-  if (error instanceof TaskStateConflictError || error instanceof IdempotencyConflictError) return 409;
-  if (error instanceof PayloadTooLargeError) return 413;
-  if (error instanceof UnsupportedMediaTypeError) return 415;
-  if (error instanceof DependencyUnavailableError || error instanceof AuthNotConfiguredError) return 503;
-  if (error instanceof TaskQueueError && error.code === 'background_enqueue_failed') return 503;
-  return 500;
+/** A thrown value as an HTTP response, with the headers its status calls for. */
+export function errorResponse(error: unknown): HttpResponse {
+  const { status, body } = describeError(error);
+  const headers: Record<string, string> = {};
+  if (error instanceof MethodNotAllowedError) headers.allow = error.allowed.join(', ');
+  if (error instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
+  if (status === 503) headers['retry-after'] = '1';
+  return json(status, { error: body }, headers);
 }

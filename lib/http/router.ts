@@ -1,4 +1,4 @@
-import { MethodNotAllowedError, RouteNotFoundError } from '../errors';
+import { MethodNotAllowedError, RouteNotFoundError } from './errors';
 import type { ApiRequest } from './request';
 import type { HttpResponse } from './response';
 

@@ -1,14 +1,16 @@
-import * as z from '../zod';
+import { cancelTask } from '../cancel';
 import type { Engine } from '../engine';
 import { ENQUEUE_OPTION_FIELDS, enqueueByName, enqueueMany, issuesOf, type EnqueuedTask } from '../enqueue';
 import { TaskNotFoundError, ValidationError } from '../errors';
 import { isTaskId } from '../keys';
+import { retryTask } from '../retry';
 import { taskStats } from '../stats';
-import { listTasks } from '../taskList';
+import { listTasks } from '../store/listing';
 import { TASK_LIMITS } from '../task';
-import { TASK_STATUSES, type TaskRecord, type TaskStatus } from '../types';
+import { TASK_STATUSES, type TaskRecord, type TaskStatus, type TaskSummary } from '../types';
+import * as z from '../zod';
 import { jsonBody, type ApiRequest } from './request';
-import { json, type HttpResponse } from './response';
+import { describeError, json, type HttpResponse } from './response';
 import type { Route } from './router';
 
 /** A single enqueue body: the payload (256 KiB) plus room for the envelope. */
@@ -42,7 +44,7 @@ export function taskRoutes(engine: Engine): Route[] {
         const { name, payload, ...options } = body;
         const idempotencyKey = req.headers['idempotency-key'];
         const enqueued = await enqueueByName(engine, name, payload, { ...options, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
-        return accepted(enqueued);
+        return accepted(enqueued.record);
       },
     },
     {
@@ -58,21 +60,20 @@ export function taskRoutes(engine: Engine): Route[] {
         );
         const byIndex = new Map(valid.map((v, i) => [v.index, results[i]!]));
         const out = items.map((item, index) => {
-          if (!item.success) {
-            return { index, ok: false, httpStatus: 400, error: { code: 'validation_error', message: 'Invalid task request', details: issuesOf(item.error) } };
-          }
-          const result = byIndex.get(index)!;
-          if (result.ok) return { index, ok: true, httpStatus: 202, ...view202(result.task) };
-          const rejected = statusOfItem(result.error.code);
-          return { index, ok: false, httpStatus: rejected, error: { code: result.error.code, message: result.error.message } };
+          const result = byIndex.get(index);
+          if (result?.ok) return { index, ok: true, httpStatus: 202, ...view202(result.task) };
+          const { status, body } = describeError(item.success ? result!.error : new ValidationError('Invalid task request', issuesOf(item.error)));
+          return { index, ok: false, httpStatus: status, error: body };
         });
         const acceptedCount = out.filter((o) => o.ok).length;
-        // 202 if anything was accepted; otherwise the most telling failure.
-        const status = acceptedCount > 0 ? 202 : out.some((o) => o.httpStatus === 503) ? 503 : 400;
         const summary = { accepted: acceptedCount, rejected: out.length - acceptedCount, items: out };
-        if (status === 202) return json(202, summary);
-        const error = status === 503 ? { code: 'service_unavailable', message: 'No task in the batch could be enqueued' } : { code: 'validation_error', message: 'No task in the batch was accepted; see items' };
-        return json(status, { error, ...summary });
+        if (acceptedCount > 0) return json(202, summary);
+        // Nothing accepted: the most telling failure, a dependency's over the client's.
+        const unavailable = out.some((o) => o.httpStatus === 503);
+        const error = unavailable
+          ? { code: 'service_unavailable', message: 'No task in the batch could be enqueued' }
+          : { code: 'validation_error', message: 'No task in the batch was accepted; see items' };
+        return json(unavailable ? 503 : 400, { error, ...summary }, unavailable ? { 'retry-after': '1' } : {});
       },
     },
     {
@@ -81,14 +82,14 @@ export function taskRoutes(engine: Engine): Route[] {
       handle: async (req) => {
         const query = parse(ListQuery, req.query, 'Invalid list query');
         const page = await listTasks(engine.store, query);
-        return json(200, { items: page.items.map(toTaskView), nextCursor: page.nextCursor ?? null });
+        return json(200, { items: page.items.map(toSummaryView), nextCursor: page.nextCursor ?? null });
       },
     },
     {
       method: 'GET',
       path: '/stats',
-      // Counts per status and throughput per minute, for the dashboard (or any monitor).
-      handle: async () => json(200, await taskStats(engine.store, { now: engine.now() })),
+      // Finished tasks per minute and the queues' depth, for the dashboard (or any monitor).
+      handle: async () => json(200, await taskStats(engine, engine.now())),
     },
     {
       method: 'GET',
@@ -103,52 +104,46 @@ export function taskRoutes(engine: Engine): Route[] {
     {
       method: 'DELETE',
       path: '/tasks/{id}',
-      handle: async (req) => json(200, toTaskView(await engine.store.cancel(taskIdParam(req), engine.now()))),
+      handle: async (req) => json(200, toTaskView(await cancelTask(engine, taskIdParam(req)))),
     },
     {
       method: 'POST',
       path: '/tasks/{id}/retry',
-      handle: async (req) => {
-        const taskId = taskIdParam(req);
-        const before = await engine.store.get(taskId);
-        if (!before) throw new TaskNotFoundError(taskId);
-        const record = await engine.store.resetForRetry(taskId, engine.now());
-        try {
-          await engine.queue.send({ message: { v: 1, taskId, name: record.name }, priority: record.priority });
-        } catch (error) {
-          // Put it back as it was, so a 503 leaves nothing waiting without a message.
-          await engine.store.undoRetry(before, engine.now()).catch((cause: unknown) =>
-            engine.logger.error('Could not undo a retry whose message was not sent', { taskId, error: cause }),
-          );
-          throw error;
-        }
-        return json(202, { taskId, status: record.status, statusUrl: statusUrl(taskId) }, { location: statusUrl(taskId) });
-      },
+      handle: async (req) => accepted(await retryTask(engine, taskIdParam(req))),
     },
   ];
 }
 
-/** The API's view of a task: the record without the engine's bookkeeping (lease, shard). */
+/** The API's view of a task in a list: no payload, result or attempt log (GET /tasks/{id} has them). */
+export function toSummaryView(t: TaskSummary) {
+  return {
+    taskId: t.taskId,
+    name: t.name,
+    status: t.status,
+    priority: t.priority,
+    error: t.error ?? null,
+    run: t.run,
+    attempts: t.attempts,
+    maxAttempts: t.maxAttempts,
+    timeoutSeconds: t.timeoutSeconds,
+    delaySeconds: t.delaySeconds ?? 0,
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+    startedAt: t.startedAt ?? null,
+    finishedAt: t.finishedAt ?? null,
+    durationMs: t.durationMs ?? null,
+    expiresAt: t.expiresAt,
+  };
+}
+
+/** The API's view of a task: the record without the engine's bookkeeping (its lease). */
 export function toTaskView(r: TaskRecord) {
   return {
-    taskId: r.taskId,
-    name: r.name,
-    status: r.status,
-    priority: r.priority,
+    ...toSummaryView(r),
     payload: r.payload,
     result: r.result ?? null,
-    error: r.error ?? null,
-    attempts: r.attempts,
-    maxAttempts: r.maxAttempts,
-    timeoutSeconds: r.timeoutSeconds,
-    delaySeconds: r.delaySeconds ?? 0,
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-    startedAt: r.startedAt ?? null,
-    finishedAt: r.finishedAt ?? null,
-    durationMs: r.durationMs ?? null,
+    nextAttemptAt: r.nextAttemptAt === undefined ? null : new Date(r.nextAttemptAt).toISOString(),
     attemptLog: r.attemptLog,
-    expiresAt: r.expiresAt,
   };
 }
 
@@ -156,8 +151,8 @@ export function statusUrl(taskId: string): string {
   return `/tasks/${taskId}`;
 }
 
-function accepted(enqueued: EnqueuedTask): HttpResponse {
-  return json(202, view202(enqueued), { location: statusUrl(enqueued.taskId) });
+function accepted(record: TaskRecord): HttpResponse {
+  return json(202, { taskId: record.taskId, status: record.status, statusUrl: statusUrl(record.taskId) }, { location: statusUrl(record.taskId) });
 }
 
 function view202(enqueued: EnqueuedTask) {
@@ -169,10 +164,6 @@ function taskIdParam(req: ApiRequest): string {
   // Anything that is not a task id cannot name a task: 404, like an unknown id.
   if (!isTaskId(id)) throw new TaskNotFoundError(id.slice(0, 64));
   return id;
-}
-
-function statusOfItem(code: string): number {
-  return ({ payload_too_large: 413, service_unavailable: 503 } as Record<string, number>)[code] ?? 400;
 }
 
 function parse<T extends z.ZodMiniType>(schema: T, value: unknown, message: string): z.output<T> {

@@ -5,7 +5,7 @@ import { loadConfig } from '../config';
 import { createEngine } from '../engine';
 import { loadApiKeys } from '../http/apiKeys';
 import { TaskQueue } from '../queue';
-import { TaskStore } from '../store';
+import { TaskStore } from '../store/taskStore';
 import { banner } from './banner';
 import { SqsEventSource, type BatchReport } from './eventSource';
 import { invokeThroughOffline } from './invoke';

@@ -1,6 +1,7 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stateKey } from '../../lib/store/items';
 import { startLocalAws, type LocalAws } from '../support/aws';
 import { copyCheckout, freePorts, startStack, waitForStatus, type Stack } from '../support/stack';
 
@@ -148,7 +149,8 @@ describe('npm start with AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_DYNAMODB', { ti
       expect(other.output()).toContain(`DynamoDB   ${external.dynamoEndpoint}  (AWS_ENDPOINT_URL_DYNAMODB)`);
       const { body } = await other.request('POST', '/send-notification?email=b@example.com');
       await waitForStatus(other, body.taskId, ['SUCCEEDED'], 10_000);
-      const item = await external.dynamo.send(new GetItemCommand({ TableName: 'background-tasks-dev-tasks', Key: { taskId: { S: body.taskId } } }));
+      const { pk, sk } = stateKey(body.taskId);
+      const item = await external.dynamo.send(new GetItemCommand({ TableName: 'background-tasks-dev-tasks-v2', Key: { pk: { S: pk }, sk: { S: sk } } }));
       expect(item.Item?.status?.S).toBe('SUCCEEDED');
     } finally {
       other.signalServer('SIGTERM');

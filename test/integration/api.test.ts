@@ -1,29 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../lib/engine';
-import { createApiHandler } from '../../lib/http/api';
-import '../../lib/tasks';
+import { call as callApi, testApi } from '../support/api';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
 import { apiEvent, lambdaContext, type ApiEventInit } from '../support/events';
 
 let aws: LocalAws;
 let engine: Engine;
-let api: ReturnType<typeof createApiHandler>;
+let api: ReturnType<typeof testApi>;
 
 beforeAll(async () => {
   aws = await startLocalAws();
   engine = await createTestEngine(aws);
-  api = createApiHandler({ engine, apiKeys: async () => ['test-key', 'second-key'] });
+  api = testApi(engine, ['test-key', 'second-key']);
 });
 afterAll(async () => aws.close());
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each route answers its own shape
-type Json = Record<string, any>;
-
-async function call(method: string, path: string, init: ApiEventInit = {}) {
-  const res = await api(apiEvent(method, path, init), lambdaContext());
-  return { status: res.statusCode, headers: res.headers, body: res.body ? (JSON.parse(res.body) as Json) : undefined };
-}
+const call = (method: string, path: string, init: ApiEventInit = {}) => callApi(api, method, path, init);
 
 describe('POST /tasks', () => {
   it('accepts a task with 202, a Location and the task id, and records it PENDING', async () => {
@@ -116,7 +109,7 @@ describe('auth', () => {
   });
 
   it('refuses every protected route with 503 when no key is configured', async () => {
-    const unconfigured = createApiHandler({ engine, apiKeys: async () => [] });
+    const unconfigured = testApi(engine, []);
     const res = await unconfigured(apiEvent('GET', '/tasks'), lambdaContext());
 
     expect(res.statusCode).toBe(503);
@@ -176,7 +169,7 @@ describe('task lifecycle routes', () => {
 describe('GET /tasks', () => {
   it('lists newest first across shards, filters by status and name, and pages with an opaque cursor', async () => {
     const local = await createTestEngine(aws);
-    const listApi = createApiHandler({ engine: local, apiKeys: async () => ['test-key'] });
+    const listApi = testApi(local);
     const list = async (query: Record<string, string>) =>
       JSON.parse((await listApi(apiEvent('GET', '/tasks', { query }), lambdaContext())).body) as { items: Array<{ taskId: string; name: string }>; nextCursor: string | null };
     const ids: string[] = [];

@@ -1,40 +1,38 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { testApi } from '../support/api';
 import { withBackgroundTasks } from '../../lib/background';
 import type { Engine } from '../../lib/engine';
 import { enqueue } from '../../lib/enqueue';
-import { DependencyUnavailableError } from '../../lib/errors';
-import { processBatch } from '../../lib/executor';
+import { BackgroundEnqueueError, DependencyUnavailableError } from '../../lib/errors';
+import { withHttpErrors } from '../../lib/http/withHttpErrors';
+import { processBatch } from '../../lib/worker';
 import { processDeadLetters } from '../../lib/deadLetters';
-import { createApiHandler } from '../../lib/http/api';
 import { defineTask } from '../../lib/task';
-import { listTasks } from '../../lib/taskList';
 import { writeLog } from '../../lib/tasks/examples';
 import { createTestEngine, dedicatedClients, startLocalAws, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
 import { apiEvent, lambdaContext, receiveAll } from '../support/events';
-import { injectFaults, type Faults } from '../support/faults';
+import { installFaults, type FaultKit } from '../support/faults';
 import * as z from '../../lib/zod';
 
 let aws: LocalAws;
 let engine: Engine;
-let sqsFaults: Faults;
-let dynamoFaults: Faults;
+let sqsFaults: FaultKit;
+let dynamoFaults: FaultKit;
 
 beforeAll(async () => {
   aws = await startLocalAws();
   const clients = dedicatedClients(aws);
-  sqsFaults = injectFaults(clients.sqs);
-  dynamoFaults = injectFaults(clients.dynamo);
+  sqsFaults = installFaults(clients.sqs);
+  dynamoFaults = installFaults(clients.dynamo);
   engine = await createTestEngine(aws, {}, {}, clients);
 });
 afterAll(async () => aws.close());
 beforeEach(() => {
-  sqsFaults.failing.clear();
-  dynamoFaults.failing.clear();
-  sqsFaults.counts.clear();
-  dynamoFaults.counts.clear();
+  sqsFaults.clear();
+  dynamoFaults.clear();
 });
 
 async function messagesIn(url: string): Promise<number> {
@@ -43,20 +41,20 @@ async function messagesIn(url: string): Promise<number> {
 }
 
 describe('enqueue when one write fails', () => {
-  it('SQS down: rejects with 503 and leaves no record behind', async () => {
-    sqsFaults.failing.add('SendMessage');
-    const api = createApiHandler({ engine, apiKeys: async () => ['test-key'] });
+  it('SQS down: rejects with 503 and stops the task, so nothing of it runs', async () => {
+    sqsFaults.add({ command: 'SendMessage', effect: 'fail' });
+    const api = testApi(engine);
 
     const res = await api(apiEvent('POST', '/tasks', { body: { name: 'write_log', payload: { message: 'lost?' } } }), lambdaContext());
 
     expect(res.statusCode).toBe(503);
     expect(JSON.parse(res.body)).toEqual({ error: { code: 'service_unavailable', message: 'SQS SendMessage failed' } });
-    const page = await listTasks(engine.store, { limit: 100, status: 'PENDING' });
-    expect(page.items.filter((t) => t.payload && (t.payload as { message?: string }).message === 'lost?')).toEqual([]);
+    const taskId = dynamoFaults.calls.find((c) => c.command === 'PutItem')!.input.Item.taskId as string;
+    expect(await engine.store.get(taskId)).toMatchObject({ status: 'CANCELLED', attempts: 0, error: { type: 'EnqueueFailed' } });
   });
 
   it('DynamoDB down: rejects with 503, and the message that went out never runs a task', async () => {
-    dynamoFaults.failing.add('PutItem');
+    dynamoFaults.add({ command: 'PutItem', effect: 'fail' });
     const url = engine.config.queueUrls.default;
     const before = await messagesIn(url);
 
@@ -65,7 +63,7 @@ describe('enqueue when one write fails', () => {
     expect(error).toBeInstanceOf(DependencyUnavailableError);
     expect((error as DependencyUnavailableError).dependency).toBe('dynamodb');
     expect(await messagesIn(url)).toBe(before + 1);
-    dynamoFaults.failing.clear();
+    dynamoFaults.clear();
     const event = await receiveAll(aws.sqs, url, 1);
     const taskId = JSON.parse(event.Records[0]!.body).taskId as string;
     const response = await processBatch(engine, event, lambdaContext());
@@ -76,11 +74,11 @@ describe('enqueue when one write fails', () => {
   });
 
   it('with an Idempotency-Key, a retry after an SQS failure returns the same task, which then runs', async () => {
-    const api = createApiHandler({ engine, apiKeys: async () => ['test-key'] });
+    const api = testApi(engine);
     const request = () => api(apiEvent('POST', '/tasks', { body: { name: 'write_log', payload: { message: 'again' } }, headers: { 'idempotency-key': 'k-1' } }), lambdaContext());
-    sqsFaults.failing.add('SendMessage');
+    sqsFaults.add({ command: 'SendMessage', effect: 'fail' });
     const failed = await request();
-    sqsFaults.failing.clear();
+    sqsFaults.clear();
 
     const first = await request();
     const second = await request();
@@ -98,7 +96,7 @@ const breaksTable = defineTask({
   name: 'test_breaks_table',
   payload: z.object({}),
   run: () => {
-    dynamoFaults.failing.add('UpdateItem');
+    dynamoFaults.add({ command: 'UpdateItem', effect: 'fail' });
     return { ran: true };
   },
 });
@@ -107,12 +105,12 @@ describe('DynamoDB failing after the enqueue', () => {
   it('cannot claim (UpdateItem down): hands the message back, the task stays PENDING, and runs on the next delivery', async () => {
     const { taskId } = await enqueue(writeLog, { message: 'claim me later' }, {}, engine);
     const event = await receiveAll(aws.sqs, engine.config.queueUrls.default, 1);
-    dynamoFaults.failing.add('UpdateItem');
+    dynamoFaults.add({ command: 'UpdateItem', effect: 'fail' });
 
     const refused = await processBatch(engine, event, lambdaContext());
 
     expect(refused.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.messageId }]);
-    dynamoFaults.failing.clear();
+    dynamoFaults.clear();
     expect((await engine.store.get(taskId))!.status).toBe('PENDING');
     expect(await processBatch(engine, event, lambdaContext())).toEqual({ batchItemFailures: [] });
     expect((await engine.store.get(taskId))!.status).toBe('SUCCEEDED');
@@ -125,16 +123,17 @@ describe('DynamoDB failing after the enqueue', () => {
     const response = await processBatch(engine, event, lambdaContext());
 
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.messageId }]);
-    dynamoFaults.failing.clear();
+    dynamoFaults.clear();
     // Claimed, and its lease will let the redelivery take it over.
     expect(await engine.store.get(taskId)).toMatchObject({ status: 'RUNNING', attempts: 1, leaseExpiresAt: expect.any(Number) });
   });
 
-  it('cannot list (Query down) or cancel (UpdateItem down): 503 JSON with Retry-After, not a 500', async () => {
-    const api = createApiHandler({ engine, apiKeys: async () => ['test-key'] });
+  it('cannot list (Query down) or cancel (its writes down): 503 JSON with Retry-After, not a 500', async () => {
+    const api = testApi(engine);
     const { taskId } = await enqueue(writeLog, { message: 'cancel me' }, {}, engine);
-    dynamoFaults.failing.add('Query');
-    dynamoFaults.failing.add('UpdateItem');
+    dynamoFaults.add({ command: 'Query', effect: 'fail' });
+    dynamoFaults.add({ command: 'PutItem', effect: 'fail' });
+    dynamoFaults.add({ command: 'UpdateItem', effect: 'fail' });
 
     const list = await api(apiEvent('GET', '/tasks'), lambdaContext());
     const cancel = await api(apiEvent('DELETE', `/tasks/${taskId}`), lambdaContext());
@@ -144,7 +143,7 @@ describe('DynamoDB failing after the enqueue', () => {
       expect(res.headers['retry-after']).toBe('1');
       expect(JSON.parse(res.body).error.code).toBe('service_unavailable');
     }
-    dynamoFaults.failing.clear();
+    dynamoFaults.clear();
     expect((await engine.store.get(taskId))!.status).toBe('PENDING');
   });
 });
@@ -165,12 +164,12 @@ describe('withBackgroundTasks', () => {
     const res = await handler(httpEvent, ctx);
 
     expect(res).toEqual({ statusCode: 200, body: 'ok' });
-    expect(sqsFaults.counts.get('SendMessageBatch')).toBe(3);
-    expect(sqsFaults.counts.get('SendMessage')).toBeUndefined();
+    expect(sqsFaults.count('SendMessageBatch')).toBe(3);
+    expect(sqsFaults.count('SendMessage')).toBe(0);
   });
 
-  it('turns the response into a 503 JSON error when the enqueue fails', async () => {
-    sqsFaults.failing.add('SendMessageBatch');
+  it('throws BackgroundEnqueueError instead of returning when the enqueue fails, which withHttpErrors answers as a 503', async () => {
+    sqsFaults.add({ command: 'SendMessageBatch', effect: 'fail' });
     const handler = withBackgroundTasks(
       async (_event: unknown, _ctx, backgroundTasks) => {
         backgroundTasks.add(writeLog, { message: 'must not vanish' });
@@ -179,10 +178,28 @@ describe('withBackgroundTasks', () => {
       { engine: () => engine },
     );
 
-    const res = (await handler(httpEvent, ctx)) as { statusCode: number; body: string };
+    await expect(handler(httpEvent, ctx)).rejects.toBeInstanceOf(BackgroundEnqueueError);
+    const res = (await withHttpErrors(handler)(httpEvent, ctx)) as { statusCode: number; headers: Record<string, string>; body: string };
 
     expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
     expect(JSON.parse(res.body).error.code).toBe('background_enqueue_failed');
+  });
+
+  it('throws BackgroundEnqueueError outside HTTP too: the trigger retries', async () => {
+    sqsFaults.add({ command: 'SendMessageBatch', effect: 'fail' });
+    const handler = withBackgroundTasks(
+      async (_event: unknown, _ctx, backgroundTasks) => {
+        backgroundTasks.add(writeLog, { message: 'from a queue' });
+        return 'done';
+      },
+      { engine: () => engine },
+    );
+
+    const error = await handler({ Records: [] }, ctx).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(BackgroundEnqueueError);
+    expect((error as BackgroundEnqueueError).failures).toEqual([{ name: 'write_log', error: expect.objectContaining({ code: 'service_unavailable' }) }]);
   });
 
   it('drops tasks added before a throw, except those added with evenOnError', async () => {

@@ -1,19 +1,18 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../lib/engine';
-import { createApiHandler } from '../../lib/http/api';
-import '../../lib/tasks';
+import { testApi } from '../support/api';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { apiEvent, lambdaContext } from '../support/events';
 
 let aws: LocalAws;
 let engine: Engine;
-let api: ReturnType<typeof createApiHandler>;
+let api: ReturnType<typeof testApi>;
 
 beforeAll(async () => {
   aws = await startLocalAws();
   engine = await createTestEngine(aws);
-  api = createApiHandler({ engine, apiKeys: async () => ['test-key'] });
+  api = testApi(engine);
 });
 afterAll(async () => aws.close());
 

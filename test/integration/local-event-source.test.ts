@@ -3,7 +3,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../lib/engine';
 import { enqueue } from '../../lib/enqueue';
-import { processBatch } from '../../lib/executor';
+import { processBatch } from '../../lib/worker';
 import {
   SqsEventSource,
   batchItemFailures,

@@ -3,15 +3,16 @@ import { GetQueueAttributesCommand, ListQueuesCommand, ReceiveMessageCommand, SQ
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimTask, finishAttempt } from '../../lib/attempts';
+import { finishAttempt } from '../../lib/store/claims';
 import { enqueue } from '../../lib/enqueue';
-import { processBatch } from '../../lib/executor';
+import { processBatch } from '../../lib/worker';
 import { localOptions } from '../../lib/local/options';
 import { requeueUnfinishedTasks } from '../../lib/local/recovery';
 import { createResources, type CfnResource } from '../../lib/local/resources';
 import { ensureReachable } from '../../lib/local/servers';
 import { flaky, writeLog } from '../../lib/tasks/examples';
 import { createTestEngine, serverlessResources, startLocalAws, type LocalAws } from '../support/aws';
+import { claimById } from '../support/drive';
 import { lambdaContext, receiveAll } from '../support/events';
 
 let aws: LocalAws;
@@ -23,10 +24,11 @@ afterAll(async () => aws.close());
 /** serverless.yml's resources with the Framework's variables filled in the way `npm start` sees them. */
 function resources(stage: string): Record<string, CfnResource> {
   const text = JSON.stringify(serverlessResources())
-    .replaceAll('${self:custom.tableName}', `background-tasks-${stage}-tasks`)
+    .replaceAll("${self:custom.tableName}", `background-tasks-${stage}-tasks-v2`)
     .replaceAll('${self:service}', 'background-tasks')
     .replaceAll('${sls:stage}', stage)
     .replaceAll('"${self:custom.visibilityTimeoutSeconds}"', '5400')
+    .replaceAll('"${self:custom.dlqVisibilityTimeoutSeconds}"', '360')
     .replaceAll('"${self:custom.maxReceiveCount}"', '50')
     .replace(/"\$\{[^}]+\}"/g, 'null');
   // The YAML loader in test/support keeps CloudFormation tags as {"!Ref": x}; the Framework turns them into Ref / Fn::GetAtt.
@@ -56,10 +58,13 @@ describe('resources from serverless.yml', () => {
     const { Attributes } = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: high.url, AttributeNames: ['RedrivePolicy'] }));
     expect(JSON.parse(Attributes!.RedrivePolicy!)).toEqual({ deadLetterTargetArn: dlq.arn, maxReceiveCount: 50 });
 
-    const table = await aws.dynamo.send(new DescribeTableCommand({ TableName: 'background-tasks-t1-tasks' }));
-    expect(table.Table!.GlobalSecondaryIndexes!.map((g) => g.IndexName)).toEqual(['byStatus']);
-    expect(table.Table!.KeySchema).toEqual([{ AttributeName: 'taskId', KeyType: 'HASH' }]);
-    expect(ttlRequests).toEqual([{ TableName: 'background-tasks-t1-tasks', TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }]);
+    const table = await aws.dynamo.send(new DescribeTableCommand({ TableName: 'background-tasks-t1-tasks-v2' }));
+    expect(table.Table!.GlobalSecondaryIndexes!.map((g) => g.IndexName)).toEqual(['byAttention']);
+    expect(table.Table!.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(ttlRequests).toEqual([{ TableName: 'background-tasks-t1-tasks-v2', TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }]);
     dynamo.destroy();
   });
 
@@ -74,7 +79,7 @@ describe('resources from serverless.yml', () => {
     });
     expect(env).toEqual({
       QUEUE_URL_HIGH: created.queues.get('HighQueue')!.url,
-      TABLE: 'background-tasks-t2-tasks',
+      TABLE: 'background-tasks-t2-tasks-v2',
       DLQ_ARN: created.queues.get('DefaultDeadLetterQueue')!.arn,
       PLAIN: 'kept',
       OTHER: { Ref: 'NotOurs' },
@@ -93,22 +98,25 @@ describe('recovery sweep', () => {
     // Drain what enqueue sent: the queue now holds nothing, as after a restart.
     while ((await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: engine.config.queueUrls.default, MaxNumberOfMessages: 10, VisibilityTimeout: 600 }))).Messages?.length);
     const now = engine.now();
-    await claimTask(engine.store, running.taskId, new Date(now.getTime() - 120_000), 60_000); // its lease ended a minute ago
-    await claimTask(engine.store, done.taskId, now, 60_000);
-    const claimed = (await engine.store.get(done.taskId))!;
-    await finishAttempt(engine.store, claimed, { attempt: 1, startedAt: now.toISOString(), finishedAt: now.toISOString(), durationMs: 0, outcome: 'succeeded' }, { status: 'SUCCEEDED', result: null }, now);
+    await claimById(engine, running.taskId, new Date(now.getTime() - 120_000), 60_000); // its lease ended a minute ago
+    const claimed = await claimById(engine, done.taskId, now, 60_000);
+    await finishAttempt(engine.store, claimed, { attempt: 1, run: 1, startedAt: now.toISOString(), durationMs: 0, outcome: 'succeeded' }, { status: 'SUCCEEDED', resultJson: 'null' }, now);
 
-    await claimTask(engine.store, retrying.taskId, now, 60_000);
-    const failedOnce = (await engine.store.get(retrying.taskId))!;
+    const failedOnce = await claimById(engine, retrying.taskId, now, 60_000);
     const error = { type: 'Error', message: 'first attempt' };
-    await finishAttempt(engine.store, failedOnce, { attempt: 1, startedAt: now.toISOString(), finishedAt: now.toISOString(), durationMs: 0, outcome: 'failed', error }, { status: 'RETRYING', error }, now);
+    await finishAttempt(engine.store, failedOnce, { attempt: 1, run: 1, startedAt: now.toISOString(), durationMs: 0, outcome: 'failed', error }, { status: 'RETRYING', error, nextAttemptAt: now.getTime() + 2_000 }, now);
 
     const report = await requeueUnfinishedTasks(engine);
     expect(report).toEqual({ requeued: { PENDING: 1, RETRYING: 1, RUNNING: 1 }, failed: [] });
-    const { Messages } = await aws.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: engine.config.queueUrls.default, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    const at = Date.now();
+    const now1 = await receiveAll(aws.sqs, engine.config.queueUrls.default, 2, 1_000);
+    // Each message is for the task's current run; the RETRYING one comes when its backoff ends, 2 s after its failure.
+    expect(now1.Records.map((r) => JSON.parse(r.body)).sort((a, b) => (a.taskId < b.taskId ? -1 : 1))).toEqual(
+      [pending.taskId, running.taskId].sort().map((taskId) => ({ v: 2, taskId, name: expect.any(String), run: 1 })),
     );
-    expect((Messages ?? []).map((m) => JSON.parse(m.Body!).taskId).sort()).toEqual([pending.taskId, retrying.taskId, running.taskId].sort());
+    const later = await receiveAll(aws.sqs, engine.config.queueUrls.default, 1, 5_000);
+    expect(later.Records.map((r) => JSON.parse(r.body).taskId)).toEqual([retrying.taskId]);
+    expect(Date.now() - at).toBeGreaterThanOrEqual(900);
   });
 
   it("ends a lease that outlasts SQS's longest delay, so its task is taken over at once; waits out a shorter one", async () => {
@@ -117,8 +125,8 @@ describe('recovery sweep', () => {
     const short = await enqueue(flaky, { failTimes: 0, key: 'short lease' }, {}, engine);
     while ((await aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: engine.config.queueUrls.default, MaxNumberOfMessages: 10, VisibilityTimeout: 600 }))).Messages?.length);
     // Both claimed by a process that then died: one lease ends in 16 minutes, past any SQS delay; one in 5.
-    await claimTask(engine.store, long.taskId, engine.now(), 960_000);
-    await claimTask(engine.store, short.taskId, engine.now(), 300_000);
+    await claimById(engine, long.taskId, engine.now(), 960_000);
+    await claimById(engine, short.taskId, engine.now(), 300_000);
 
     expect(await requeueUnfinishedTasks(engine)).toEqual({ requeued: { RUNNING: 2 }, failed: [] });
     const event = await receiveAll(aws.sqs, engine.config.queueUrls.default, 2, 5_000);

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { testApi } from '../support/api';
 import { createEngine, type Engine } from '../../lib/engine';
-import { createApiHandler } from '../../lib/http/api';
 import '../../lib/tasks';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
@@ -33,7 +33,7 @@ describe('secrets stay out of logs', () => {
   it('logs neither the API key nor a task payload, through enqueue, failure, retry and success', async () => {
     const apiKey = 'sk-live-7f3a9c1e-very-secret';
     const payloadSecret = 'card-4111111111111111';
-    const api = createApiHandler({ engine, apiKeys: async () => [apiKey] });
+    const api = testApi(engine, [apiKey]);
 
     const wrongKey = await api(apiEvent('GET', '/tasks', { apiKey: `${apiKey}-wrong` }), lambdaContext());
     const res = await api(

@@ -7,6 +7,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toSummaryView } from '../../lib/http/taskRoutes';
+import { ATTENTION_INDEX, toSummary, type StateItem } from '../../lib/store/items';
 import { TASK_LIMITS } from '../../lib/task';
 import { apiEvent, lambdaContext } from '../support/events';
 
@@ -39,6 +41,12 @@ const ALL_PARAMS = {
   alarmEmail: 'ops@example.test',
   apiKeyKmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
   workerReservedConcurrency: '0',
+};
+
+/** A state item with every optional field of a list row set. */
+const SAMPLE_STATE: StateItem = {
+  pk: 'TASK#00', sk: '01ARZ3NDEKTSV4RRFFQ69G5FAV#state', taskId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', name: 'n', priority: 'default', createdAt: 'c', maxAttempts: 3,
+  timeoutSeconds: 30, expiresAt: 1, status: 'FAILED', run: 1, attempts: 3, updatedAt: 'u', startedAt: 's', finishedAt: 'f', durationMs: 1, error: { type: 'E', message: 'm' },
 };
 
 let work: string;
@@ -324,25 +332,35 @@ describe('serverless package --stage prod', () => {
     expect(stages.prodAll.resources.WorkerLambdaFunction!.Properties.ReservedConcurrentExecutions).toEqual(NO_VALUE);
   });
 
-  it('builds the table on demand, with TTL, point-in-time recovery, SSE, a sharded status index, and deletion protection', () => {
+  it('builds the table on demand, with TTL, point-in-time recovery, SSE, a sparse index of failed and cancelled tasks, and deletion protection', () => {
     const table = prod().TasksTable!;
     expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
     expect(table.Properties).toMatchObject({
+      TableName: 'background-tasks-prod-tasks-v2',
       BillingMode: 'PAY_PER_REQUEST',
       DeletionProtectionEnabled: true,
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       SSESpecification: { SSEEnabled: true },
     });
-    expect(table.Properties.GlobalSecondaryIndexes).toEqual([
-      expect.objectContaining({
-        IndexName: 'byStatus',
-        KeySchema: [
-          { AttributeName: 'statusShard', KeyType: 'HASH' },
-          { AttributeName: 'taskId', KeyType: 'RANGE' },
-        ],
-      }),
-    ]);
+    const [index, ...others] = table.Properties.GlobalSecondaryIndexes as Json[];
+    expect(others).toEqual([]);
+    expect(index).toMatchObject({
+      IndexName: ATTENTION_INDEX,
+      KeySchema: [
+        { AttributeName: 'attention', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'INCLUDE' },
+    });
+    // Everything a list row shows, and nothing more (no payload, result or attempt log).
+    const row = Object.keys(toSummaryView(toSummary(undefined, SAMPLE_STATE)));
+    expect([...index!.Projection.NonKeyAttributes].sort()).toEqual(row.filter((k) => k !== 'delaySeconds').sort());
   });
 
   it('gives each function its own role, and no role a wildcard action or resource on SQS or DynamoDB', () => {
@@ -368,18 +386,18 @@ describe('serverless package --stage prod', () => {
     const sorted = (role: string) => [...new Set(actionsOf(prod()[role]!))].sort();
     expect(sorted('ApiRole')).toEqual(
       [
-        'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
-        'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:SendMessage', 'ssm:GetParameter',
+        'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
+        'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:GetQueueAttributes', 'sqs:SendMessage', 'ssm:GetParameter',
       ].sort(),
     );
     expect(sorted('WorkerRole')).toEqual(
       [
-        'dynamodb:GetItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents',
+        'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents',
         'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
       ].sort(),
     );
     expect(sorted('DlqRole')).toEqual(
-      ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'].sort(),
+      ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'].sort(),
     );
     expect(sorted('DashboardRole')).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     // Each role writes logs to its own function's log group only.

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Engine } from '../../lib/engine';
 import { enqueue } from '../../lib/enqueue';
-import { processBatch } from '../../lib/executor';
+import { processBatch } from '../../lib/worker';
+import { newTaskId } from '../../lib/keys';
+import { newTaskItems } from '../../lib/store/items';
 import { defineTask } from '../../lib/task';
 import { fail, flaky, sleep, writeLog } from '../../lib/tasks/examples';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
@@ -30,6 +32,15 @@ beforeAll(async () => {
   engine = await createTestEngine(aws);
 });
 afterAll(async () => aws.close());
+
+/** Writes a task as enqueue would, under a name no task here is registered with (a type a newer deploy removed). */
+async function putTaskOfUnknownType(engine: Engine): Promise<string> {
+  const taskId = newTaskId();
+  const now = new Date();
+  const task = { taskId, name: 'no_such_task', payload: {}, priority: 'default' as const, maxAttempts: 3, timeoutSeconds: 30, createdAt: now.toISOString(), expiresAt: Math.floor(now.getTime() / 1000) + 3600 };
+  await engine.store.create(newTaskItems(task, '{}', 2));
+  return taskId;
+}
 
 describe('worker', () => {
   it('runs a task to SUCCEEDED and keeps its result and attempt', async () => {
@@ -79,16 +90,19 @@ describe('worker', () => {
     expect(records.every((r) => r?.status === 'SUCCEEDED')).toBe(true);
   });
 
-  it('runs the handler once when the same message is delivered twice at the same time', async () => {
+  it('runs the handler once when the same message is delivered twice at the same time, and keeps the copy until the lease ends', async () => {
     const { taskId } = await enqueue(counted, { key: 'dup-concurrent', ms: 200 }, {}, engine);
     const event = await receiveAll(aws.sqs, engine.config.queueUrls.default, 1);
     const twice = { Records: [event.Records[0]!, { ...event.Records[0]!, messageId: 'duplicate' }] };
 
     const response = await processBatch(engine, twice, lambdaContext());
 
-    expect(response.batchItemFailures).toEqual([]);
+    // The copy found the task running under a live lease: it comes back then, and will find the task finished.
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'duplicate' }]);
     expect(sideEffects.get('dup-concurrent')).toBe(1);
     expect((await engine.store.get(taskId))?.status).toBe('SUCCEEDED');
+    expect(await processBatch(engine, { Records: [twice.Records[1]!] }, lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect(sideEffects.get('dup-concurrent')).toBe(1);
   });
 
   it('acknowledges and skips a duplicate delivery of a finished task', async () => {
@@ -103,25 +117,29 @@ describe('worker', () => {
     expect((await engine.store.get(taskId))?.attempts).toBe(1);
   });
 
-  it('never fails a batch for its poison messages, and records FAILED where a record exists', async () => {
+  it('never fails a batch for its poison messages: a task of an unknown type ends FAILED, what names no task comes back for the DLQ', async () => {
     const good = await enqueue(writeLog, { message: 'survivor' }, {}, engine);
     const known = await enqueue(writeLog, { message: 'renamed' }, {}, engine);
     const url = engine.config.queueUrls.default;
-    // Drain the two real messages, then send poison: one not JSON, one an unknown task with a record, one with no record.
+    // Drain the two real messages, then send poison: one not JSON, one not a task message, one whose record names an unknown task, one with no record.
     const real = await receiveAll(aws.sqs, url, 2);
-    await aws.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'not json {' }));
-    await aws.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify({ v: 1, taskId: known.taskId, name: 'no_such_task' }) }));
-    await aws.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify({ v: 1, taskId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', name: 'write_log' }) }));
-    const poison = await receiveAll(aws.sqs, url, 3);
+    const unknownTask = await putTaskOfUnknownType(engine);
+    const orphan = JSON.stringify({ v: 2, taskId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', name: 'write_log', run: 1 });
+    for (const body of ['not json {', JSON.stringify({ v: 1, taskId: known.taskId, name: 'write_log' }), JSON.stringify({ v: 2, taskId: unknownTask, name: 'no_such_task', run: 1 }), orphan]) {
+      await aws.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: body }));
+    }
+    const poison = await receiveAll(aws.sqs, url, 4);
     const goodRecord = real.Records.find((r) => r.body.includes(good.taskId))!;
 
     const response = await processBatch(engine, { Records: [goodRecord, ...poison.Records] }, lambdaContext());
 
     const retried = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
     const bodies = [goodRecord, ...poison.Records].filter((r) => retried.has(r.messageId)).map((r) => r.body);
-    expect(bodies.sort()).toEqual(['not json {', JSON.stringify({ v: 1, taskId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', name: 'write_log' })].sort());
+    expect(bodies.sort()).toEqual(['not json {', JSON.stringify({ v: 1, taskId: known.taskId, name: 'write_log' }), orphan].sort());
     expect((await engine.store.get(good.taskId))?.status).toBe('SUCCEEDED');
-    expect(await engine.store.get(known.taskId)).toMatchObject({ status: 'FAILED', error: { type: 'UnknownTask' } });
+    expect(await engine.store.get(unknownTask)).toMatchObject({ status: 'FAILED', error: { type: 'UnknownTask' } });
+    // A message that is not a task message touches no task: it has no run to act on.
+    expect((await engine.store.get(known.taskId))?.status).toBe('PENDING');
   });
 
   it('reports unfinished tasks for retry when the Lambda deadline nears, and records none twice', async () => {

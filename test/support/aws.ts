@@ -10,7 +10,8 @@ import { createDocumentClient } from '../../lib/clients';
 import type { EngineConfig } from '../../lib/config';
 import { createEngine, type Engine } from '../../lib/engine';
 import { TaskQueue } from '../../lib/queue';
-import { TaskStore } from '../../lib/store';
+import { TaskStore } from '../../lib/store/taskStore';
+import { installFaults, type FaultKit } from './faults';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const region = 'us-east-1';
@@ -96,6 +97,7 @@ export async function createTestEngine(
     workerConcurrency: 10,
     workerDeadlineMarginMs: 1_000,
     leaseMarginMs: 60_000,
+    dispatchHoldMs: 10_000,
     ...overrides,
   };
   return createEngine({
@@ -103,4 +105,19 @@ export async function createTestEngine(
     store: new TaskStore(createDocumentClient(clients.dynamo ?? aws.dynamo), tableName),
     queue: new TaskQueue(clients.sqs ?? aws.sqs, config.queueUrls),
   });
+}
+
+/**
+ * A second engine on the same table and queues, with SDK clients of its own and
+ * a fault kit on each: another Lambda instance, as AWS would run two.
+ */
+export function siblingEngine(aws: LocalAws, of: Engine, overrides: Partial<EngineConfig> = {}): { engine: Engine; dynamo: FaultKit; sqs: FaultKit } {
+  const clients = dedicatedClients(aws);
+  const config = { ...of.config, ...overrides };
+  const engine = createEngine({
+    config,
+    store: new TaskStore(createDocumentClient(clients.dynamo), config.tableName),
+    queue: new TaskQueue(clients.sqs, config.queueUrls),
+  });
+  return { engine, dynamo: installFaults(clients.dynamo), sqs: installFaults(clients.sqs) };
 }

@@ -1,7 +1,9 @@
 import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import type { Engine } from '../../lib/engine';
-import { processBatch } from '../../lib/executor';
+import { processBatch } from '../../lib/worker';
+import { claimTask } from '../../lib/store/claims';
+import type { StateItem } from '../../lib/store/items';
 import type { TaskRecord } from '../../lib/types';
 import { TERMINAL_STATUSES } from '../../lib/types';
 import type { LocalAws } from './aws';
@@ -37,4 +39,22 @@ export async function runOneBatch(engine: Engine, aws: LocalAws, queueUrl: strin
     );
   }
   return { received: event.Records.length, response };
+}
+
+/** Runs batches from `queueUrl` until no message is visible; returns how many were received. */
+export async function drainQueue(engine: Engine, aws: LocalAws, queueUrl: string): Promise<number> {
+  let received = 0;
+  for (;;) {
+    const batch = await runOneBatch(engine, aws, queueUrl, 0);
+    if (batch.received === 0) return received;
+    received += batch.received;
+  }
+}
+
+/** Claims a task directly, as a worker whose process then dies would: for tests that need a lease in place. */
+export async function claimById(engine: Engine, taskId: string, at: Date, leaseMs: number): Promise<StateItem> {
+  const { task, state } = await engine.store.getItems(taskId);
+  const claimed = task && (await claimTask(engine.store, task, state?.run ?? 1, at, leaseMs));
+  if (!claimed) throw new Error(`could not claim ${taskId}`);
+  return claimed;
 }

@@ -2,52 +2,163 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 
 /**
- * Fault injection on a real SDK client: SDK middleware that fails the commands
- * named in `failing` before they leave (or counts them), so the rest of the
- * client and the server stay real.
+ * Fault injection on a real SDK client, as SDK middleware: the rest of the
+ * client (serialisation, signing, retries) and the server stay real.
+ *
+ * - `initialize` step (the default): above the SDK's retries. A fault there is
+ *   what the caller sees, once.
+ * - `deserialize` step: below the retries, around each HTTP attempt. A lost
+ *   answer there is retried by the SDK as a real timeout or 500 would be, so a
+ *   write can land twice (and a conditional one then fails its condition).
  */
-export interface Faults {
-  /** Commands to fail, e.g. 'SendMessage'; '*' fails all. */
-  failing: Set<string>;
-  /** The error to throw; defaults to a 503-like service error. */
-  error: () => Error;
-  /** Commands sent so far, by name (including failed ones). */
-  counts: Map<string, number>;
+export type FaultStep = 'initialize' | 'deserialize';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- command inputs and outputs of any service
+type Io = any;
+
+export interface FaultRule {
+  /** The command's name without "Command": 'PutItem', 'SendMessageBatch'... */
+  command: string;
+  /** Only calls whose input matches this. */
+  when?: (input: Io) => boolean;
+  /** How many matching calls to affect; all of them by default. */
+  times?: number;
+  /**
+   * - `fail`: the call never leaves; the caller gets `error`.
+   * - `lose-answer`: the call reaches the server and lands; then the caller gets `error` instead of the answer.
+   * - `delay`: the call waits `delayMs` (and `before`) and then goes out normally.
+   * - `refuse-entries`: a batch call goes out without the entries `refuse` picks, which come back in `Failed`
+   *   as SQS reports entries it did not take.
+   */
+  effect: 'fail' | 'lose-answer' | 'delay' | 'refuse-entries';
+  step?: FaultStep;
+  delayMs?: number;
+  /** Awaited before the call goes out (`delay`) or is refused (`fail`): lets a test put another actor in between. */
+  before?: (input: Io) => Promise<void>;
+  /** Awaited after the call landed and before its answer is lost (`lose-answer`). */
+  after?: (input: Io, output: Io) => Promise<void>;
+  error?: () => Error;
+  /** For `refuse-entries`: which entries SQS refuses. */
+  refuse?: (entry: Io, index: number) => boolean;
 }
 
-export function injectFaults(client: SQSClient | DynamoDBClient): Faults {
-  const faults: Faults = {
-    failing: new Set(),
-    error: () => Object.assign(new Error('Service unavailable (injected)'), { name: 'ServiceUnavailable', $fault: 'server' }),
-    counts: new Map(),
+export interface FaultHandle {
+  /** Calls this rule affected so far. */
+  readonly hits: number;
+  remove(): void;
+}
+
+export interface FaultKit {
+  add(rule: FaultRule): FaultHandle;
+  /** Removes every rule and forgets the calls seen. */
+  clear(): void;
+  /** Every call that went through the client (initialize step), with its input, in order. */
+  readonly calls: ReadonlyArray<{ command: string; input: Io }>;
+  count(command: string): number;
+}
+
+/** A 5xx that the SDK retries, as DynamoDB or SQS answer under trouble. */
+export function serviceUnavailable(): Error {
+  return Object.assign(new Error('Service unavailable (injected)'), { name: 'ServiceUnavailable', $fault: 'server', $metadata: { httpStatusCode: 503 } });
+}
+
+/** DynamoDB's 500: the request may or may not have been applied. */
+export function internalServerError(): Error {
+  return Object.assign(new Error('Internal server error (injected)'), { name: 'InternalServerError', $fault: 'server', $metadata: { httpStatusCode: 500 } });
+}
+
+/** A socket timeout after the request was sent: the client cannot know whether it landed. */
+export function timeoutError(): Error {
+  return Object.assign(new Error('socket hang up (injected timeout)'), { name: 'TimeoutError', code: 'ETIMEDOUT', $metadata: {} });
+}
+
+/** Throttling, which the SDK retries with backoff. */
+export function throttlingError(name = 'ThrottlingException'): Error {
+  return Object.assign(new Error('Rate exceeded (injected)'), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
+}
+
+interface ActiveRule extends FaultRule {
+  hits: number;
+  removed: boolean;
+}
+
+type Middleware = (next: (args: { input: Io }) => Promise<{ output: Io }>, context: { commandName: string }) => (args: { input: Io }) => Promise<{ output: Io }>;
+
+/** Installs the kit on a client. Use a client of its own (dedicatedClients), so that other tests' calls are not affected. */
+export function installFaults(client: SQSClient | DynamoDBClient): FaultKit {
+  const rules: ActiveRule[] = [];
+  const calls: Array<{ command: string; input: Io }> = [];
+  const nameOf = (context: { commandName: string }) => context.commandName.replace(/Command$/, '');
+
+  const take = (step: FaultStep, command: string, input: Io): ActiveRule | undefined => {
+    const rule = rules.find(
+      (r) => !r.removed && r.command === command && (r.step ?? 'initialize') === step && (r.times === undefined || r.hits < r.times) && (!r.when || r.when(input)),
+    );
+    if (rule) rule.hits++;
+    return rule;
   };
-  (client.middlewareStack as { add: (mw: unknown, opts: unknown) => void }).add(
-    (next: (args: unknown) => Promise<unknown>, context: { commandName: string }) => async (args: unknown) => {
-      const name = context.commandName.replace(/Command$/, '');
-      faults.counts.set(name, (faults.counts.get(name) ?? 0) + 1);
-      if (faults.failing.has(name) || faults.failing.has('*')) throw faults.error();
-      return next(args);
-    },
-    { step: 'initialize', name: 'testFaults' },
-  );
-  return faults;
-}
 
-/**
- * Makes the next `times` calls of `command` fail as AWS throttling does, below
- * the SDK's retry middleware, so the client's own retries are what is tested.
- */
-export function throttle(client: SQSClient | DynamoDBClient, command: string, times: number, errorName = 'ThrottlingException'): { thrown: number } {
-  const state = { thrown: 0 };
-  (client.middlewareStack as { add: (mw: unknown, opts: unknown) => void }).add(
-    (next: (args: unknown) => Promise<unknown>, context: { commandName: string }) => async (args: unknown) => {
-      if (context.commandName === `${command}Command` && state.thrown < times) {
-        state.thrown++;
-        throw Object.assign(new Error('Rate exceeded (injected)'), { name: errorName, $fault: 'client', $metadata: { httpStatusCode: 400 } });
+  const apply = async (rule: ActiveRule | undefined, args: { input: Io }, next: (args: { input: Io }) => Promise<{ output: Io }>) => {
+    if (!rule) return next(args);
+    const error = rule.error ?? serviceUnavailable;
+    switch (rule.effect) {
+      case 'fail':
+        await rule.before?.(args.input);
+        throw error();
+      case 'delay':
+        if (rule.delayMs) await new Promise((r) => setTimeout(r, rule.delayMs));
+        await rule.before?.(args.input);
+        return next(args);
+      case 'lose-answer': {
+        const result = await next(args);
+        await rule.after?.(args.input, result.output);
+        throw error();
       }
-      return next(args);
+      case 'refuse-entries': {
+        const entries = (args.input.Entries ?? []) as Io[];
+        const refused = entries.filter((e, i) => rule.refuse?.(e, i) ?? true);
+        const kept = entries.filter((e) => !refused.includes(e));
+        const result = kept.length > 0 ? await next({ ...args, input: { ...args.input, Entries: kept } }) : { output: { Successful: [], Failed: [], $metadata: {} } };
+        const failed = refused.map((e) => ({ Id: e.Id, SenderFault: false, Code: 'InternalError', Message: 'refused (injected)' }));
+        return { ...result, output: { ...result.output, Failed: [...(result.output.Failed ?? []), ...failed] } };
+      }
+    }
+  };
+
+  const stack = client.middlewareStack as unknown as { add: (mw: Middleware, options: { step: string; name: string; priority?: string }) => void };
+  const id = Math.random().toString(36).slice(2);
+  stack.add(
+    (next, context) => async (args) => {
+      const command = nameOf(context);
+      calls.push({ command, input: args.input });
+      return apply(take('initialize', command, args.input), args, next);
     },
-    { step: 'deserialize', name: `throttle${command}${Math.random()}` },
+    { step: 'initialize', name: `faultKitInitialize-${id}`, priority: 'high' },
   );
-  return state;
+  stack.add((next, context) => async (args) => apply(take('deserialize', nameOf(context), args.input), args, next), {
+    step: 'deserialize',
+    name: `faultKitDeserialize-${id}`,
+  });
+
+  return {
+    add(rule) {
+      const active: ActiveRule = { ...rule, hits: 0, removed: false };
+      rules.push(active);
+      return {
+        get hits() {
+          return active.hits;
+        },
+        remove() {
+          active.removed = true;
+        },
+      };
+    },
+    clear() {
+      for (const r of rules) r.removed = true;
+      rules.length = 0;
+      calls.length = 0;
+    },
+    calls,
+    count: (command) => calls.filter((c) => c.command === command).length,
+  };
 }

@@ -2,22 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { retryDelaySeconds } from '../../lib/backoff';
 import { runWithConcurrency } from '../../lib/concurrency';
-import { UnauthorizedError, ValidationError } from '../../lib/errors';
-import { capResult, RESULT_LIMIT_BYTES, toTaskError } from '../../lib/executor';
+import { ValidationError } from '../../lib/errors';
+import { UnauthorizedError } from '../../lib/http/errors';
+import { RESULT_LIMIT_BYTES, resultJson, toTaskError } from '../../lib/taskError';
 import { authorize, presentedKey } from '../../lib/http/auth';
 import { jsonBody, type ApiRequest } from '../../lib/http/request';
 import { errorResponse } from '../../lib/http/response';
-import { stableStringify } from '../../lib/json';
-import { decodeCursor, encodeCursor, newTaskId, shardOf, STATUS_SHARDS } from '../../lib/keys';
+import { stableStringify } from '../../lib/requestHash';
+import { decodeCursor, encodeCursor, newTaskId, shardOf, TASK_SHARDS } from '../../lib/keys';
 import { defineTask } from '../../lib/task';
 
 describe('retryDelaySeconds', () => {
   const backoff = { baseSeconds: 2, maxSeconds: 60 };
 
-  it('grows exponentially up to the cap, with full jitter below it', () => {
+  it('grows exponentially up to the cap, jittered between half the step and the whole step', () => {
     expect([1, 2, 3, 4, 5, 6, 7].map((a) => retryDelaySeconds(a, backoff, () => 1))).toEqual([2, 4, 8, 16, 32, 60, 60]);
-    expect(retryDelaySeconds(3, backoff, () => 0)).toBe(0);
-    expect(retryDelaySeconds(3, backoff, () => 0.5)).toBe(4);
+    expect([1, 2, 3, 4, 5, 6, 7].map((a) => retryDelaySeconds(a, backoff, () => 0))).toEqual([1, 2, 4, 8, 16, 30, 30]);
+    expect(retryDelaySeconds(3, backoff, () => 0.5)).toBe(6);
   });
 });
 
@@ -29,7 +30,7 @@ describe('task ids and cursors', () => {
 
   it('spreads ids over every shard', () => {
     const shards = new Set(Array.from({ length: 400 }, () => shardOf(newTaskId())));
-    expect(shards.size).toBe(STATUS_SHARDS);
+    expect(shards.size).toBe(TASK_SHARDS);
   });
 
   it('round-trips a cursor and refuses a forged one', () => {
@@ -40,15 +41,15 @@ describe('task ids and cursors', () => {
   });
 });
 
-describe('capResult and toTaskError', () => {
+describe('resultJson and toTaskError', () => {
   it('keeps a result up to 64 KB and replaces a larger one with a marker', () => {
-    expect(capResult({ a: 1 })).toEqual({ a: 1 });
-    expect(capResult(undefined)).toBeNull();
-    const big = capResult('x'.repeat(RESULT_LIMIT_BYTES + 1)) as { truncated: boolean; sizeBytes: number };
+    expect(JSON.parse(resultJson({ a: 1 }))).toEqual({ a: 1 });
+    expect(JSON.parse(resultJson(undefined))).toBeNull();
+    const big = JSON.parse(resultJson('x'.repeat(RESULT_LIMIT_BYTES + 1))) as { truncated: boolean; sizeBytes: number };
     expect(big).toMatchObject({ truncated: true, sizeBytes: RESULT_LIMIT_BYTES + 3 });
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    expect(capResult(circular)).toMatchObject({ truncated: true, reason: 'not serialisable as JSON' });
+    expect(JSON.parse(resultJson(circular))).toMatchObject({ truncated: true, reason: 'not serialisable as JSON' });
   });
 
   it('keeps type and message of an error, never its stack', () => {

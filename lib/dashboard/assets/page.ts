@@ -50,7 +50,7 @@ export function pageHtml(urls: AssetUrls): string {
   <div id="app" hidden>
     <section class="card" aria-labelledby="counts-heading">
       <h2 id="counts-heading">Tasks by status</h2>
-      <p class="hint">Choose a status to filter the list.</p>
+      <p class="hint">Finished in the last hour; waiting and in flight as SQS estimates them. Choose a status to filter the list.</p>
       <ul id="counts" class="counts"></ul>
     </section>
 

@@ -47,6 +47,7 @@ input, select { background: var(--card); border: 1px solid var(--line); border-r
 .count[aria-pressed=true] { background: var(--bg); border-color: var(--accent); box-shadow: inset 0 0 0 1px var(--accent); }
 .count-value { font-size: 1.5rem; font-weight: 600; font-variant-numeric: tabular-nums; }
 .count-label { color: var(--muted); font-size: 0.8rem; letter-spacing: 0.04em; }
+.count-note { color: var(--muted); font-size: 0.75rem; }
 .count.s-PENDING { border-left-color: var(--pending); } .count.s-RUNNING { border-left-color: var(--running); }
 .count.s-RETRYING { border-left-color: var(--retrying); } .count.s-SUCCEEDED { border-left-color: var(--succeeded); }
 .count.s-FAILED { border-left-color: var(--failed); } .count.s-CANCELLED { border-left-color: var(--cancelled); }

@@ -1,10 +1,30 @@
 /**
- * Client part 3 of 6: counts per status and the throughput chart. The chart is
+ * Client part 3 of 6: the figures per status and the throughput chart. The chart is
  * SVG built with createElementNS (no library, nothing inline for the CSP to
  * refuse); the same numbers are in a table for screen readers.
  */
 export const CHART_JS = String.raw`
 const CHART = { width: 720, height: 150, left: 34, right: 8, top: 10, bottom: 22 };
+
+/**
+ * What each status button shows: tasks that finished (or were retried) in the
+ * window, from the counters; for the waiting and running ones, the queues'
+ * depth as SQS estimates it, in messages (a task waiting to retry is in flight).
+ */
+function figureOf(stats, status) {
+  const q = stats.queues;
+  const t = stats.totals;
+  const hour = 'in the last ' + stats.windowMinutes + ' min';
+  switch (status) {
+    case 'PENDING': return { n: q.waiting, note: 'waiting (≈)', title: 'About ' + q.waiting + ' messages waiting to run, as SQS estimates' };
+    case 'RUNNING': return { n: q.inFlight, note: 'in flight (≈)', title: 'About ' + q.inFlight + ' messages in flight: running, or waiting to retry' };
+    case 'RETRYING': return { n: t.retried, note: 'retries, ' + stats.windowMinutes + ' min', title: t.retried + ' attempts failed and were retried ' + hour };
+    default: {
+      const n = t[status.toLowerCase()] || 0;
+      return { n: n, note: stats.windowMinutes + ' min', title: n + ' tasks ended ' + status + ' ' + hour };
+    }
+  }
+}
 
 /** Builds the status buttons once, then only updates them, so keyboard focus survives polling. */
 function renderCounts(stats) {
@@ -15,6 +35,7 @@ function renderCounts(stats) {
       const button = el('button', { type: 'button', className: 'count s-' + status, 'data-status': status, 'aria-pressed': 'false' }, [
         value,
         el('span', { className: 'count-label', text: status }),
+        el('span', { className: 'count-note', text: '' }),
       ]);
       button.addEventListener('click', function () {
         toggleStatusFilter(status);
@@ -24,11 +45,12 @@ function renderCounts(stats) {
   }
   list.querySelectorAll('button[data-status]').forEach(function (button) {
     const status = button.getAttribute('data-status');
-    const n = stats.counts[status] || 0;
-    setText(button.querySelector('.count-value'), String(n) + (stats.countsExact ? '' : '+'));
+    const figure = figureOf(stats, status);
+    setText(button.querySelector('.count-value'), String(figure.n));
+    setText(button.querySelector('.count-note'), figure.note);
     button.setAttribute('aria-pressed', String(state.filter.status === status));
-    // The visible "5 SUCCEEDED" is the accessible name; aria-pressed says whether it filters the list.
-    button.setAttribute('title', (stats.countsExact ? '' : 'At least ') + n + ' ' + status + ' tasks; choose to filter the list');
+    // The visible "5 SUCCEEDED 60 min" is the accessible name; aria-pressed says whether it filters the list.
+    button.setAttribute('title', figure.title + '; choose to list ' + status + ' tasks');
   });
 }
 
@@ -74,8 +96,7 @@ function renderChart(stats) {
     svg.appendChild(svgEl('text', { x: CHART.width - CHART.right, y: CHART.height - 6, 'text-anchor': 'end', text: fmtClock(buckets[buckets.length - 1].minute) }));
   }
   $('chart').replaceChildren(svg);
-  const approx = stats.throughputExact ? '' : ' (at least)';
-  setText($('chart-summary'), succeeded + ' succeeded and ' + failed + ' failed' + approx + ' in the last ' + (stats.windowMinutes || buckets.length) + ' minutes; green bars succeeded, red bars failed, one bar per minute.');
+  setText($('chart-summary'), succeeded + ' succeeded and ' + failed + ' failed in the last ' + (stats.windowMinutes || buckets.length) + ' minutes; green bars succeeded, red bars failed, one bar per minute.');
   const rows = buckets
     .filter(function (b) {
       return b.succeeded + b.failed > 0;

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { stopUnstarted } from './compensation';
+import { newRecord, type EnqueuedTask, type PreparedTask } from './enqueue';
+import type { Engine } from './engine';
+import { DependencyUnavailableError, IdempotencyConflictError } from './errors';
+import { toMessage } from './message';
+import { beginDispatch, endDispatch, putMarker, reviveStopped, takeOverDispatch } from './store/idempotency';
+import { newTaskItems, type StateItem } from './store/items';
+import type { TaskRecord } from './types';
+
+/** How long a request waits for another to finish sending, all told, before it answers 503. */
+const WAIT_LIMIT_MS = 20_000;
+/** Tries at releasing the hold after a send: once a task is sent, the request must answer 202. */
+const RELEASE_TRIES = 5;
+
+/**
+ * Enqueues with an Idempotency-Key: one key, one task, one message.
+ *
+ * The first request to write the key's marker fixes the task id; every
+ * request with the key then meets on that task's state. One of them holds
+ * the sending (`dispatch`): it writes the task and sends its message, then
+ * releases the hold, and the others, which waited for that, answer 202 for
+ * the same task without sending anything. If the holder cannot send, it stops
+ * the task (answering 503), and the next waiting request starts a new run and
+ * tries itself; if the holder vanishes, its hold runs out and another request
+ * takes over. So concurrent requests send one message in the common case, and
+ * no request answers 202 for a task that another then stops.
+ */
+export async function enqueueWithKey(engine: Engine, prepared: PreparedTask, key: string): Promise<EnqueuedTask> {
+  const existing = await putMarker(engine.store, key, { taskId: prepared.task.taskId, requestHash: prepared.requestHash }, prepared.task.expiresAt);
+  if (existing && existing.requestHash !== prepared.requestHash) throw new IdempotencyConflictError(key);
+  const task = existing ? { ...prepared.task, taskId: existing.taskId } : prepared.task;
+  const items = newTaskItems(task, prepared.payloadJson, prepared.payloadBytes);
+  const owner = randomUUID();
+  const hold = () => Date.now() + engine.config.dispatchHoldMs;
+  const waitUntil = Date.now() + WAIT_LIMIT_MS;
+  let failure: unknown;
+
+  for (let round = 0; ; round++) {
+    const state = await engine.store.getState(task.taskId);
+    let run: number | undefined;
+    if (!state) {
+      if (await beginDispatch(engine.store, task, owner, hold(), engine.now())) run = 1;
+    } else if (state.dispatch?.owner === owner) {
+      run = state.run;
+    } else if (state.dispatch) {
+      if (state.dispatch.until > Date.now()) {
+        if (Date.now() > waitUntil) throw new DependencyUnavailableError('sqs', 'SendMessage', 'another request is still sending this task');
+        await pause(round);
+      } else if (await takeOverDispatch(engine.store, state, owner, hold())) {
+        run = state.run;
+      }
+    } else if (state.stopped) {
+      // Our own try failed (and stopped it): that answer stands. Otherwise it is ours to try again.
+      if (failure !== undefined) throw failure;
+      run = await reviveStopped(engine.store, state, owner, hold(), engine.now());
+    } else if (!state.dispatch) {
+      // Sent (by another request), claimed, finished or cancelled: the key's task, as it is.
+      return { taskId: task.taskId, record: (await engine.store.get(task.taskId)) ?? recordOf(prepared, task.taskId, state), created: false };
+    }
+    if (run === undefined) continue;
+
+    // This request holds the sending of run `run`.
+    try {
+      await Promise.all([engine.store.create(items), engine.queue.send(toMessage(task, run, task.delaySeconds))]);
+    } catch (error) {
+      failure = error;
+      const resolution = await stopUnstarted(engine, task, run, error, owner);
+      if (resolution.outcome === 'stopped') throw error;
+      if (resolution.outcome === 'started') return { taskId: task.taskId, record: recordOf(prepared, task.taskId, resolution.state), created: true };
+      continue; // taken over: wait for the new holder's outcome
+    }
+    if (await release(engine, task.taskId, owner)) return { taskId: task.taskId, record: recordOf(prepared, task.taskId), created: true };
+    // Taken over while we sent: our message is out, but the new holder decides; wait for it.
+  }
+}
+
+/**
+ * Releases the hold once the task is sent, so that the waiting requests
+ * answer 202 too. It must land: a hold left in place runs out, and a request
+ * that takes it over could stop the task this request answers 202 for. False
+ * if another request took the hold over meanwhile.
+ */
+async function release(engine: Engine, taskId: string, owner: string): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (await endDispatch(engine.store, taskId, owner)) return true;
+      // The condition failed: another request holds it now, or our release landed though its answer was lost.
+      const state = await engine.store.getState(taskId);
+      return state !== undefined && state.dispatch === undefined;
+    } catch (error) {
+      if (attempt + 1 >= RELEASE_TRIES) throw error;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+    }
+  }
+}
+
+/** The record to answer with, from what this request knows, without another read. */
+function recordOf(prepared: PreparedTask, taskId: string, state?: StateItem): TaskRecord {
+  const record = newRecord({ ...prepared, task: { ...prepared.task, taskId } });
+  return state ? { ...record, status: state.status, run: state.run, attempts: state.attempts } : record;
+}
+
+/** Waits a little longer each round, with jitter, up to a quarter second. */
+function pause(round: number): Promise<void> {
+  const ms = Math.min(250, 20 * 1.5 ** round) * (0.5 + Math.random() / 2);
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,60 @@
+import * as z from './zod';
+import { isTaskId } from './keys';
+import type { Priority } from './types';
+
+/**
+ * The SQS message of a task: which task, and which run of it. The record in
+ * DynamoDB carries everything else, so a message never goes stale in content,
+ * only in run: a message of an earlier run is acknowledged and dropped.
+ * The one place that builds and reads the body (enqueue, retry, the recovery
+ * sweep, the worker and the DLQ consumer all go through here).
+ */
+export interface TaskMessage {
+  v: 2;
+  taskId: string;
+  name: string;
+  run: number;
+}
+
+const MessageSchema = z.object({
+  v: z.literal(2),
+  taskId: z.string().check(z.refine(isTaskId)),
+  name: z.string().check(z.minLength(1), z.maxLength(128)),
+  run: z.int().check(z.minimum(1)),
+});
+
+/** A message ready to send: its body, its queue, and how long SQS holds it back. */
+export interface OutgoingMessage {
+  message: TaskMessage;
+  priority: Priority;
+  delaySeconds?: number;
+}
+
+/** The message for one run of a task. */
+export function toMessage(task: { taskId: string; name: string; priority: Priority }, run: number, delaySeconds?: number): OutgoingMessage {
+  return {
+    message: { v: 2, taskId: task.taskId, name: task.name, run },
+    priority: task.priority,
+    ...(delaySeconds ? { delaySeconds } : {}),
+  };
+}
+
+export function messageBody(message: TaskMessage): string {
+  return JSON.stringify(message);
+}
+
+/** The message in a body, or, if it is not one, the task id it names (when it names one). */
+export type ParsedMessage = { ok: true; message: TaskMessage } | { ok: false; taskId?: string };
+
+export function parseMessage(body: string): ParsedMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return { ok: false };
+  }
+  const parsed = MessageSchema.safeParse(json);
+  if (parsed.success) return { ok: true, message: parsed.data as TaskMessage };
+  const taskId = (json as { taskId?: unknown } | null)?.taskId;
+  return { ok: false, taskId: typeof taskId === 'string' && isTaskId(taskId) ? taskId : undefined };
+}

@@ -1,0 +1,26 @@
+import type { Engine } from './engine';
+import { toMessage } from './message';
+import type { TaskRecord } from './types';
+
+/**
+ * Runs a FAILED or CANCELLED task again: a new run (its number one more), a
+ * fresh budget of attempts, and a message for that run. Nothing of the
+ * earlier run can touch the new one. If the message cannot be sent, the task
+ * is put back as it was, unless the new run already started (the send landed
+ * after all): then it runs, and the answer is the task, not an error.
+ */
+export async function retryTask(engine: Engine, taskId: string): Promise<TaskRecord> {
+  const { before, record } = await engine.store.resetForRetry(taskId, engine.now());
+  try {
+    await engine.queue.send(toMessage(record, record.run));
+    return record;
+  } catch (error) {
+    const undone = await engine.store.undoRetry(before, engine.now()).catch((cause: unknown) => {
+      // The task stays PENDING, perhaps without a message: cancel it, then retry it.
+      engine.logger.error('Could not undo a retry whose message was not sent', { taskId, error: cause });
+      return true;
+    });
+    if (undone) throw error;
+    return (await engine.store.get(taskId)) ?? record;
+  }
+}

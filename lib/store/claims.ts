@@ -1,0 +1,184 @@
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AttemptRecord, TaskError } from '../types';
+import { conditionalWrite } from './dynamo';
+import { ATTEMPT_LOG_LIMIT, attentionKey, copiedFields, stateKey, type StateItem, type TaskItem } from './items';
+import type { TaskStore } from './taskStore';
+
+/**
+ * The worker's writes: claims and outcomes of attempts, and the end of a task
+ * that cannot run. Each is one conditional write on the task's state item,
+ * and each checks the run, so nothing of an earlier run can touch a later one.
+ */
+
+/**
+ * Claims run `run` of a task for one attempt: creates its state RUNNING (a
+ * task no one has touched, run 1), or moves it to RUNNING from PENDING, from
+ * RETRYING once its backoff has passed (`nextAttemptAt`), or from RUNNING
+ * whose lease has ended, with one more attempt, while attempts remain. This
+ * one conditional write is what makes a handler run at most once per attempt
+ * and never before its backoff. Returns the claimed state, or undefined.
+ */
+/** A state a claim of run `:run` may take: attempts left, and not waiting out a backoff or someone else's lease. */
+const RUNNABLE =
+  'run = :run AND attempts < maxAttempts AND (#s = :pending OR (#s = :retrying AND nextAttemptAt <= :nowMs) OR (#s = :running AND leaseExpiresAt < :nowMs))';
+
+export async function claimTask(store: TaskStore, task: TaskItem, run: number, now: Date, leaseMs: number): Promise<StateItem | undefined> {
+  const nowMs = now.getTime();
+  const copied = copiedFields(task);
+  const out = await conditionalWrite('UpdateItem', () =>
+    store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: stateKey(task.taskId),
+        UpdateExpression:
+          'SET #s = :running, run = :run, attempts = if_not_exists(attempts, :zero) + :one, leaseExpiresAt = :lease, updatedAt = :now, ' +
+          'startedAt = if_not_exists(startedAt, :now), attemptStartedAt = :now, attemptLog = if_not_exists(attemptLog, :noLog), ' +
+          'taskId = :taskId, #n = :name, priority = :priority, createdAt = :createdAt, maxAttempts = :maxAttempts, timeoutSeconds = :timeout, expiresAt = :expiresAt ' +
+          'REMOVE nextAttemptAt, dispatch',
+        // Only run 1 can start from nothing: a later run exists because a retry wrote it.
+        ConditionExpression: `${run === 1 ? 'attribute_not_exists(#s) OR ' : ''}(${RUNNABLE})`,
+        ExpressionAttributeNames: { '#s': 'status', '#n': 'name' },
+        ExpressionAttributeValues: {
+          ':running': 'RUNNING',
+          ':pending': 'PENDING',
+          ':retrying': 'RETRYING',
+          ':run': run,
+          ':zero': 0,
+          ':one': 1,
+          ':lease': nowMs + leaseMs,
+          ':now': now.toISOString(),
+          ':nowMs': nowMs,
+          ':noLog': [],
+          ':taskId': copied.taskId,
+          ':name': copied.name,
+          ':priority': copied.priority,
+          ':createdAt': copied.createdAt,
+          ':maxAttempts': copied.maxAttempts,
+          ':timeout': copied.timeoutSeconds,
+          ':expiresAt': copied.expiresAt,
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    ),
+  );
+  return out?.Attributes as StateItem | undefined;
+}
+
+/** How an attempt ended: a result (JSON), or an error and whether, and when, another attempt follows. */
+export type AttemptOutcome =
+  | { status: 'SUCCEEDED'; resultJson: string }
+  | { status: 'RETRYING'; error: TaskError; nextAttemptAt: number }
+  | { status: 'FAILED'; error: TaskError };
+
+/**
+ * Records the end of an attempt. The write lands only if this attempt still
+ * owns the task (RUNNING, the same run and attempt number), so an attempt
+ * whose lease was taken over, or whose run was retried since, can never
+ * overwrite what came after it. Returns false when it did not own the task.
+ */
+export async function finishAttempt(store: TaskStore, claimed: StateItem, entry: AttemptRecord, outcome: AttemptOutcome, now: Date): Promise<boolean> {
+  const values: Record<string, unknown> = {
+    ':status': outcome.status,
+    ':log': [...(claimed.attemptLog ?? []), entry].slice(-ATTEMPT_LOG_LIMIT),
+    ':now': now.toISOString(),
+    ':duration': entry.durationMs,
+    ':running': 'RUNNING',
+    ':run': claimed.run,
+    ':attempt': claimed.attempts,
+  };
+  const set = ['#s = :status', 'attemptLog = :log', 'updatedAt = :now', 'durationMs = :duration'];
+  const remove = ['leaseExpiresAt', 'attemptStartedAt'];
+  if (outcome.status === 'SUCCEEDED') {
+    set.push('resultJson = :result', 'finishedAt = :now');
+    values[':result'] = outcome.resultJson;
+    remove.push('#e', 'nextAttemptAt');
+  } else {
+    set.push('#e = :error');
+    values[':error'] = outcome.error;
+    if (outcome.status === 'RETRYING') {
+      set.push('nextAttemptAt = :next');
+      values[':next'] = outcome.nextAttemptAt;
+    } else {
+      set.push('finishedAt = :now', 'attention = :attention');
+      values[':attention'] = attentionKey('FAILED', claimed.taskId);
+    }
+  }
+  const out = await conditionalWrite('UpdateItem', () =>
+    store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: stateKey(claimed.taskId),
+        UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
+        ConditionExpression: '#s = :running AND run = :run AND attempts = :attempt',
+        ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
+        ExpressionAttributeValues: values,
+      }),
+    ),
+  );
+  return out !== undefined;
+}
+
+/**
+ * Ends run `run` of a task FAILED from outside an attempt: a dead letter, a
+ * message for a task type this code does not know, a lease that ended on the
+ * last attempt. Only a task still in that run, not finished, and not running
+ * under a live lease is changed. Returns the new state, or undefined if the
+ * task was not in a state to fail.
+ */
+export async function markTaskFailed(store: TaskStore, task: TaskItem, run: number, error: TaskError, now: Date): Promise<StateItem | undefined> {
+  const failed = { status: 'FAILED' as const, error, finishedAt: now.toISOString(), updatedAt: now.toISOString(), attention: attentionKey('FAILED', task.taskId) };
+  if (run === 1) {
+    // Never touched: its state starts as FAILED.
+    const state: StateItem = { ...stateKey(task.taskId), ...copiedFields(task), run, attempts: 0, attemptLog: [], ...failed };
+    const created = await conditionalWrite('PutItem', () =>
+      store.client.send(new PutCommand({ TableName: store.tableName, Item: state, ConditionExpression: 'attribute_not_exists(sk)' })),
+    );
+    if (created) return state;
+  }
+  const out = await conditionalWrite('UpdateItem', () =>
+    store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: stateKey(task.taskId),
+        UpdateExpression: 'SET #s = :failed, #e = :error, finishedAt = :now, updatedAt = :now, attention = :attention REMOVE leaseExpiresAt, attemptStartedAt, nextAttemptAt, dispatch',
+        ConditionExpression: 'run = :run AND #s IN (:pending, :retrying, :running) AND (#s <> :running OR leaseExpiresAt < :nowMs)',
+        ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
+        ExpressionAttributeValues: {
+          ':failed': failed.status,
+          ':error': error,
+          ':now': failed.finishedAt,
+          ':attention': failed.attention,
+          ':run': run,
+          ':pending': 'PENDING',
+          ':retrying': 'RETRYING',
+          ':running': 'RUNNING',
+          ':nowMs': now.getTime(),
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    ),
+  );
+  return out?.Attributes as StateItem | undefined;
+}
+
+/**
+ * Ends a RUNNING task's lease at `now` if it is still the one read
+ * (`leaseExpiresAt`): a live worker that finished the task wins. The claim
+ * takes over a lease that ended strictly before it, hence one millisecond
+ * back. Returns whether it ended the lease. (The local recovery sweep's.)
+ */
+export async function endLease(store: TaskStore, taskId: string, leaseExpiresAt: number | undefined, now: Date): Promise<boolean> {
+  const out = await conditionalWrite('UpdateItem', () =>
+    store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: stateKey(taskId),
+        UpdateExpression: 'SET leaseExpiresAt = :ended',
+        ConditionExpression: '#s = :running AND leaseExpiresAt = :read',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':ended': now.getTime() - 1, ':running': 'RUNNING', ':read': leaseExpiresAt },
+      }),
+    ),
+  );
+  return out !== undefined;
+}

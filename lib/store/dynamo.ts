@@ -1,0 +1,65 @@
+/** How lib/store/ calls DynamoDB: the only code that knows its error names. */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DependencyUnavailableError } from '../errors';
+
+/**
+ * Runs one DynamoDB call: a conditional failure passes through for the caller
+ * to interpret, anything else becomes a DependencyUnavailableError (503).
+ */
+export async function callTable<T>(action: string, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) throw error;
+    throw new DependencyUnavailableError('dynamodb', action, error);
+  }
+}
+
+/** Runs a conditional write: its output, or undefined if its condition did not hold. */
+export async function conditionalWrite<T>(action: string, send: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await callTable(action, send);
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return undefined;
+    throw error;
+  }
+}
+
+/** BatchGetItem's limit on keys per request. */
+const BATCH_GET_KEYS = 100;
+
+/**
+ * Reads items by key, strongly consistent, 100 keys per BatchGetItem, in
+ * parallel, retrying what DynamoDB leaves unprocessed. Missing items are
+ * simply absent from the result, which is keyed by `pk|sk`.
+ */
+export async function batchGet(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  keys: Array<{ pk: string; sk: string }>,
+): Promise<Map<string, Record<string, unknown>>> {
+  const found = new Map<string, Record<string, unknown>>();
+  const unique = [...new Map(keys.map((k) => [keyString(k), k])).values()];
+  const chunks: Array<typeof unique> = [];
+  for (let i = 0; i < unique.length; i += BATCH_GET_KEYS) chunks.push(unique.slice(i, i + BATCH_GET_KEYS));
+  await Promise.all(
+    chunks.map(async (chunk) => {
+      let pending: Array<Record<string, unknown>> = chunk;
+      for (let round = 0; pending.length > 0; round++) {
+        if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1_000, 25 * 2 ** round)));
+        if (round > 8) throw new DependencyUnavailableError('dynamodb', 'BatchGetItem', 'keys left unprocessed');
+        const out = await callTable('BatchGetItem', () =>
+          client.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } })),
+        );
+        for (const item of out.Responses?.[tableName] ?? []) found.set(keyString(item as { pk: string; sk: string }), item);
+        pending = out.UnprocessedKeys?.[tableName]?.Keys ?? [];
+      }
+    }),
+  );
+  return found;
+}
+
+export function keyString(key: { pk: unknown; sk: unknown }): string {
+  return `${String(key.pk)}|${String(key.sk)}`;
+}

@@ -1,0 +1,95 @@
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { callTable, conditionalWrite } from './dynamo';
+import { copiedFields, stateKey, type Copied, type StateItem } from './items';
+import type { TaskStore } from './taskStore';
+
+/**
+ * The writes behind an Idempotency-Key: the marker that ties a key to one
+ * task, and the claim on sending that task (`dispatch` on its state), which
+ * one request holds at a time, for a while, so that concurrent requests with
+ * the key wait for its outcome instead of sending the task again.
+ */
+
+export interface IdempotencyMarker {
+  taskId: string;
+  requestHash: string;
+}
+
+const markerKey = (key: string) => ({ pk: `IDEM#${key}`, sk: 'marker' });
+
+/** Records the first use of a key; returns the marker already there if the key was used before. */
+export async function putMarker(store: TaskStore, key: string, marker: IdempotencyMarker, expiresAt: number): Promise<IdempotencyMarker | undefined> {
+  for (;;) {
+    const written = await conditionalWrite('PutItem', () =>
+      store.client.send(new PutCommand({ TableName: store.tableName, Item: { ...markerKey(key), ...marker, expiresAt }, ConditionExpression: 'attribute_not_exists(sk)' })),
+    );
+    if (written) return undefined;
+    const out = await callTable('GetItem', () => store.client.send(new GetCommand({ TableName: store.tableName, Key: markerKey(key), ConsistentRead: true })));
+    // Gone between the two calls (it expired): try to be first again.
+    if (out.Item) return { taskId: String(out.Item.taskId), requestHash: String(out.Item.requestHash) };
+  }
+}
+
+/** Creates the state of a task that `owner` is about to send: PENDING, run 1. False if it has a state already. */
+export async function beginDispatch(store: TaskStore, task: Copied, owner: string, until: number, now: Date): Promise<boolean> {
+  const state: StateItem = { ...stateKey(task.taskId), ...copiedFields(task), status: 'PENDING', run: 1, attempts: 0, attemptLog: [], updatedAt: now.toISOString(), dispatch: { owner, until } };
+  const out = await conditionalWrite('PutItem', () =>
+    store.client.send(new PutCommand({ TableName: store.tableName, Item: state, ConditionExpression: 'attribute_not_exists(sk)' })),
+  );
+  return out !== undefined;
+}
+
+/** Takes the sending over from a request whose hold has run out (it crashed, or hangs). */
+export async function takeOverDispatch(store: TaskStore, seen: StateItem, owner: string, until: number): Promise<boolean> {
+  const out = await conditionalWrite('UpdateItem', () =>
+    store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: stateKey(seen.taskId),
+        UpdateExpression: 'SET dispatch = :mine',
+        ConditionExpression: 'dispatch.#owner = :theirs AND dispatch.#until = :until AND run = :run',
+        ExpressionAttributeNames: { '#owner': 'owner', '#until': 'until' },
+        ExpressionAttributeValues: { ':mine': { owner, until }, ':theirs': seen.dispatch?.owner, ':until': seen.dispatch?.until, ':run': seen.run },
+      }),
+    ),
+  );
+  return out !== undefined;
+}
+
+/**
+ * Starts a new run of a task whose earlier enqueue was stopped (its send
+ * failed), for a request with the same key that is now sending it again.
+ * Returns the new run, or undefined if the task is no longer stopped.
+ */
+export async function reviveStopped(store: TaskStore, seen: StateItem, owner: string, until: number, now: Date): Promise<number | undefined> {
+  const out = await conditionalWrite('UpdateItem', () =>
+    store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: stateKey(seen.taskId),
+        UpdateExpression: 'SET #s = :pending, run = :next, attempts = :zero, updatedAt = :now, dispatch = :mine REMOVE stopped, #e, finishedAt, attention',
+        ConditionExpression: 'stopped = :stopped AND run = :run',
+        ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
+        ExpressionAttributeValues: { ':pending': 'PENDING', ':next': seen.run + 1, ':zero': 0, ':now': now.toISOString(), ':mine': { owner, until }, ':stopped': 'enqueue_failed', ':run': seen.run },
+      }),
+    ),
+  );
+  return out ? seen.run + 1 : undefined;
+}
+
+/** Marks the task sent: the requests waiting on it may answer 202. False if `owner` no longer held the sending. */
+export async function endDispatch(store: TaskStore, taskId: string, owner: string): Promise<boolean> {
+  const out = await conditionalWrite('UpdateItem', () =>
+    store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: stateKey(taskId),
+        UpdateExpression: 'REMOVE dispatch',
+        ConditionExpression: 'dispatch.#owner = :owner',
+        ExpressionAttributeNames: { '#owner': 'owner' },
+        ExpressionAttributeValues: { ':owner': owner },
+      }),
+    ),
+  );
+  return out !== undefined;
+}

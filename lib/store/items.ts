@@ -1,0 +1,152 @@
+import { shardOf, TASK_SHARDS } from '../keys';
+import type { AttemptRecord, Priority, TaskError, TaskRecord, TaskStatus, TaskSummary } from '../types';
+
+/**
+ * How a task is stored. Its definition and its state are two items, because
+ * DynamoDB bills an update by the size of the whole item, before or after:
+ * the definition (with the payload) is written once by enqueue and never
+ * rewritten, and the state, which every claim and outcome rewrites, stays
+ * small whatever the payload. Both live under the task's shard key, next to
+ * each other (`<id>` and `<id>#state`), so one Query of a shard lists tasks
+ * with their states, newest first, without an index.
+ *
+ * A task that no worker or client has touched yet has no state item: its
+ * state is PENDING, run 1. The first claim (or cancel, or stop) creates it
+ * with a conditional write that checks it does not exist.
+ */
+
+/** Payloads up to this size (as JSON) live in the task item; larger ones in an item of their own, which listing never reads. */
+export const INLINE_PAYLOAD_BYTES = 4 * 1024;
+/** The attempt log keeps this many attempts (each a few hundred bytes: they are rewritten with the state). */
+export const ATTEMPT_LOG_LIMIT = 10;
+
+type Key = { pk: string; sk: string };
+
+const shardPk = (shard: number) => `TASK#${String(shard).padStart(2, '0')}`;
+const STATE_SUFFIX = '#state';
+
+export const taskKey = (taskId: string): Key => ({ pk: shardPk(shardOf(taskId)), sk: taskId });
+export const stateKey = (taskId: string): Key => ({ pk: shardPk(shardOf(taskId)), sk: `${taskId}${STATE_SUFFIX}` });
+export const payloadKey = (taskId: string): Key => ({ pk: `PAYLOAD#${taskId}`, sk: 'payload' });
+/** Every shard's partition key, for listing and the recovery sweep. */
+export const shardPks = (): string[] => Array.from({ length: TASK_SHARDS }, (_, i) => shardPk(i));
+export const isStateSk = (sk: string) => sk.endsWith(STATE_SUFFIX);
+export const taskIdOfSk = (sk: string) => (isStateSk(sk) ? sk.slice(0, -STATE_SUFFIX.length) : sk);
+
+/** The sparse index of tasks that ended FAILED or CANCELLED, so those lists are exact whatever else the table holds. */
+export const ATTENTION_INDEX = 'byAttention';
+export const ATTENTION_STATUSES: readonly TaskStatus[] = ['FAILED', 'CANCELLED'];
+export const attentionKey = (status: TaskStatus, taskId: string) => `${status}#${String(shardOf(taskId)).padStart(2, '0')}`;
+
+/** A new task, as enqueue decides it before anything is written. */
+export interface NewTask {
+  taskId: string;
+  name: string;
+  payload: unknown;
+  priority: Priority;
+  maxAttempts: number;
+  timeoutSeconds: number;
+  createdAt: string;
+  delaySeconds?: number;
+  idempotencyKey?: string;
+  expiresAt: number;
+}
+
+/** The definition: written once by enqueue, never rewritten. */
+export interface TaskItem extends Key, Omit<NewTask, 'payload'> {
+  /** The payload as JSON, when it is small enough to live here. */
+  payloadJson?: string;
+  /** Otherwise its size: it lives in the payload item. */
+  payloadBytes?: number;
+}
+
+export interface PayloadItem extends Key {
+  payloadJson: string;
+  expiresAt: number;
+}
+
+/** Fields the state copies from the definition: the state alone is then a list row, and a claim's condition. */
+export type Copied = Pick<TaskItem, 'taskId' | 'name' | 'priority' | 'createdAt' | 'maxAttempts' | 'timeoutSeconds' | 'expiresAt'>;
+
+export interface StateItem extends Key, Copied {
+  status: TaskStatus;
+  run: number;
+  attempts: number;
+  updatedAt: string;
+  startedAt?: string;
+  attemptStartedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  leaseExpiresAt?: number;
+  nextAttemptAt?: number;
+  resultJson?: string;
+  error?: TaskError;
+  attemptLog?: AttemptRecord[];
+  /** The byAttention index key, set while the task is FAILED or CANCELLED. */
+  attention?: string;
+  /** Set when enqueue stopped the task because it could not be sent: nothing of it may run. */
+  stopped?: 'enqueue_failed';
+  /** An idempotent enqueue in progress: which request is sending the task, and until when others wait for it. */
+  dispatch?: { owner: string; until: number };
+}
+
+/** The items of a new task: its definition, and its payload's own item if the payload is large. */
+export function newTaskItems(task: NewTask, payloadJson: string, payloadBytes: number): { task: TaskItem; payload?: PayloadItem } {
+  const { payload: _payload, ...definition } = task;
+  if (payloadBytes <= INLINE_PAYLOAD_BYTES) return { task: { ...taskKey(task.taskId), ...definition, payloadJson } };
+  return {
+    task: { ...taskKey(task.taskId), ...definition, payloadBytes },
+    payload: { ...payloadKey(task.taskId), payloadJson, expiresAt: task.expiresAt },
+  };
+}
+
+/** The fields every new state item starts from, copied from the definition. */
+export function copiedFields(task: Copied): Copied {
+  return {
+    taskId: task.taskId,
+    name: task.name,
+    priority: task.priority,
+    createdAt: task.createdAt,
+    maxAttempts: task.maxAttempts,
+    timeoutSeconds: task.timeoutSeconds,
+    expiresAt: task.expiresAt,
+  };
+}
+
+/** A task as clients read it, from its items (no state item: PENDING, as enqueue left it). */
+export function toRecord(task: TaskItem, state: StateItem | undefined, payloadJson: string): TaskRecord {
+  const record: TaskRecord = {
+    ...toSummary(task, state),
+    payload: JSON.parse(payloadJson) as unknown,
+    attemptLog: state?.attemptLog ?? [],
+  };
+  if (state?.resultJson !== undefined) record.result = JSON.parse(state.resultJson) as unknown;
+  if (state?.leaseExpiresAt !== undefined) record.leaseExpiresAt = state.leaseExpiresAt;
+  if (state?.nextAttemptAt !== undefined) record.nextAttemptAt = state.nextAttemptAt;
+  return record;
+}
+
+/** What a list shows of a task: from its state if it has one, else from its definition. */
+export function toSummary(task: TaskItem | undefined, state: StateItem | undefined): TaskSummary {
+  const base = (task ?? state)!;
+  const summary: TaskSummary = {
+    taskId: base.taskId,
+    name: base.name,
+    status: state?.status ?? 'PENDING',
+    priority: base.priority,
+    run: state?.run ?? 1,
+    attempts: state?.attempts ?? 0,
+    maxAttempts: base.maxAttempts,
+    timeoutSeconds: base.timeoutSeconds,
+    createdAt: base.createdAt,
+    updatedAt: state?.updatedAt ?? base.createdAt,
+    expiresAt: base.expiresAt,
+  };
+  if (task?.delaySeconds) summary.delaySeconds = task.delaySeconds;
+  if (task?.idempotencyKey) summary.idempotencyKey = task.idempotencyKey;
+  if (state?.startedAt) summary.startedAt = state.startedAt;
+  if (state?.finishedAt) summary.finishedAt = state.finishedAt;
+  if (state?.durationMs !== undefined) summary.durationMs = state.durationMs;
+  if (state?.error) summary.error = state.error;
+  return summary;
+}

@@ -1,0 +1,257 @@
+import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DependencyUnavailableError, TaskNotFoundError, TaskStateConflictError } from '../errors';
+import type { TaskError, TaskRecord, TaskStatus } from '../types';
+import { batchGet, callTable, conditionalWrite, keyString } from './dynamo';
+import {
+  attentionKey,
+  copiedFields,
+  type Copied,
+  payloadKey,
+  stateKey,
+  taskKey,
+  toRecord,
+  type PayloadItem,
+  type StateItem,
+  type TaskItem,
+} from './items';
+
+/** A task's definition and payload, as the worker needs them to run it. */
+export interface LoadedTask {
+  task: TaskItem;
+  payloadJson: string;
+}
+
+/**
+ * The task table, and what the api does with tasks by id: write new ones,
+ * read them, stop, cancel and reset them. The worker's claims and outcomes
+ * (claims.ts), listing (listing.ts), idempotency (idempotency.ts) and the
+ * counters (counters.ts) make their own calls through `client`.
+ */
+export class TaskStore {
+  constructor(
+    readonly client: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /**
+   * Writes a new task's items (its definition, and its payload's item if
+   * large). An item that is already there is left as it is: a definition is
+   * never rewritten, and a second write of the same id (an SDK retry of a
+   * write that landed, or another request with the same idempotency key)
+   * carries the same task.
+   */
+  async create(items: { task: TaskItem; payload?: PayloadItem }): Promise<void> {
+    await Promise.all([
+      conditionalWrite('PutItem', () =>
+        this.client.send(new PutCommand({ TableName: this.tableName, Item: items.task, ConditionExpression: 'attribute_not_exists(sk)' })),
+      ),
+      items.payload && callTable('PutItem', () => this.client.send(new PutCommand({ TableName: this.tableName, Item: items.payload }))),
+    ]);
+  }
+
+  /**
+   * Writes many new tasks' items, 25 per BatchWriteItem, in parallel,
+   * retrying what DynamoDB leaves unprocessed. Returns the ids that could not
+   * be written, with why. (Ids are fresh, so the unconditional puts cannot
+   * overwrite a task.)
+   */
+  async createMany(items: Array<{ task: TaskItem; payload?: PayloadItem }>): Promise<Map<string, DependencyUnavailableError>> {
+    const failed = new Map<string, DependencyUnavailableError>();
+    const puts = items
+      .flatMap(({ task, payload }) => [task, ...(payload ? [payload] : [])])
+      .map((Item) => ({ PutRequest: { Item: Item as unknown as Record<string, unknown> } }));
+    const taskIdOf = new Map(items.flatMap(({ task, payload }) => [[keyString(task), task.taskId], ...(payload ? [[keyString(payload), task.taskId] as const] : [])]));
+    const chunks: Array<typeof puts> = [];
+    for (let i = 0; i < puts.length; i += 25) chunks.push(puts.slice(i, i + 25));
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        let pending: Array<{ PutRequest: { Item: Record<string, unknown> } }> = chunk;
+        try {
+          for (let round = 0; pending.length > 0 && round < 4; round++) {
+            if (round > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** round));
+            const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+            pending = (out.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
+          }
+          for (const p of pending) failed.set(taskIdOf.get(keyString(p.PutRequest.Item as { pk: string; sk: string }))!, new DependencyUnavailableError('dynamodb', 'BatchWriteItem', 'left unprocessed'));
+        } catch (cause) {
+          const error = new DependencyUnavailableError('dynamodb', 'BatchWriteItem', cause);
+          for (const p of pending) failed.set(taskIdOf.get(keyString(p.PutRequest.Item as { pk: string; sk: string }))!, error);
+        }
+      }),
+    );
+    return failed;
+  }
+
+  /** The task, read consistently, or undefined. */
+  async get(taskId: string): Promise<TaskRecord | undefined> {
+    const { task, state } = await this.getItems(taskId);
+    if (!task) return undefined;
+    return toRecord(task, state, await this.payloadOf(task));
+  }
+
+  /** A task's definition and state items, read consistently in one request. */
+  async getItems(taskId: string): Promise<{ task?: TaskItem; state?: StateItem }> {
+    const found = await batchGet(this.client, this.tableName, [taskKey(taskId), stateKey(taskId)]);
+    return { task: found.get(keyString(taskKey(taskId))) as TaskItem | undefined, state: found.get(keyString(stateKey(taskId))) as StateItem | undefined };
+  }
+
+  /** A task's state item, read consistently, or undefined (never touched: PENDING, run 1). */
+  async getState(taskId: string): Promise<StateItem | undefined> {
+    const out = await callTable('GetItem', () => this.client.send(new GetCommand({ TableName: this.tableName, Key: stateKey(taskId), ConsistentRead: true })));
+    return out.Item as StateItem | undefined;
+  }
+
+  /** The definitions and payloads of many tasks (the worker's batch), in two requests at most. */
+  async load(taskIds: string[]): Promise<Map<string, LoadedTask>> {
+    const tasks = await batchGet(this.client, this.tableName, taskIds.map(taskKey));
+    const external = [...tasks.values()].filter((t) => t.payloadJson === undefined).map((t) => payloadKey(String(t.taskId)));
+    const payloads = external.length > 0 ? await batchGet(this.client, this.tableName, external) : new Map<string, Record<string, unknown>>();
+    const loaded = new Map<string, LoadedTask>();
+    for (const item of tasks.values()) {
+      const task = item as unknown as TaskItem;
+      const payloadJson = task.payloadJson ?? (payloads.get(keyString(payloadKey(task.taskId)))?.payloadJson as string | undefined);
+      // A payload item not written (yet): the task cannot run now; its message comes back.
+      if (payloadJson !== undefined) loaded.set(task.taskId, { task, payloadJson });
+    }
+    return loaded;
+  }
+
+  private async payloadOf(task: TaskItem): Promise<string> {
+    if (task.payloadJson !== undefined) return task.payloadJson;
+    const out = await callTable('GetItem', () => this.client.send(new GetCommand({ TableName: this.tableName, Key: payloadKey(task.taskId), ConsistentRead: true })));
+    return (out.Item?.payloadJson as string | undefined) ?? 'null';
+  }
+
+  /**
+   * Stops a task that enqueue could not finish sending, if no worker has
+   * claimed it: its state becomes CANCELLED with `stopped`, which no claim
+   * accepts. Where the task has no state yet, the state is created; where an
+   * idempotent enqueue holds it (`owner`), only that owner may stop it, and
+   * only while it is the PENDING run `run` with no attempt. Returns the state
+   * that made the stop impossible (a worker claimed the task, or another
+   * request took the enqueue over), or undefined once stopped.
+   */
+  async stop(task: Copied, run: number, error: TaskError, now: Date, owner?: string, tries = 0): Promise<StateItem | undefined> {
+    const stopped = { status: 'CANCELLED' as TaskStatus, stopped: 'enqueue_failed' as const, error, finishedAt: now.toISOString(), updatedAt: now.toISOString(), attention: attentionKey('CANCELLED', task.taskId) };
+    const out =
+      owner === undefined
+        ? await conditionalWrite('PutItem', () =>
+            this.client.send(
+              new PutCommand({
+                TableName: this.tableName,
+                Item: { ...stateKey(task.taskId), ...copiedFields(task), run, attempts: 0, attemptLog: [], ...stopped } satisfies StateItem,
+                ConditionExpression: 'attribute_not_exists(sk)',
+              }),
+            ),
+          )
+        : await conditionalWrite('UpdateItem', () =>
+            this.client.send(
+              new UpdateCommand({
+                TableName: this.tableName,
+                Key: stateKey(task.taskId),
+                UpdateExpression: 'SET #s = :s, stopped = :stopped, #e = :error, finishedAt = :now, updatedAt = :now, attention = :attention REMOVE dispatch',
+                ConditionExpression: 'dispatch.#owner = :owner AND #s = :pending AND attempts = :zero AND run = :run',
+                ExpressionAttributeNames: { '#s': 'status', '#e': 'error', '#owner': 'owner' },
+                ExpressionAttributeValues: { ':s': stopped.status, ':stopped': stopped.stopped, ':error': error, ':now': stopped.finishedAt, ':attention': stopped.attention, ':owner': owner, ':pending': 'PENDING', ':zero': 0, ':run': run },
+              }),
+            ),
+          );
+    if (out) return undefined;
+    const state = await this.getState(task.taskId);
+    if (state || tries >= 3) return state;
+    return this.stop(task, run, error, now, owner, tries + 1);
+  }
+
+  /** PENDING or RETRYING → CANCELLED; the queued message is skipped when it arrives. */
+  async cancel(taskId: string, now: Date): Promise<TaskRecord> {
+    for (let tries = 0; ; tries++) {
+      const { task, state } = await this.getItems(taskId);
+      if (!task) throw new TaskNotFoundError(taskId);
+      const status = state?.status ?? 'PENDING';
+      if (status !== 'PENDING' && status !== 'RETRYING') throw new TaskStateConflictError(taskId, status, 'cancel');
+      const cancelled = { status: 'CANCELLED' as const, finishedAt: now.toISOString(), updatedAt: now.toISOString(), attention: attentionKey('CANCELLED', taskId) };
+      const done = state
+        ? await conditionalWrite('UpdateItem', () =>
+            this.client.send(
+              new UpdateCommand({
+                TableName: this.tableName,
+                Key: stateKey(taskId),
+                UpdateExpression: 'SET #s = :s, finishedAt = :now, updatedAt = :now, attention = :attention REMOVE nextAttemptAt, dispatch',
+                ConditionExpression: '#s = :read AND run = :run',
+                ExpressionAttributeNames: { '#s': 'status' },
+                ExpressionAttributeValues: { ':s': cancelled.status, ':now': cancelled.finishedAt, ':attention': cancelled.attention, ':read': status, ':run': state.run },
+              }),
+            ),
+          )
+        : await conditionalWrite('PutItem', () =>
+            this.client.send(
+              new PutCommand({
+                TableName: this.tableName,
+                Item: { ...stateKey(taskId), ...copiedFields(task), run: 1, attempts: 0, attemptLog: [], ...cancelled } satisfies StateItem,
+                ConditionExpression: 'attribute_not_exists(sk)',
+              }),
+            ),
+          );
+      // A worker or another request moved it between the read and the write: look again.
+      if (done) return (await this.get(taskId))!;
+      if (tries >= 3) throw new DependencyUnavailableError('dynamodb', 'UpdateItem', 'the task kept changing');
+    }
+  }
+
+  /**
+   * FAILED or CANCELLED → PENDING, as a new run with a fresh budget of
+   * attempts (the attempt log is kept). Returns the state before, for undoRetry.
+   */
+  async resetForRetry(taskId: string, now: Date): Promise<{ before: StateItem; record: TaskRecord }> {
+    const { task, state } = await this.getItems(taskId);
+    if (!task) throw new TaskNotFoundError(taskId);
+    if (!state || (state.status !== 'FAILED' && state.status !== 'CANCELLED')) throw new TaskStateConflictError(taskId, state?.status ?? 'PENDING', 'retry');
+    const out = await conditionalWrite('UpdateItem', () =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: stateKey(taskId),
+          UpdateExpression:
+            'SET #s = :pending, run = :next, attempts = :zero, updatedAt = :now ' +
+            'REMOVE #e, resultJson, finishedAt, durationMs, startedAt, attemptStartedAt, leaseExpiresAt, nextAttemptAt, attention, stopped, dispatch',
+          ConditionExpression: '#s = :read AND run = :run',
+          ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
+          ExpressionAttributeValues: { ':pending': 'PENDING', ':next': state.run + 1, ':zero': 0, ':now': now.toISOString(), ':read': state.status, ':run': state.run },
+        }),
+      ),
+    );
+    if (!out) {
+      const current = await this.getState(taskId);
+      throw new TaskStateConflictError(taskId, current?.status ?? 'PENDING', 'retry');
+    }
+    return { before: state, record: (await this.get(taskId))! };
+  }
+
+  /**
+   * Puts a retried task back as `before` was (keeping the new run number, so
+   * a message of it that did go out finds nothing to run), unless the new run
+   * has already been claimed. Returns whether it was put back.
+   */
+  async undoRetry(before: StateItem, now: Date): Promise<boolean> {
+    const values: Record<string, unknown> = { ':s': before.status, ':now': now.toISOString(), ':pending': 'PENDING', ':zero': 0, ':run': before.run + 1 };
+    let update = 'SET #s = :s, updatedAt = :now';
+    for (const field of ['error', 'finishedAt', 'attention', 'stopped'] as const) {
+      if (before[field] === undefined) continue;
+      update += `, #${field} = :${field}`;
+      values[`:${field}`] = before[field];
+    }
+    const out = await conditionalWrite('UpdateItem', () =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: stateKey(before.taskId),
+          UpdateExpression: update,
+          ConditionExpression: '#s = :pending AND attempts = :zero AND run = :run',
+          ExpressionAttributeNames: { '#s': 'status', ...Object.fromEntries(['error', 'finishedAt', 'attention', 'stopped'].filter((f) => update.includes(`#${f}`)).map((f) => [`#${f}`, f])) },
+          ExpressionAttributeValues: values,
+        }),
+      ),
+    );
+    return out !== undefined;
+  }
+}

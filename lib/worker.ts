@@ -1,0 +1,304 @@
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { orphanBackoffSeconds, retryDelaySeconds } from './backoff';
+import { runWithConcurrency } from './concurrency';
+import type { Engine } from './engine';
+import { TaskTimeoutError } from './errors';
+import { parseMessage, type TaskMessage } from './message';
+import { claimTask, finishAttempt, markTaskFailed, type AttemptOutcome } from './store/claims';
+import { addCounts, noCounts, type FinishedCounts } from './store/counters';
+import type { StateItem } from './store/items';
+import type { LoadedTask } from './store/taskStore';
+import { getTask, type TaskDefinition } from './task';
+import { briefError, resultJson, toTaskError } from './taskError';
+import type { AttemptRecord, TaskError } from './types';
+import * as z from './zod';
+
+/** The part of the Lambda context the worker uses. */
+export interface DeadlineSource {
+  getRemainingTimeInMillis(): number;
+}
+
+/** How one message ended: acknowledged, or handed back to SQS to come again in `visibilitySeconds`. */
+type MessageOutcome = { retry: false } | { retry: true; visibilitySeconds: number };
+const ack: MessageOutcome = { retry: false };
+const handBack = (seconds: number): MessageOutcome => ({ retry: true, visibilitySeconds: Math.max(0, seconds) });
+
+/** What one batch is doing, shared by its lanes. */
+interface Batch {
+  engine: Engine;
+  loaded: Map<string, LoadedTask>;
+  counts: FinishedCounts;
+  /** Epoch ms at which each claimed message's lease ends, while its attempt runs. */
+  leases: Map<string, number>;
+}
+
+/**
+ * Runs an SQS batch of task messages, concurrently up to the configured bound,
+ * and returns the partial batch response: exactly the messages SQS should
+ * deliver again, each with the delay it should come back after. One message's
+ * failure never touches another's. Near the Lambda's deadline it stops starting
+ * messages and answers: what has not started comes back at once, what runs
+ * comes back when its lease ends, to be taken over if the attempt never
+ * reports (on Lambda, the environment may freeze once the handler returns).
+ */
+export async function processBatch(engine: Engine, event: SQSEvent, context?: DeadlineSource): Promise<SQSBatchResponse> {
+  try {
+    return await runBatch(engine, event, context);
+  } finally {
+    // Once per invocation, whatever happened: unfinished tasks are simply not counted yet.
+    engine.metrics?.flush();
+  }
+}
+
+async function runBatch(engine: Engine, event: SQSEvent, context?: DeadlineSource): Promise<SQSBatchResponse> {
+  const budget = context ? context.getRemainingTimeInMillis() - engine.config.workerDeadlineMarginMs : Infinity;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => {
+    if (Number.isFinite(budget)) timer = setTimeout(() => resolve('deadline'), Math.max(0, budget));
+  });
+  const outcomes = new Map<string, MessageOutcome>();
+  const started = new Set<string>();
+  const batch: Batch = { engine, loaded: new Map(), counts: noCounts(), leases: new Map() };
+
+  const work = (async () => {
+    const ids = event.Records.flatMap((r) => {
+      const parsed = parseMessage(r.body);
+      return parsed.ok ? [parsed.message.taskId] : [];
+    });
+    try {
+      // One read for the whole batch: every task's definition and payload.
+      batch.loaded = await engine.store.load(ids);
+    } catch (error) {
+      engine.logger.error('Batch could not be read; SQS will deliver it again', { error });
+      for (const r of event.Records) outcomes.set(r.messageId, handBack(orphanBackoffSeconds(receiveCountOf(r))));
+      return;
+    }
+    await runWithConcurrency(
+      event.Records,
+      engine.config.workerConcurrency,
+      async (record) => {
+        started.add(record.messageId);
+        outcomes.set(record.messageId, await processMessage(batch, record));
+      },
+      () => closed,
+    );
+  })();
+
+  const ended = await Promise.race([work.then(() => 'done' as const), deadline]);
+  closed = true;
+  clearTimeout(timer);
+  if (ended === 'deadline') {
+    engine.logger.warn('Lambda deadline near: answering, and handing back what has not finished', { unfinished: event.Records.length - outcomes.size });
+  }
+
+  const retries = event.Records.flatMap((record) => {
+    const outcome = outcomes.get(record.messageId) ?? unfinished(batch, record, started.has(record.messageId));
+    return outcome.retry ? [{ record, visibilitySeconds: outcome.visibilitySeconds }] : [];
+  });
+  await Promise.all([
+    ...retries.map(({ record, visibilitySeconds }) => setVisibility(engine, record, visibilitySeconds)),
+    addCounts(engine.store, batch.counts, engine.now()).catch((error: unknown) => engine.logger.warn('Could not update the task counters', { error })),
+  ]);
+  return { batchItemFailures: retries.map(({ record }) => ({ itemIdentifier: record.messageId })) };
+}
+
+/**
+ * A message the batch answers for before it ended: if its attempt runs, it
+ * comes back when the lease ends (the next claim takes the task over then);
+ * if it never started, at once, for another invocation.
+ */
+function unfinished(batch: Batch, record: SQSRecord, started: boolean): MessageOutcome {
+  if (!started) return handBack(0);
+  const leaseEnd = batch.leases.get(record.messageId);
+  if (leaseEnd !== undefined) return handBack((leaseEnd - batch.engine.now().getTime()) / 1000 + 1);
+  const parsed = parseMessage(record.body);
+  const task = parsed.ok ? getTask(parsed.message.name) : undefined;
+  return handBack((task?.timeoutSeconds ?? 0) + batch.engine.config.leaseMarginMs / 1000 + 1);
+}
+
+async function processMessage(batch: Batch, record: SQSRecord): Promise<MessageOutcome> {
+  const { engine } = batch;
+  const receiveCount = receiveCountOf(record);
+  const parsed = parseMessage(record.body);
+  if (!parsed.ok) {
+    // Not ours, or corrupted: without a run it may not touch any task. Redrive takes it to the DLQ.
+    engine.logger.error('Message is not a task message', { messageId: record.messageId, taskId: parsed.taskId });
+    return handBack(orphanBackoffSeconds(receiveCount));
+  }
+  const { message } = parsed;
+  try {
+    const loaded = batch.loaded.get(message.taskId);
+    if (!loaded) return await withoutRecord(batch, message, receiveCount);
+    const definition = getTask(loaded.task.name);
+    if (!definition) {
+      const error = { type: 'UnknownTask', message: `No task is registered under the name "${loaded.task.name}"` };
+      return await failRun(batch, loaded, message, error, () => handBack(orphanBackoffSeconds(receiveCount)));
+    }
+    // A copy that comes before the task's delay is over (a redrive, the recovery sweep) waits it out.
+    const runsAt = Date.parse(loaded.task.createdAt) + (loaded.task.delaySeconds ?? 0) * 1000;
+    const nowMs = engine.now().getTime();
+    if (message.run === 1 && runsAt - nowMs > 1_000) return handBack((runsAt - nowMs) / 1000);
+
+    const leaseMs = definition.timeoutSeconds * 1000 + engine.config.leaseMarginMs;
+    const claimed = await claimTask(engine.store, loaded.task, message.run, engine.now(), leaseMs);
+    if (claimed) {
+      batch.leases.set(record.messageId, claimed.leaseExpiresAt!);
+      try {
+        return await runAttempt(batch, definition, claimed, loaded.payloadJson);
+      } finally {
+        batch.leases.delete(record.messageId);
+      }
+    }
+    return await notClaimed(batch, loaded, message);
+  } catch (error) {
+    engine.logger.error('Task message could not be processed; SQS will deliver it again', { taskId: message.taskId, error });
+    return handBack(orphanBackoffSeconds(receiveCount));
+  }
+}
+
+/**
+ * No definition to run: the message came before its record (enqueue writes
+ * both at once), or its enqueue failed and stopped the task, or the task
+ * expired. Stopped or superseded: acknowledged. Otherwise it comes back, and
+ * redrive ends in the DLQ if the record never appears.
+ */
+async function withoutRecord(batch: Batch, message: TaskMessage, receiveCount: number): Promise<MessageOutcome> {
+  const state = await batch.engine.store.getState(message.taskId);
+  if (state?.stopped || (state && state.run > message.run)) return ack;
+  return handBack(orphanBackoffSeconds(receiveCount));
+}
+
+/** Why a claim did not take the task, and what that means for its message. */
+async function notClaimed(batch: Batch, loaded: LoadedTask, message: TaskMessage): Promise<MessageOutcome> {
+  const { engine } = batch;
+  const state = await engine.store.getState(message.taskId);
+  const nowMs = engine.now().getTime();
+  const log = (reason: string) => engine.logger.info(`Message skipped: ${reason}`, { taskId: message.taskId, run: message.run, status: state?.status });
+  if (!state || state.run !== message.run) {
+    log('it belongs to another run');
+    return ack;
+  }
+  switch (state.status) {
+    case 'SUCCEEDED':
+    case 'FAILED':
+    case 'CANCELLED':
+      log('the task has finished');
+      return ack;
+    case 'RETRYING':
+      // Early: it waits out the rest of the task's backoff.
+      return handBack(((state.nextAttemptAt ?? nowMs) - nowMs) / 1000);
+    case 'RUNNING':
+      if ((state.leaseExpiresAt ?? 0) >= nowMs) {
+        // Another attempt holds the task. Keep the message until its lease ends: if that attempt never reports, this takes over.
+        return handBack((state.leaseExpiresAt! - nowMs) / 1000 + 1);
+      }
+      if (state.attempts >= state.maxAttempts) {
+        const error = { type: 'AttemptsExhausted', message: 'The last attempt did not report an outcome (worker crashed or timed out)' };
+        return failRun(batch, loaded, message, error, () => handBack(1));
+      }
+      return handBack(1);
+    case 'PENDING':
+      return handBack(1); // a claim raced with this one; the next delivery settles it
+  }
+}
+
+/** Ends the message's run FAILED; if the task was not in a state to fail, `otherwise` says what to do. */
+async function failRun(batch: Batch, loaded: LoadedTask, message: TaskMessage, error: TaskError, otherwise: () => MessageOutcome): Promise<MessageOutcome> {
+  const failed = await markTaskFailed(batch.engine.store, loaded.task, message.run, error, batch.engine.now());
+  if (!failed) return otherwise();
+  batch.engine.logger.error('Task failed', { taskId: message.taskId, run: message.run, error });
+  batch.engine.metrics?.failed(loaded.task.name);
+  batch.counts.failed++;
+  return ack;
+}
+
+async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem, payloadJson: string): Promise<MessageOutcome> {
+  const { engine } = batch;
+  const attempt = claimed.attempts;
+  const logger = engine.logger.createChild({ persistentKeys: { taskId: claimed.taskId, taskName: task.name, run: claimed.run, attempt } });
+  const startedAt = engine.now();
+  if (attempt === 1 && claimed.run === 1) {
+    // Waiting starts when the task could first run: after its delay, if it had one.
+    const queueWaitMs = startedAt.getTime() - Date.parse(claimed.createdAt);
+    logger.info('Task started', { queueWaitMs });
+    engine.metrics?.queueWait(task.name, queueWaitMs);
+  }
+
+  const outcome = await runHandler(task, claimed, JSON.parse(payloadJson) as unknown, logger);
+  const finishedAt = engine.now();
+  const entry: AttemptRecord = {
+    attempt,
+    run: claimed.run,
+    startedAt: startedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    outcome: outcome.ok ? 'succeeded' : outcome.timedOut ? 'timed_out' : 'failed',
+    ...(outcome.ok ? {} : { error: briefError(outcome.error) }),
+  };
+
+  if (outcome.ok) {
+    const owned = await finishAttempt(engine.store, claimed, entry, { status: 'SUCCEEDED', resultJson: resultJson(outcome.result) }, finishedAt);
+    logger.info(owned ? 'Task succeeded' : 'Task succeeded, but another attempt owns it now; outcome not recorded', { durationMs: entry.durationMs });
+    if (owned) {
+      engine.metrics?.attemptFinished(task.name, 'succeeded', entry.durationMs);
+      batch.counts.succeeded++;
+    }
+    return ack;
+  }
+  const retryable = outcome.retryable && attempt < claimed.maxAttempts;
+  const delaySeconds = retryDelaySeconds(attempt, task.backoff);
+  const next: AttemptOutcome = retryable
+    ? { status: 'RETRYING', error: outcome.error, nextAttemptAt: finishedAt.getTime() + Math.ceil(delaySeconds * 1000) }
+    : { status: 'FAILED', error: outcome.error };
+  logger.error(retryable ? 'Task attempt failed; will retry' : 'Task failed', { durationMs: entry.durationMs, error: outcome.cause });
+  const owned = await finishAttempt(engine.store, claimed, entry, next, finishedAt);
+  // An attempt that lost the task (its lease was taken over, its run retried) leaves the retry to the new owner.
+  if (!owned) return ack;
+  engine.metrics?.attemptFinished(task.name, retryable ? 'retrying' : 'failed', entry.durationMs);
+  if (retryable) batch.counts.retried++;
+  else batch.counts.failed++;
+  return retryable ? handBack(delaySeconds) : ack;
+}
+
+type HandlerOutcome = { ok: true; result: unknown } | { ok: false; error: TaskError; cause: unknown; timedOut: boolean; retryable: boolean };
+
+async function runHandler(task: TaskDefinition, state: StateItem, payload: unknown, logger: Engine['logger']): Promise<HandlerOutcome> {
+  const parsed = z.safeParse(task.payload, payload);
+  if (!parsed.success) {
+    // The schema changed since the task was enqueued: no retry can fix it.
+    const error = { type: 'InvalidPayload', message: 'The stored payload no longer matches the task schema' };
+    return { ok: false, error, cause: parsed.error, timedOut: false, retryable: false };
+  }
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new TaskTimeoutError(state.timeoutSeconds);
+      controller.abort(error);
+      reject(error);
+    }, state.timeoutSeconds * 1000);
+  });
+  try {
+    const ctx = { taskId: state.taskId, attempt: state.attempts, maxAttempts: state.maxAttempts, signal: controller.signal, logger };
+    const result = await Promise.race([Promise.resolve().then(() => task.run(parsed.data, ctx)), timeout]);
+    return { ok: true, result };
+  } catch (cause) {
+    return { ok: false, error: toTaskError(cause), cause, timedOut: cause instanceof TaskTimeoutError, retryable: true };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function receiveCountOf(record: SQSRecord): number {
+  return Number(record.attributes?.ApproximateReceiveCount ?? 1);
+}
+
+async function setVisibility(engine: Engine, record: SQSRecord, seconds: number): Promise<void> {
+  try {
+    const queueUrl = await engine.queue.urlForArn(record.eventSourceARN);
+    await engine.queue.changeVisibility(queueUrl, record.receiptHandle, seconds);
+  } catch (error) {
+    // The message still comes back, after the queue's own visibility timeout.
+    engine.logger.warn('Could not set when the message comes back', { messageId: record.messageId, error });
+  }
+}
