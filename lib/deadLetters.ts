@@ -55,12 +55,12 @@ async function deadLetter(engine: Engine, message: SQSRecord): Promise<'failed' 
     engine.logger.warn('Dead-lettered message has no task record; dropped', { taskId });
     return 'dropped';
   }
-  const current = state ?? { status: 'PENDING', run: 1, leaseExpiresAt: undefined };
+  const current = state ?? { status: 'PENDING', run: 1, claimableAt: 0 };
   if (current.run !== run || current.status === 'SUCCEEDED' || current.status === 'FAILED' || current.status === 'CANCELLED') {
     engine.logger.info('Dead-lettered message of a run that is over; dropped', { taskId, run, currentRun: current.run, status: current.status });
     return 'dropped';
   }
-  if (current.status === 'RUNNING' && (current.leaseExpiresAt ?? 0) >= engine.now().getTime()) return 'later';
+  if (current.status === 'RUNNING' && (current.claimableAt ?? 0) > engine.now().getTime()) return 'later';
   const failed = await markTaskFailed(engine.store, task, run, DELIVERY_EXHAUSTED, engine.now());
   // It moved between the read and the write (claimed, finished, retried): look again on the next delivery.
   if (!failed) return 'later';

@@ -51,9 +51,9 @@ export interface TaskRecord {
   result?: unknown;
   error?: TaskError;
   attemptLog: AttemptRecord[];
-  /** Epoch ms until which the current RUNNING attempt owns the task. */
+  /** While RUNNING: epoch ms until which the current attempt owns the task; from then on another may take it over. */
   leaseExpiresAt?: number;
-  /** Epoch ms before which a RETRYING task may not be claimed: its backoff. */
+  /** While RETRYING: epoch ms before which no attempt may start (its backoff). */
   nextAttemptAt?: number;
   delaySeconds?: number;
   idempotencyKey?: string;

@@ -73,10 +73,10 @@ async function unfinishedTasks(engine: Engine, items: Record<string, unknown>[],
     let runsAt: number;
     if (!state) runsAt = Date.parse(task.createdAt) + (task.delaySeconds ?? 0) * 1000;
     else if (status === 'PENDING' && !state.stopped) runsAt = nowMs;
-    else if (status === 'RETRYING') runsAt = state.nextAttemptAt ?? nowMs;
+    else if (status === 'RETRYING') runsAt = state.claimableAt ?? nowMs;
     else if (status === 'RUNNING') {
-      runsAt = (state.leaseExpiresAt ?? 0) + 1_000;
-      if (runsAt - nowMs > MAX_DELAY_SECONDS * 1000 && (await endLease(engine.store, task.taskId, state.leaseExpiresAt, now))) runsAt = nowMs;
+      runsAt = (state.claimableAt ?? 0) + 1_000;
+      if (runsAt - nowMs > MAX_DELAY_SECONDS * 1000 && (await endLease(engine.store, task.taskId, state.claimableAt, now))) runsAt = nowMs;
     } else continue;
     const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil((runsAt - nowMs) / 1000)));
     out.push({ status, message: toMessage(task, state?.run ?? 1, delaySeconds) });

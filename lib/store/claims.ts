@@ -13,14 +13,18 @@ import type { TaskStore } from './taskStore';
 /**
  * Claims run `run` of a task for one attempt: creates its state RUNNING (a
  * task no one has touched, run 1), or moves it to RUNNING from PENDING, from
- * RETRYING once its backoff has passed (`nextAttemptAt`), or from RUNNING
- * whose lease has ended, with one more attempt, while attempts remain. This
- * one conditional write is what makes a handler run at most once per attempt
- * and never before its backoff. Returns the claimed state, or undefined.
+ * RETRYING once its backoff has passed, or from RUNNING whose lease has ended
+ * (all three: `claimableAt` has come), with one more attempt, while attempts
+ * remain. This one conditional write is what makes a handler run at most once
+ * per attempt and never before its backoff. Returns the claimed state, or undefined.
  */
-/** A state a claim of run `:run` may take: attempts left, and not waiting out a backoff or someone else's lease. */
-const RUNNABLE =
-  'run = :run AND attempts < maxAttempts AND (#s = :pending OR (#s = :retrying AND nextAttemptAt <= :nowMs) OR (#s = :running AND leaseExpiresAt < :nowMs))';
+/**
+ * A state a claim of run `:run` may take: attempts left, and claimable now
+ * (not waiting out a backoff or someone else's lease, not finished). Flat on
+ * purpose: it is evaluated on every claim, and the local DynamoDB's parser
+ * takes milliseconds per level of nested parentheses.
+ */
+const RUNNABLE = 'run = :run AND attempts < maxAttempts AND claimableAt <= :nowMs';
 
 export async function claimTask(store: TaskStore, task: TaskItem, run: number, now: Date, leaseMs: number): Promise<StateItem | undefined> {
   const nowMs = now.getTime();
@@ -31,17 +35,15 @@ export async function claimTask(store: TaskStore, task: TaskItem, run: number, n
         TableName: store.tableName,
         Key: stateKey(task.taskId),
         UpdateExpression:
-          'SET #s = :running, run = :run, attempts = if_not_exists(attempts, :zero) + :one, leaseExpiresAt = :lease, updatedAt = :now, ' +
+          'SET #s = :running, run = :run, attempts = if_not_exists(attempts, :zero) + :one, claimableAt = :lease, updatedAt = :now, ' +
           'startedAt = if_not_exists(startedAt, :now), attemptStartedAt = :now, attemptLog = if_not_exists(attemptLog, :noLog), ' +
           'taskId = :taskId, #n = :name, priority = :priority, createdAt = :createdAt, maxAttempts = :maxAttempts, timeoutSeconds = :timeout, expiresAt = :expiresAt ' +
-          'REMOVE nextAttemptAt, dispatch',
+          'REMOVE dispatch',
         // Only run 1 can start from nothing: a later run exists because a retry wrote it.
         ConditionExpression: `${run === 1 ? 'attribute_not_exists(#s) OR ' : ''}(${RUNNABLE})`,
         ExpressionAttributeNames: { '#s': 'status', '#n': 'name' },
         ExpressionAttributeValues: {
           ':running': 'RUNNING',
-          ':pending': 'PENDING',
-          ':retrying': 'RETRYING',
           ':run': run,
           ':zero': 0,
           ':one': 1,
@@ -87,20 +89,22 @@ export async function finishAttempt(store: TaskStore, claimed: StateItem, entry:
     ':attempt': claimed.attempts,
   };
   const set = ['#s = :status', 'attemptLog = :log', 'updatedAt = :now', 'durationMs = :duration'];
-  const remove = ['leaseExpiresAt', 'attemptStartedAt'];
+  const remove = ['attemptStartedAt'];
   if (outcome.status === 'SUCCEEDED') {
     set.push('resultJson = :result', 'finishedAt = :now');
     values[':result'] = outcome.resultJson;
-    remove.push('#e', 'nextAttemptAt');
+    remove.push('#e', 'claimableAt');
   } else {
     set.push('#e = :error');
     values[':error'] = outcome.error;
     if (outcome.status === 'RETRYING') {
-      set.push('nextAttemptAt = :next');
+      // The backoff: no claim before then, whatever message comes.
+      set.push('claimableAt = :next');
       values[':next'] = outcome.nextAttemptAt;
     } else {
       set.push('finishedAt = :now', 'attention = :attention');
       values[':attention'] = attentionKey('FAILED', claimed.taskId);
+      remove.push('claimableAt');
     }
   }
   const out = await conditionalWrite('UpdateItem', () =>
@@ -140,8 +144,9 @@ export async function markTaskFailed(store: TaskStore, task: TaskItem, run: numb
       new UpdateCommand({
         TableName: store.tableName,
         Key: stateKey(task.taskId),
-        UpdateExpression: 'SET #s = :failed, #e = :error, finishedAt = :now, updatedAt = :now, attention = :attention REMOVE leaseExpiresAt, attemptStartedAt, nextAttemptAt, dispatch',
-        ConditionExpression: 'run = :run AND #s IN (:pending, :retrying, :running) AND (#s <> :running OR leaseExpiresAt < :nowMs)',
+        UpdateExpression: 'SET #s = :failed, #e = :error, finishedAt = :now, updatedAt = :now, attention = :attention REMOVE claimableAt, attemptStartedAt, dispatch',
+        // Not over (it has a claimableAt), and not running under a live lease.
+        ConditionExpression: 'run = :run AND attribute_exists(claimableAt) AND (#s <> :running OR claimableAt <= :nowMs)',
         ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
         ExpressionAttributeValues: {
           ':failed': failed.status,
@@ -149,8 +154,6 @@ export async function markTaskFailed(store: TaskStore, task: TaskItem, run: numb
           ':now': failed.finishedAt,
           ':attention': failed.attention,
           ':run': run,
-          ':pending': 'PENDING',
-          ':retrying': 'RETRYING',
           ':running': 'RUNNING',
           ':nowMs': now.getTime(),
         },
@@ -162,21 +165,20 @@ export async function markTaskFailed(store: TaskStore, task: TaskItem, run: numb
 }
 
 /**
- * Ends a RUNNING task's lease at `now` if it is still the one read
- * (`leaseExpiresAt`): a live worker that finished the task wins. The claim
- * takes over a lease that ended strictly before it, hence one millisecond
- * back. Returns whether it ended the lease. (The local recovery sweep's.)
+ * Ends a RUNNING task's lease now, if it is still the one read
+ * (`claimableAt`): a live worker that finished the task wins. Returns
+ * whether it ended the lease. (The local recovery sweep's.)
  */
-export async function endLease(store: TaskStore, taskId: string, leaseExpiresAt: number | undefined, now: Date): Promise<boolean> {
+export async function endLease(store: TaskStore, taskId: string, leaseEnd: number | undefined, now: Date): Promise<boolean> {
   const out = await conditionalWrite('UpdateItem', () =>
     store.client.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: stateKey(taskId),
-        UpdateExpression: 'SET leaseExpiresAt = :ended',
-        ConditionExpression: '#s = :running AND leaseExpiresAt = :read',
+        UpdateExpression: 'SET claimableAt = :now',
+        ConditionExpression: '#s = :running AND claimableAt = :read',
         ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':ended': now.getTime() - 1, ':running': 'RUNNING', ':read': leaseExpiresAt },
+        ExpressionAttributeValues: { ':now': now.getTime(), ':running': 'RUNNING', ':read': leaseEnd },
       }),
     ),
   );

@@ -32,7 +32,17 @@ export async function putMarker(store: TaskStore, key: string, marker: Idempoten
 
 /** Creates the state of a task that `owner` is about to send: PENDING, run 1. False if it has a state already. */
 export async function beginDispatch(store: TaskStore, task: Copied, owner: string, until: number, now: Date): Promise<boolean> {
-  const state: StateItem = { ...stateKey(task.taskId), ...copiedFields(task), status: 'PENDING', run: 1, attempts: 0, attemptLog: [], updatedAt: now.toISOString(), dispatch: { owner, until } };
+  const state: StateItem = {
+    ...stateKey(task.taskId),
+    ...copiedFields(task),
+    status: 'PENDING',
+    run: 1,
+    attempts: 0,
+    claimableAt: 0,
+    attemptLog: [],
+    updatedAt: now.toISOString(),
+    dispatch: { owner, until },
+  };
   const out = await conditionalWrite('PutItem', () =>
     store.client.send(new PutCommand({ TableName: store.tableName, Item: state, ConditionExpression: 'attribute_not_exists(sk)' })),
   );
@@ -67,7 +77,7 @@ export async function reviveStopped(store: TaskStore, seen: StateItem, owner: st
       new UpdateCommand({
         TableName: store.tableName,
         Key: stateKey(seen.taskId),
-        UpdateExpression: 'SET #s = :pending, run = :next, attempts = :zero, updatedAt = :now, dispatch = :mine REMOVE stopped, #e, finishedAt, attention',
+        UpdateExpression: 'SET #s = :pending, run = :next, attempts = :zero, claimableAt = :zero, updatedAt = :now, dispatch = :mine REMOVE stopped, #e, finishedAt, attention',
         ConditionExpression: 'stopped = :stopped AND run = :run',
         ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
         ExpressionAttributeValues: { ':pending': 'PENDING', ':next': seen.run + 1, ':zero': 0, ':now': now.toISOString(), ':mine': { owner, until }, ':stopped': 'enqueue_failed', ':run': seen.run },

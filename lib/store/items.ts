@@ -77,8 +77,13 @@ export interface StateItem extends Key, Copied {
   attemptStartedAt?: string;
   finishedAt?: string;
   durationMs?: number;
-  leaseExpiresAt?: number;
-  nextAttemptAt?: number;
+  /**
+   * Epoch ms from which a claim may take the task: at once while PENDING,
+   * when its backoff ends while RETRYING, when the running attempt's lease
+   * ends while RUNNING; absent once the run is over. One attribute, so the
+   * claim's condition stays one flat comparison.
+   */
+  claimableAt?: number;
   resultJson?: string;
   error?: TaskError;
   attemptLog?: AttemptRecord[];
@@ -121,8 +126,8 @@ export function toRecord(task: TaskItem, state: StateItem | undefined, payloadJs
     attemptLog: state?.attemptLog ?? [],
   };
   if (state?.resultJson !== undefined) record.result = JSON.parse(state.resultJson) as unknown;
-  if (state?.leaseExpiresAt !== undefined) record.leaseExpiresAt = state.leaseExpiresAt;
-  if (state?.nextAttemptAt !== undefined) record.nextAttemptAt = state.nextAttemptAt;
+  if (state?.status === 'RUNNING' && state.claimableAt !== undefined) record.leaseExpiresAt = state.claimableAt;
+  if (state?.status === 'RETRYING' && state.claimableAt !== undefined) record.nextAttemptAt = state.claimableAt;
   return record;
 }
 

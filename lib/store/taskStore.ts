@@ -101,9 +101,17 @@ export class TaskStore {
     return out.Item as StateItem | undefined;
   }
 
-  /** The definitions and payloads of many tasks (the worker's batch), in two requests at most. */
+  /**
+   * The definitions and payloads of many tasks (the worker's batch). Read
+   * eventually consistent, at half the price: a definition never changes
+   * once written. Only what that read misses (written a moment ago) is read
+   * again, strongly consistent, before it counts as missing.
+   */
   async load(taskIds: string[]): Promise<Map<string, LoadedTask>> {
-    const tasks = await batchGet(this.client, this.tableName, taskIds.map(taskKey));
+    const keys = taskIds.map(taskKey);
+    const tasks = await batchGet(this.client, this.tableName, keys, false);
+    const missed = keys.filter((k) => !tasks.has(keyString(k)));
+    if (missed.length > 0) for (const [k, item] of await batchGet(this.client, this.tableName, missed)) tasks.set(k, item);
     const external = [...tasks.values()].filter((t) => t.payloadJson === undefined).map((t) => payloadKey(String(t.taskId)));
     const payloads = external.length > 0 ? await batchGet(this.client, this.tableName, external) : new Map<string, Record<string, unknown>>();
     const loaded = new Map<string, LoadedTask>();
@@ -149,7 +157,7 @@ export class TaskStore {
               new UpdateCommand({
                 TableName: this.tableName,
                 Key: stateKey(task.taskId),
-                UpdateExpression: 'SET #s = :s, stopped = :stopped, #e = :error, finishedAt = :now, updatedAt = :now, attention = :attention REMOVE dispatch',
+                UpdateExpression: 'SET #s = :s, stopped = :stopped, #e = :error, finishedAt = :now, updatedAt = :now, attention = :attention REMOVE dispatch, claimableAt',
                 ConditionExpression: 'dispatch.#owner = :owner AND #s = :pending AND attempts = :zero AND run = :run',
                 ExpressionAttributeNames: { '#s': 'status', '#e': 'error', '#owner': 'owner' },
                 ExpressionAttributeValues: { ':s': stopped.status, ':stopped': stopped.stopped, ':error': error, ':now': stopped.finishedAt, ':attention': stopped.attention, ':owner': owner, ':pending': 'PENDING', ':zero': 0, ':run': run },
@@ -176,7 +184,7 @@ export class TaskStore {
               new UpdateCommand({
                 TableName: this.tableName,
                 Key: stateKey(taskId),
-                UpdateExpression: 'SET #s = :s, finishedAt = :now, updatedAt = :now, attention = :attention REMOVE nextAttemptAt, dispatch',
+                UpdateExpression: 'SET #s = :s, finishedAt = :now, updatedAt = :now, attention = :attention REMOVE claimableAt, dispatch',
                 ConditionExpression: '#s = :read AND run = :run',
                 ExpressionAttributeNames: { '#s': 'status' },
                 ExpressionAttributeValues: { ':s': cancelled.status, ':now': cancelled.finishedAt, ':attention': cancelled.attention, ':read': status, ':run': state.run },
@@ -212,8 +220,8 @@ export class TaskStore {
           TableName: this.tableName,
           Key: stateKey(taskId),
           UpdateExpression:
-            'SET #s = :pending, run = :next, attempts = :zero, updatedAt = :now ' +
-            'REMOVE #e, resultJson, finishedAt, durationMs, startedAt, attemptStartedAt, leaseExpiresAt, nextAttemptAt, attention, stopped, dispatch',
+            'SET #s = :pending, run = :next, attempts = :zero, claimableAt = :zero, updatedAt = :now ' +
+            'REMOVE #e, resultJson, finishedAt, durationMs, startedAt, attemptStartedAt, attention, stopped, dispatch',
           ConditionExpression: '#s = :read AND run = :run',
           ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
           ExpressionAttributeValues: { ':pending': 'PENDING', ':next': state.run + 1, ':zero': 0, ':now': now.toISOString(), ':read': state.status, ':run': state.run },
@@ -240,6 +248,7 @@ export class TaskStore {
       update += `, #${field} = :${field}`;
       values[`:${field}`] = before[field];
     }
+    update += ' REMOVE claimableAt';
     const out = await conditionalWrite('UpdateItem', () =>
       this.client.send(
         new UpdateCommand({
