@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.esbuild', '.serverless', '.local', 'coverage', 'test-output', 'lib/dashboard/assets/**'] },
+  { ignores: ['node_modules', '.esbuild', '.serverless', '.local', 'coverage', 'test-output', 'reports', '.stryker-tmp'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

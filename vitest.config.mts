@@ -1,6 +1,9 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The dashboard's script, bundled as the Lambda build bundles it (lib/build/dashboardClient.cjs).
+  resolve: { alias: { 'virtual:dashboard-client': fileURLToPath(new URL('./test/support/dashboardClient.ts', import.meta.url)) } },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,

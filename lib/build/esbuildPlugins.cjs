@@ -1,7 +1,8 @@
 'use strict';
 // esbuild plugins for the Lambda bundles (serverless.yml: custom.esbuild.plugins;
-// bench/coldStart.ts builds with the same list). They exist for cold starts:
-// classic `import { z } from 'zod'` keeps zod's whole namespace, so esbuild
+// bench/coldStart.ts builds with the same list): the dashboard's browser script,
+// bundled into the dashboard function (dashboardClient.cjs), and trimZod, which
+// exists for cold starts: classic `import { z } from 'zod'` keeps zod's whole namespace, so esbuild
 // cannot drop the parts of zod that the functions never call. The engine and
 // the built-in tasks use zod/mini, which esbuild tree-shakes; these plugins
 // drop the same parts for a task module that imports classic zod.
@@ -59,4 +60,4 @@ const trimZod = {
   },
 };
 
-module.exports = [trimZod];
+module.exports = [trimZod, require('./dashboardClient.cjs').esbuildPlugin];

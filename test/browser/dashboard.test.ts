@@ -115,7 +115,7 @@ async function waitForRows(count: number, status?: string): Promise<void> {
     expect(await rows().locator('.status', { hasText: 'SUCCEEDED' }).count()).toBe(5);
     const count = (status: string) => page.locator(`#counts button[data-status="${status}"] .count-value`).textContent();
     // Finished in the last hour from the counters; waiting and in flight from SQS (the delayed task's message).
-    expect([await count('SUCCEEDED'), await count('FAILED'), await count('RETRYING'), await count('PENDING'), await count('RUNNING')]).toEqual(['5', '1', '1', '1', '0']);
+    expect([await count('SUCCEEDED'), await count('FAILED'), await count('PENDING'), await count('RUNNING')]).toEqual(['5', '1', '1', '0']);
   });
 
   it('draws the last hour of throughput with succeeded and failed bars', async () => {
@@ -145,7 +145,9 @@ async function waitForRows(count: number, status?: string): Promise<void> {
     expect(await page.locator('#detail').getAttribute('open')).not.toBeNull();
     expect(await page.locator('#detail-error').textContent()).toBe(`Error: ${FAIL_MESSAGE}`);
     expect(await page.locator('#detail-attempts tbody tr').count()).toBe(1);
-    expect(await page.locator('#detail-attempts tbody tr td').nth(1).textContent()).toBe('failed');
+    const cells = page.locator('#detail-attempts tbody tr td');
+    // Run, attempt, outcome.
+    expect([await cells.nth(0).textContent(), await cells.nth(1).textContent(), await cells.nth(2).textContent()]).toEqual(['1', '1', 'failed']);
     expect(await page.locator('#detail-retry').isVisible()).toBe(true);
     expect(await page.locator('#detail-cancel').isVisible()).toBe(false);
     await page.screenshot({ path: join(OUTPUT, 'dashboard-detail.png') });
@@ -162,6 +164,8 @@ async function waitForRows(count: number, status?: string): Promise<void> {
     // The open detail follows the task by polling.
     await page.locator('#detail-attempts tbody tr').nth(1).waitFor({ timeout: 15_000 });
     expect(await page.locator('#detail-body .status').textContent()).toBe('FAILED');
+    // The retry was run 2, and its attempt says so.
+    expect(await page.locator('#detail-attempts tbody tr').nth(1).locator('td').first().textContent()).toBe('2');
   });
 
   it('closes the detail with Escape and gives focus back to the task', async () => {

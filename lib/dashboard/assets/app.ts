@@ -1,13 +1,9 @@
-import { API_JS } from './client/api';
-import { CHART_JS } from './client/chart';
-import { DETAIL_JS } from './client/detail';
-import { DOM_JS } from './client/dom';
-import { LIST_JS } from './client/list';
-import { MAIN_JS } from './client/main';
+import script from 'virtual:dashboard-client';
 
 /**
- * The dashboard's script, served as /dashboard/app.js. It is plain JavaScript
- * kept in TypeScript strings so the api Lambda's bundle carries it with no
- * build step or file reads; the parts share one function scope, and main runs last.
+ * The dashboard's script, served as /dashboard/app.js: lib/dashboard/client/,
+ * TypeScript modules that tsc and ESLint read, bundled into this string when
+ * the function is built (lib/build/dashboardClient.cjs), so the Lambda reads
+ * no file at run time.
  */
-export const APP_JS = ['"use strict";', '(function () {', DOM_JS, API_JS, CHART_JS, LIST_JS, DETAIL_JS, MAIN_JS, '})();', ''].join('\n');
+export const APP_JS: string = script;

@@ -1,0 +1,50 @@
+/** What the JSON API answers, as far as the page reads it. */
+export interface TaskError {
+  type: string;
+  message: string;
+}
+
+export interface TaskSummary {
+  taskId: string;
+  name: string;
+  status: string;
+  priority: string;
+  attempts: number;
+  maxAttempts: number;
+  timeoutSeconds: number;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  error: TaskError | null;
+  run: number;
+}
+
+export interface Attempt {
+  attempt: number;
+  run: number;
+  startedAt: string;
+  durationMs: number;
+  outcome: string;
+  error?: TaskError;
+}
+
+export interface Task extends TaskSummary {
+  payload: unknown;
+  result: unknown;
+  nextAttemptAt: string | null;
+  attemptLog: Attempt[];
+}
+
+export interface Page {
+  items: TaskSummary[];
+  nextCursor: string | null;
+}
+
+export interface Stats {
+  windowMinutes: number;
+  throughput: Array<{ minute: string; succeeded: number; failed: number }>;
+  totals: { succeeded: number; failed: number; cancelled: number };
+  queues: { waiting: number; inFlight: number };
+}
