@@ -1,51 +1,79 @@
 import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { z } from 'zod';
 import { withBackgroundTasks } from '../lib/background';
-import { processBatch } from '../lib/worker';
 import { createApiHandler } from '../lib/http/api';
-import { writeLog } from '../lib/tasks/examples';
+import { stateKey } from '../lib/store/items';
+import { defineTask } from '../lib/task';
 import { TERMINAL_STATUSES } from '../lib/types';
+import { processBatch } from '../lib/worker';
 import { apiEvent, lambdaContext, receiveEvent } from '../test/support/events';
 import type { BenchAws } from './servers';
 
-export interface RequestsPerTask {
+/** A task whose payload is one string of the size under test; it returns a small result, as most tasks do. It can fail its first attempt, to price a retry. */
+export const blob = defineTask({
+  name: 'bench_blob',
+  payload: z.object({ blob: z.string(), failOnce: z.optional(z.boolean()) }),
+  backoff: { baseSeconds: 0.5, maxSeconds: 1 },
+  run: ({ blob, failOnce }, ctx) => {
+    if (failOnce && ctx.attempt === 1) throw new Error('first attempt fails, as asked');
+    return { length: blob.length };
+  },
+});
+
+export type Mode = 'single' | 'batch' | 'withBackgroundTasks';
+
+export interface TaskCost {
   tasks: number;
-  /** Requests the servers saw, per successful task, by action. */
+  payloadBytes: number;
+  /** Requests the servers saw, per task, by action. */
   dynamodb: Record<string, number>;
   sqs: Record<string, number>;
-  sqsSendsPerTask: number;
-  dynamodbWriteRequestsPerTask: number;
-  dynamodbReadRequestsPerTask: number;
+  sqsRequestsPerTask: number;
+  /** DynamoDB write units per task, by DynamoDB's rules (test/support/capacity.ts), in all and by item kind. */
+  writeUnits: number;
+  writeUnitsByKind: Record<string, number>;
+  /** Of which the one write that stores the payload. */
+  payloadWriteUnits: number;
+  readUnits: number;
 }
 
-const WRITES = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'];
-const READS = ['GetItem', 'Query', 'BatchGetItem'];
+/** The payload of the size under test: JSON of exactly `bytes` bytes. */
+export function payloadOf(bytes: number): { blob: string } {
+  return { blob: 'x'.repeat(Math.max(0, bytes - '{"blob":""}'.length)) };
+}
+
+/** A payload just small enough that a task's definition item fits in 1 KB: one write unit. */
+export const FITS_ONE_UNIT_BYTES = 800;
 
 /**
- * Runs `tasks` write_log tasks from enqueue to SUCCEEDED in one of three ways
- * and divides the requests the servers counted by the tasks. The worker side
- * includes the event source's own receives and deletes (SQS bills those too).
+ * Runs `tasks` tasks from enqueue to SUCCEEDED in one of three ways and
+ * divides what the servers counted, and what DynamoDB would bill, by the
+ * tasks. The worker side includes the event source's own receives and deletes
+ * (SQS bills those too) and the dashboard's counters.
  */
-export async function countRequests(aws: BenchAws, mode: 'single' | 'batch' | 'withBackgroundTasks', tasks: number): Promise<RequestsPerTask> {
-  const { engine } = aws;
+export async function measureTasks(aws: BenchAws, mode: Mode, tasks: number, payloadBytes: number, failOnce = false): Promise<TaskCost> {
+  const engine = aws.metered;
   const api = createApiHandler({ engine, apiKeys: async () => ['bench-key'] });
+  const payload = { ...payloadOf(payloadBytes), ...(failOnce ? { failOnce } : {}) };
   aws.dynamoCounter.reset();
   aws.sqsCounter.reset();
+  aws.meter.reset();
   const ids: string[] = [];
   if (mode === 'single') {
     for (let i = 0; i < tasks; i++) {
-      const res = await api(apiEvent('POST', '/tasks', { body: { name: 'write_log', payload: { message: `r${i}` } }, apiKey: 'bench-key' }), lambdaContext());
+      const res = await api(apiEvent('POST', '/tasks', { body: { name: blob.name, payload }, apiKey: 'bench-key' }), lambdaContext());
       ids.push((JSON.parse(res.body) as { taskId: string }).taskId);
     }
   } else if (mode === 'batch') {
     for (let i = 0; i < tasks; i += 100) {
-      const batch = Array.from({ length: Math.min(100, tasks - i) }, (_, j) => ({ name: 'write_log', payload: { message: `b${i + j}` } }));
+      const batch = Array.from({ length: Math.min(100, tasks - i) }, () => ({ name: blob.name, payload }));
       const res = await api(apiEvent('POST', '/tasks/batch', { body: { tasks: batch }, apiKey: 'bench-key' }), lambdaContext());
       ids.push(...(JSON.parse(res.body) as { items: Array<{ taskId: string }> }).items.map((t) => t.taskId));
     }
   } else {
     const handler = withBackgroundTasks(
       async (_event: unknown, _ctx, backgroundTasks) => {
-        for (let j = 0; j < 10; j++) ids.push(backgroundTasks.add(writeLog, { message: `w${j}` }).taskId);
+        for (let j = 0; j < 10; j++) ids.push(backgroundTasks.add(blob, payload).taskId);
         return { statusCode: 200, body: '' };
       },
       { engine: () => engine },
@@ -66,17 +94,24 @@ export async function countRequests(aws: BenchAws, mode: 'single' | 'batch' | 'w
   }
   const dynamoCounts = aws.dynamoCounter.snapshot();
   const sqsCounts = aws.sqsCounter.snapshot();
-  // Checking the outcome is not part of the work measured: read after the snapshot.
-  const records = await Promise.all(ids.map((id) => engine.store.get(id)));
-  if (!records.every((r) => r && TERMINAL_STATUSES.includes(r.status) && r.status === 'SUCCEEDED')) throw new Error(`${mode}: not every task SUCCEEDED`);
+  const written = aws.meter.writeUnits();
+  const readUnits = aws.meter.readUnits();
+  // Checking the outcome is not part of the work measured: read after the snapshot, through the unmetered client.
+  for (const id of ids) {
+    const state = await aws.observerGet(stateKey(id));
+    if (!state || !TERMINAL_STATUSES.includes(state.status as never) || state.status !== 'SUCCEEDED') throw new Error(`${mode}: not every task SUCCEEDED`);
+  }
   const per = (counts: Record<string, number>) => Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, v / ids.length]));
-  const sum = (counts: Record<string, number>, keys: string[]) => keys.reduce((s, k) => s + (counts[k] ?? 0), 0) / ids.length;
+  const byKind = per(written.byKind);
   return {
     tasks: ids.length,
+    payloadBytes,
     dynamodb: per(dynamoCounts),
     sqs: per(sqsCounts),
-    sqsSendsPerTask: sum(sqsCounts, ['SendMessage', 'SendMessageBatch']),
-    dynamodbWriteRequestsPerTask: sum(dynamoCounts, WRITES),
-    dynamodbReadRequestsPerTask: sum(dynamoCounts, READS),
+    sqsRequestsPerTask: Object.values(sqsCounts).reduce((s, v) => s + v, 0) / ids.length,
+    writeUnits: written.total / ids.length,
+    writeUnitsByKind: byKind,
+    payloadWriteUnits: payloadBytes > 4096 ? (byKind.PAYLOAD ?? 0) : (byKind.TASK ?? 0),
+    readUnits: readUnits / ids.length,
   };
 }

@@ -9,9 +9,9 @@ import '../lib/tasks';
 import { runLoad, type LoadReport } from '../test/support/load';
 import { copyCheckout, startStack } from '../test/support/stack';
 import { benchColdStart } from './coldStart';
-import { ASSUMPTIONS, costPerMillion, PRICES } from './cost';
+import { ASSUMPTIONS, costPerMillion, measureDashboard, PRICES } from './cost';
 import { benchEnqueue, benchWorker } from './enqueueWorker';
-import { countRequests } from './requests';
+import { FITS_ONE_UNIT_BYTES, measureTasks, type Mode } from './requests';
 import { startBenchAws } from './servers';
 import { round } from './stats';
 import { barChart } from './svg';
@@ -24,23 +24,39 @@ async function main(): Promise<void> {
   // Task logs and EMF lines would measure stdout, not the engine: warnings and errors only, no metrics.
   aws.engine.logger = new Logger({ serviceName: 'bench', logLevel: 'WARN' });
   aws.engine.metrics = undefined;
+  // The cost runs fail tasks on purpose (to price a retry): their error lines are expected.
+  aws.metered.logger = new Logger({ serviceName: 'bench', logLevel: 'CRITICAL' });
+  aws.metered.metrics = undefined;
   try {
     log('enqueue: api handler vs PutItem ∥ SendMessage ...');
     const enqueue = await benchEnqueue(aws, quick ? 3 : 9, quick ? 50 : 200);
     await aws.freshQueues();
     log('worker: batch of 10 vs its unavoidable writes ...');
     const worker = await benchWorker(aws, quick ? 5 : 25);
-    log('requests per task, counted at the servers ...');
-    const requests = {
-      single: await countRequests(aws, 'single', quick ? 50 : 200),
-      batch: await countRequests(aws, 'batch', quick ? 100 : 500),
-      withBackgroundTasks: await countRequests(aws, 'withBackgroundTasks', quick ? 50 : 200),
-    };
-    const cost = {
-      single: costPerMillion('single', requests.single),
-      batch: costPerMillion('batch', requests.batch),
-      withBackgroundTasks: costPerMillion('withBackgroundTasks', requests.withBackgroundTasks),
-    };
+    log('cost per task: requests at the servers, DynamoDB units by its rules ...');
+    const counts: Record<Mode, number> = { single: quick ? 50 : 200, batch: quick ? 100 : 500, withBackgroundTasks: quick ? 50 : 200 };
+    const modes = Object.keys(counts) as Mode[];
+    const requests: Record<string, Record<Mode, Awaited<ReturnType<typeof measureTasks>>>> = {};
+    const cost: Record<string, Record<Mode, ReturnType<typeof costPerMillion>>> = {};
+    for (const [label, bytes] of [['payload 1 KB', 1024], [`payload ${FITS_ONE_UNIT_BYTES} B`, FITS_ONE_UNIT_BYTES]] as const) {
+      requests[label] = {} as Record<Mode, Awaited<ReturnType<typeof measureTasks>>>;
+      cost[label] = {} as Record<Mode, ReturnType<typeof costPerMillion>>;
+      for (const mode of modes) {
+        requests[label]![mode] = await measureTasks(aws, mode, counts[mode], bytes);
+        cost[label]![mode] = costPerMillion(mode, requests[label]![mode]);
+      }
+    }
+    log('write units by payload size, and per retry ...');
+    const byPayload = [];
+    for (const bytes of [100, 1024, 64 * 1024, 256 * 1024]) {
+      const m = await measureTasks(aws, 'single', quick ? 10 : 40, bytes);
+      byPayload.push({ payloadBytes: bytes, writeUnits: m.writeUnits, payloadWriteUnits: m.payloadWriteUnits, beyondPayloadWrite: m.writeUnits - m.payloadWriteUnits, byKind: m.writeUnitsByKind, readUnits: m.readUnits });
+    }
+    const firstTry = await measureTasks(aws, 'batch', quick ? 20 : 100, 100);
+    const oneRetry = await measureTasks(aws, 'batch', quick ? 20 : 100, 100, true);
+    const retry = { writeUnitsWithoutRetry: firstTry.writeUnits, writeUnitsWithOneRetry: oneRetry.writeUnits, perRetry: oneRetry.writeUnits - firstTry.writeUnits };
+    log('dashboard: read units per refresh ...');
+    const dashboard = await measureDashboard(aws);
     log('cold start: handler bundles vs a bundle of the two SDK clients ...');
     const coldStart = await benchColdStart(quick ? 5 : 15);
     log('end to end: tasks through npm start, POST to SUCCEEDED ...');
@@ -52,7 +68,7 @@ async function main(): Promise<void> {
       enqueue: { ...enqueue, goal: 1.15 },
       worker: { ...worker, goal: 1.15 },
       requests,
-      cost: { perMillionTasksUsd: cost, prices: PRICES, assumptions: ASSUMPTIONS },
+      cost: { perMillionTasksUsd: cost, writeUnitsByPayload: byPayload, retry, dashboard, prices: PRICES, assumptions: ASSUMPTIONS },
       coldStart,
       endToEnd,
       durationSeconds: Math.round((Date.now() - started) / 1000),
@@ -88,8 +104,13 @@ type Results = {
   endToEnd: Awaited<ReturnType<typeof benchEndToEnd>>;
   enqueue: Awaited<ReturnType<typeof benchEnqueue>>;
   worker: Awaited<ReturnType<typeof benchWorker>>;
-  requests: Record<string, Awaited<ReturnType<typeof countRequests>>>;
-  cost: { perMillionTasksUsd: Record<string, ReturnType<typeof costPerMillion>> };
+  requests: Record<string, Record<Mode, Awaited<ReturnType<typeof measureTasks>>>>;
+  cost: {
+    perMillionTasksUsd: Record<string, Record<Mode, ReturnType<typeof costPerMillion>>>;
+    writeUnitsByPayload: Array<{ payloadBytes: number; writeUnits: number; payloadWriteUnits: number; beyondPayloadWrite: number }>;
+    retry: { perRetry: number };
+    dashboard: Awaited<ReturnType<typeof measureDashboard>>;
+  };
 };
 
 function table(r: Results): string {
@@ -110,11 +131,23 @@ function table(r: Results): string {
   for (const [queue, e] of Object.entries(r.endToEnd)) {
     rows.push([`npm start, ${e.accepted} tasks, ${queue} queue: tasks/s, p50 / p99 to SUCCEEDED (ms)`, `${fmt(e.tasksPerSecond)}/s, ${e.timeToTerminalMs.p50} / ${e.timeToTerminalMs.p99}`, '', e.lost === 0 ? '0 lost' : `${e.lost} LOST`]);
   }
-  for (const [mode, q] of Object.entries(r.requests)) {
-    rows.push([`${mode}: SQS sends / DynamoDB writes / reads per task`, `${fmt(q.sqsSendsPerTask)} / ${fmt(q.dynamodbWriteRequestsPerTask)} / ${fmt(q.dynamodbReadRequestsPerTask)}`, '≤ 1 / ≤ 3', '']);
+  for (const [label, byMode] of Object.entries(r.requests)) {
+    for (const [mode, q] of Object.entries(byMode)) {
+      const c = r.cost.perMillionTasksUsd[label]![mode as Mode];
+      rows.push([
+        `${mode}, ${label}: write / read units, SQS requests per task; USD per million`,
+        `${fmt(q.writeUnits)} / ${fmt(q.readUnits)}, ${fmt(q.sqsRequestsPerTask)}; $${fmt(c.total)}`,
+        `api $${fmt(c.httpApi)} λ $${fmt(c.lambda)} sqs $${fmt(c.sqs)} ddb $${fmt(c.dynamodb)}`,
+        mode === 'single' ? 'goal ≤ $4.50' : 'goal ≤ $3.00',
+      ]);
+    }
   }
-  for (const [mode, c] of Object.entries(r.cost.perMillionTasksUsd)) {
-    rows.push([`${mode}: USD per million tasks`, `$${fmt(c.total)}`, `api $${fmt(c.httpApi)} λ $${fmt(c.lambda)} sqs $${fmt(c.sqs)} ddb $${fmt(c.dynamodb)}`, '']);
+  for (const p of r.cost.writeUnitsByPayload) {
+    rows.push([`write units per task, payload ${fmt(p.payloadBytes / 1024)} KB`, `${fmt(p.writeUnits)} = ${fmt(p.payloadWriteUnits)} storing it + ${fmt(p.beyondPayloadWrite)}`, '', 'goal ≤ 4 beyond it']);
+  }
+  rows.push(['write units per retry', fmt(r.cost.retry.perRetry), '', 'goal ≤ 2']);
+  for (const d of r.cost.dashboard) {
+    rows.push([`dashboard, +${d.tasksAdded} tasks: read units of /stats, a page, a FAILED page`, `${fmt(d.statsReadUnits)}, ${fmt(d.listPageReadUnits)}, ${fmt(d.failedPageReadUnits)}`, '', '']);
   }
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
   return rows.map((row, i) => row.map((cell, j) => cell.padEnd(widths[j]!)).join('  ') + (i === 0 ? `\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : '')).join('\n');
@@ -139,8 +172,8 @@ function chart(r: Results): string {
       ]),
     },
     {
-      heading: 'USD per million tasks (AWS prices, counted requests)',
-      bars: Object.entries(r.cost.perMillionTasksUsd).map(([mode, c]) => ({ label: mode, value: round(c.total), unit: ' $' })),
+      heading: 'USD per million tasks, 1 KB payload (AWS prices, measured units)',
+      bars: Object.entries(r.cost.perMillionTasksUsd['payload 1 KB'] ?? {}).map(([mode, c]) => ({ label: mode, value: round(c.total), marker: mode === 'single' ? 4.5 : 3, unit: ' $' })),
     },
   ]);
 }

@@ -1,4 +1,5 @@
-import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,12 +10,17 @@ import { createEngine, type Engine } from '../lib/engine';
 import { TaskQueue } from '../lib/queue';
 import { TaskStore } from '../lib/store/taskStore';
 import { serverlessResources } from '../test/support/aws';
+import { CapacityMeter, tableSchema } from '../test/support/capacity';
+
+const METER_AGENT = 'capacity-meter';
 
 /** Requests seen by the servers, by API action (read off x-amz-target, as the servers themselves route). */
 export class RequestCounter {
   readonly counts = new Map<string, number>();
   attach(server: Server): void {
     server.prependListener('request', (req) => {
+      // The capacity meter's own reads are not the system's requests.
+      if (String(req.headers['user-agent'] ?? '').includes(METER_AGENT)) return;
       const target = String(req.headers['x-amz-target'] ?? 'unknown').split('.').at(-1)!;
       this.counts.set(target, (this.counts.get(target) ?? 0) + 1);
     });
@@ -33,7 +39,12 @@ export interface BenchAws {
   dynamoCounter: RequestCounter;
   sqsCounter: RequestCounter;
   engine: Engine;
-  /** Points the engine at new, empty queues (SQS allows one purge a minute, as AWS does). */
+  /** The same engine on a DynamoDB client whose every call `meter` prices (slower: it reads each written item twice). */
+  metered: Engine;
+  meter: CapacityMeter;
+  /** An item, read without being metered. */
+  observerGet(key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined>;
+  /** Points the engines at new, empty queues (SQS allows one purge a minute, as AWS does). */
   freshQueues(): Promise<void>;
   close(): Promise<void>;
 }
@@ -48,7 +59,12 @@ export async function startBenchAws(): Promise<BenchAws> {
   dynamoCounter.attach(dynamoServer);
   sqsCounter.attach(sqsServer);
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-  const dynamo = new DynamoDBClient({ endpoint: `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`, region: 'us-east-1', credentials });
+  const dynamoEndpoint = `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`;
+  const dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region: 'us-east-1', credentials });
+  const meteredDynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region: 'us-east-1', credentials });
+  const observer = new DynamoDBClient({ endpoint: dynamoEndpoint, region: 'us-east-1', credentials, customUserAgent: METER_AGENT });
+  const meter = new CapacityMeter(tableSchema('bench-tasks', serverlessResources().TasksTable!), observer);
+  meter.attach(meteredDynamo);
   const sqs = new SQSClient({ endpoint: `http://127.0.0.1:${(sqsServer.address() as AddressInfo).port}`, region: 'us-east-1', credentials });
   const table = serverlessResources().TasksTable!.Properties as unknown as CreateTableCommandInput;
   await dynamo.send(new CreateTableCommand({ ...table, TableName: 'bench-tasks', TimeToLiveSpecification: undefined, PointInTimeRecoverySpecification: undefined, SSESpecification: undefined } as CreateTableCommandInput));
@@ -60,19 +76,30 @@ export async function startBenchAws(): Promise<BenchAws> {
     store: new TaskStore(createDocumentClient(dynamo), 'bench-tasks'),
     queue: new TaskQueue(sqs, queueUrls),
   });
+  const metered: Engine = { ...engine, store: new TaskStore(createDocumentClient(meteredDynamo), 'bench-tasks') };
   return {
     dynamo,
     sqs,
     dynamoCounter,
     sqsCounter,
     engine,
+    metered,
+    meter,
+    async observerGet(key) {
+      const out = await dynamo.send(new GetItemCommand({ TableName: 'bench-tasks', Key: marshall(key), ConsistentRead: true }));
+      return out.Item && unmarshall(out.Item);
+    },
     async freshQueues() {
       generation++;
       engine.config = { ...engine.config, queueUrls: { high: await url('bench-high'), default: await url('bench-default') } };
       engine.queue = new TaskQueue(sqs, engine.config.queueUrls);
+      metered.config = engine.config;
+      metered.queue = engine.queue;
     },
     async close() {
       dynamo.destroy();
+      meteredDynamo.destroy();
+      observer.destroy();
       sqs.destroy();
       await new Promise((r) => dynamoServer.close(r));
       await new Promise((r) => sqsServer.close(r));

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { stopUnstarted } from './compensation';
-import { newRecord, type EnqueuedTask, type PreparedTask } from './enqueue';
+import { newRecord, type EnqueuedTask, type PreparedTask } from './preparedTask';
 import type { Engine } from './engine';
 import { DependencyUnavailableError, IdempotencyConflictError } from './errors';
 import { toMessage } from './message';

@@ -16,7 +16,7 @@ export interface TaskStats {
   windowMinutes: number;
   /** One bucket per minute, oldest first; the last is the current, partial minute. */
   throughput: ThroughputBucket[];
-  /** Over the window: tasks that finished each way, and attempts that failed and were retried. */
+  /** Over the window: runs that ended each way (a task retried by hand and ending again counts again). */
   totals: FinishedCounts;
   /** What SQS reports of the queues, approximate by nature: messages waiting to run (ready or delayed) and in flight. */
   queues: { waiting: number; inFlight: number; byPriority: Record<Priority, QueueDepth> };
@@ -34,8 +34,8 @@ export async function taskStats(engine: Engine, now: Date, windowMinutes = 60): 
   const from = new Date(now.getTime() - (windowMinutes - 1) * 60_000);
   const [minutes, depth] = await Promise.all([readCounts(engine.store, from, now), engine.queue.depth()]);
   const totals = minutes.reduce<FinishedCounts>(
-    (sum, m) => ({ succeeded: sum.succeeded + m.succeeded, failed: sum.failed + m.failed, retried: sum.retried + m.retried, cancelled: sum.cancelled + m.cancelled }),
-    { succeeded: 0, failed: 0, retried: 0, cancelled: 0 },
+    (sum, m) => ({ succeeded: sum.succeeded + m.succeeded, failed: sum.failed + m.failed, cancelled: sum.cancelled + m.cancelled }),
+    { succeeded: 0, failed: 0, cancelled: 0 },
   );
   const queues = Object.values(depth);
   return {

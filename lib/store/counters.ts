@@ -3,8 +3,9 @@ import { callTable } from './dynamo';
 import type { TaskStore } from './taskStore';
 
 /**
- * Counts of finished tasks per minute, for the dashboard: each worker batch
- * adds its outcomes in one write, so a task adds a fraction of a write unit,
+ * Counts of finished tasks (runs that ended SUCCEEDED, FAILED or CANCELLED)
+ * per minute, for the dashboard: each worker batch adds its outcomes in one
+ * write, so a task adds a fraction of a write unit,
  * and reading the last hour costs two Queries, whatever the table holds.
  * Items are keyed by hour (partition) and minute + shard (sort): writers pick
  * a shard at random, so no one item takes every batch's write.
@@ -12,7 +13,6 @@ import type { TaskStore } from './taskStore';
 export interface FinishedCounts {
   succeeded: number;
   failed: number;
-  retried: number;
   cancelled: number;
 }
 
@@ -26,9 +26,9 @@ const COUNTER_SHARDS = 4;
 const COUNTER_TTL_SECONDS = 26 * 3_600;
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
-const FIELDS = ['succeeded', 'failed', 'retried', 'cancelled'] as const;
+const FIELDS = ['succeeded', 'failed', 'cancelled'] as const;
 
-export const noCounts = (): FinishedCounts => ({ succeeded: 0, failed: 0, retried: 0, cancelled: 0 });
+export const noCounts = (): FinishedCounts => ({ succeeded: 0, failed: 0, cancelled: 0 });
 
 const hourKey = (ms: number) => `STATS#${new Date(Math.floor(ms / HOUR_MS) * HOUR_MS).toISOString().slice(0, 13)}`;
 const minuteOf = (ms: number) => new Date(Math.floor(ms / MINUTE_MS) * MINUTE_MS).toISOString();

@@ -30,14 +30,15 @@ export async function conditionalWrite<T>(action: string, send: () => Promise<T>
 const BATCH_GET_KEYS = 100;
 
 /**
- * Reads items by key, strongly consistent, 100 keys per BatchGetItem, in
- * parallel, retrying what DynamoDB leaves unprocessed. Missing items are
- * simply absent from the result, which is keyed by `pk|sk`.
+ * Reads items by key, 100 keys per BatchGetItem, in parallel, retrying what
+ * DynamoDB leaves unprocessed; strongly consistent unless told otherwise.
+ * Missing items are simply absent from the result, keyed by `pk|sk`.
  */
 export async function batchGet(
   client: DynamoDBDocumentClient,
   tableName: string,
   keys: Array<{ pk: string; sk: string }>,
+  consistent = true,
 ): Promise<Map<string, Record<string, unknown>>> {
   const found = new Map<string, Record<string, unknown>>();
   const unique = [...new Map(keys.map((k) => [keyString(k), k])).values()];
@@ -50,7 +51,7 @@ export async function batchGet(
         if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1_000, 25 * 2 ** round)));
         if (round > 8) throw new DependencyUnavailableError('dynamodb', 'BatchGetItem', 'keys left unprocessed');
         const out = await callTable('BatchGetItem', () =>
-          client.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } })),
+          client.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: consistent } } })),
         );
         for (const item of out.Responses?.[tableName] ?? []) found.set(keyString(item as { pk: string; sk: string }), item);
         pending = out.UnprocessedKeys?.[tableName]?.Keys ?? [];

@@ -1,0 +1,101 @@
+import type { $ZodError } from 'zod/v4/core';
+import type { Engine } from './engine';
+import { PayloadTooLargeError, UnknownTaskError, ValidationError } from './errors';
+import { newTaskId } from './keys';
+import { requestHash } from './requestHash';
+import { toRecord, type NewTask } from './store/items';
+import { getTask, TASK_LIMITS, type TaskDefinition } from './task';
+import { byteLength } from './text';
+import { PRIORITIES, type Priority, type TaskRecord } from './types';
+import * as z from './zod';
+
+export interface EnqueueOptions {
+  /** Deliver no sooner than this many seconds from now (at most 900, SQS's cap). */
+  delaySeconds?: number;
+  /** Same key and same request: the same task. Same key, another request: IdempotencyConflictError. */
+  idempotencyKey?: string;
+  priority?: Priority;
+  maxAttempts?: number;
+}
+
+/** The options that shape a task, as schema fields: `POST /tasks` takes the same ones in its body. */
+export const ENQUEUE_OPTION_FIELDS = {
+  delaySeconds: z.optional(z.int().check(z.minimum(0), z.maximum(TASK_LIMITS.maxDelaySeconds))),
+  priority: z.optional(z.enum(PRIORITIES as [Priority, ...Priority[]])),
+  maxAttempts: z.optional(z.int().check(z.minimum(1), z.maximum(TASK_LIMITS.maxAttempts))),
+};
+
+const OptionsSchema = z.strictObject({
+  ...ENQUEUE_OPTION_FIELDS,
+  idempotencyKey: z.optional(z.string().check(z.minLength(1), z.maxLength(255), z.regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'))),
+});
+
+/** The outcome of one enqueue: `created` is false when an idempotency key returned an existing task. */
+export interface EnqueuedTask {
+  taskId: string;
+  record: TaskRecord;
+  created: boolean;
+}
+
+/** A request checked against its task: what enqueue writes. */
+export interface PreparedTask {
+  task: NewTask;
+  payloadJson: string;
+  payloadBytes: number;
+  requestHash: string;
+}
+
+/** Checks a payload against its task; throws the ValidationError a caller should see. */
+export function validatePayload(task: TaskDefinition, payload: unknown): void {
+  const parsed = z.safeParse(task.payload, payload);
+  if (!parsed.success) throw new ValidationError(`Payload does not match the schema of task "${task.name}"`, issuesOf(parsed.error));
+}
+
+/** Checks a request against its task and decides the task's record: what enqueue writes. */
+export function prepareTask(engine: Engine, name: string, payload: unknown, rawOptions: EnqueueOptions, taskId = newTaskId()): PreparedTask {
+  const definition = getTask(name);
+  if (!definition) throw new UnknownTaskError(name);
+  const parsedOptions = OptionsSchema.safeParse(rawOptions);
+  if (!parsedOptions.success) throw new ValidationError('Invalid enqueue options', issuesOf(parsedOptions.error));
+  const options = parsedOptions.data;
+  const payloadJson = JSON.stringify(payload ?? null);
+  const payloadBytes = byteLength(payloadJson);
+  if (payloadBytes > TASK_LIMITS.maxPayloadBytes) throw new PayloadTooLargeError(payloadBytes, TASK_LIMITS.maxPayloadBytes);
+  validatePayload(definition, payload);
+
+  const now = engine.now();
+  const priority = options.priority ?? definition.priority;
+  const maxAttempts = options.maxAttempts ?? definition.maxAttempts;
+  const delaySeconds = options.delaySeconds;
+  const task: NewTask = {
+    taskId,
+    name,
+    // The input is stored, not the parsed output: the worker parses it again,
+    // so schemas with transforms see the same input on every attempt.
+    payload: payload ?? null,
+    priority,
+    maxAttempts,
+    timeoutSeconds: definition.timeoutSeconds,
+    createdAt: now.toISOString(),
+    ...(delaySeconds ? { delaySeconds } : {}),
+    ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+    expiresAt: Math.floor(now.getTime() / 1000) + engine.config.retentionDays * 86_400,
+  };
+  const hash = requestHash({ name, payload: payload ?? null, priority, maxAttempts, delaySeconds: delaySeconds ?? 0 });
+  return { task, payloadJson, payloadBytes, requestHash: hash };
+}
+
+/** The record of a task just enqueued, as a read would return it. */
+export function newRecord(prepared: PreparedTask): TaskRecord {
+  return toRecord({ pk: '', sk: '', ...withoutPayload(prepared.task) }, undefined, prepared.payloadJson);
+}
+
+function withoutPayload(task: NewTask): Omit<NewTask, 'payload'> {
+  const { payload: _payload, ...rest } = task;
+  return rest;
+}
+
+/** zod issues as a client can read them: where, and what is wrong. */
+export function issuesOf(error: $ZodError): Array<{ path: string; message: string }> {
+  return error.issues.slice(0, 20).map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+}

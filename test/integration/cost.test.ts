@@ -1,0 +1,92 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createDocumentClient } from '../../lib/clients';
+import type { Engine } from '../../lib/engine';
+import { enqueue } from '../../lib/enqueue';
+import { taskStats } from '../../lib/stats';
+import { TaskStore } from '../../lib/store/taskStore';
+import { defineTask } from '../../lib/task';
+import { flaky } from '../../lib/tasks/examples';
+import { createTestEngine, serverlessResources, startLocalAws, type LocalAws } from '../support/aws';
+import { CapacityMeter, tableSchema } from '../support/capacity';
+import { runUntilTerminal } from '../support/drive';
+
+/**
+ * What a task costs in DynamoDB write units, by DynamoDB's own rules
+ * (test/support/capacity.ts), measured on the items the local server holds
+ * before and after each write: the payload is paid for once, when written,
+ * and nothing after it grows with it.
+ */
+let aws: LocalAws;
+let engine: Engine;
+let meter: CapacityMeter;
+
+const blob = defineTask({
+  name: 'cost_blob',
+  payload: z.object({ blob: z.string() }),
+  run: ({ blob }) => ({ length: blob.length }),
+});
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  const base = await createTestEngine(aws);
+  const metered = new DynamoDBClient({ endpoint: aws.dynamoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  meter = new CapacityMeter(tableSchema(base.config.tableName, serverlessResources().TasksTable!), aws.dynamo);
+  meter.attach(metered);
+  engine = { ...base, store: new TaskStore(createDocumentClient(metered), base.config.tableName) };
+});
+afterAll(async () => aws.close());
+
+/** Write units of one task from enqueue to SUCCEEDED, by item kind. */
+async function unitsOfOneTask(payloadBytes: number): Promise<{ total: number; byKind: Record<string, number> }> {
+  meter.reset();
+  const { taskId } = await enqueue(blob, { blob: 'x'.repeat(payloadBytes - 11) }, {}, engine);
+  const [record] = await runUntilTerminal(engine, aws, [taskId]);
+  expect(record).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+  return meter.writeUnits();
+}
+
+describe('write units per task', () => {
+  it.each([
+    ['100 B', 100],
+    ['64 KB', 64 * 1024],
+    ['256 KB', 256 * 1024],
+  ])('a %s payload costs at most 4 write units beyond the one write that stores it', async (_label, bytes) => {
+    const { total, byKind } = await unitsOfOneTask(bytes);
+
+    // Small payloads live in the task's definition item; large ones in an item of their own.
+    const payloadWrite = bytes > 4096 ? byKind.PAYLOAD! : byKind.TASK!;
+    expect(payloadWrite).toBeGreaterThanOrEqual(Math.ceil(bytes / 1024));
+    expect(total - payloadWrite).toBeLessThanOrEqual(4);
+    // The claim and the outcome rewrite the small state item only.
+    expect(byKind.STATE).toBe(2);
+  });
+
+  it('adds at most 2 write units per retry', async () => {
+    meter.reset();
+    const once = await enqueue(flaky, { failTimes: 0, key: 'cost-0' }, {}, engine);
+    await runUntilTerminal(engine, aws, [once.taskId]);
+    const withoutRetry = meter.writeUnits().total;
+    meter.reset();
+    const twice = await enqueue(flaky, { failTimes: 1, key: 'cost-1' }, {}, engine);
+    await runUntilTerminal(engine, aws, [twice.taskId]);
+
+    expect(meter.writeUnits().total - withoutRetry).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('the dashboard', () => {
+  it('reads the same units for its figures whatever the table holds', async () => {
+    meter.reset();
+    await taskStats(engine, new Date());
+    const before = meter.readUnits();
+    for (let i = 0; i < 60; i++) await enqueue(blob, { blob: `task ${i}` }, {}, engine);
+    meter.reset();
+
+    await taskStats(engine, new Date());
+
+    expect(meter.readUnits()).toBe(before);
+    expect(meter.readUnits()).toBeLessThanOrEqual(2);
+  });
+});
