@@ -8,6 +8,7 @@ import { defineTask } from '../../lib/task';
 import { TERMINAL_STATUSES } from '../../lib/types';
 import { processBatch } from '../../lib/worker';
 import { testApi } from '../support/api';
+import { prng } from '../support/prng';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { apiEvent, lambdaContext, receiveEvent } from '../support/events';
 import { internalServerError, serviceUnavailable, timeoutError, type FaultKit } from '../support/faults';
@@ -31,16 +32,6 @@ beforeAll(async () => {
   aws = await startLocalAws();
 });
 afterAll(async () => aws.close());
-
-/** mulberry32: a seeded PRNG, so a failing run can be replayed from its seed. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface AttemptSeen {
   taskId: string;

@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../lib/engine';
 import { testApi } from '../support/api';
+import { prng } from '../support/prng';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { apiEvent, lambdaContext } from '../support/events';
 
@@ -15,16 +16,6 @@ beforeAll(async () => {
   api = testApi(engine);
 });
 afterAll(async () => aws.close());
-
-/** mulberry32: a seeded PRNG, so a failing case can be replayed from its seed. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INJECTIONS = [
   "' OR '1'='1",
