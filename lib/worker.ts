@@ -218,12 +218,11 @@ async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem
   const attempt = claimed.attempts;
   const logger = engine.logger.createChild({ persistentKeys: { taskId: claimed.taskId, taskName: task.name, run: claimed.run, attempt } });
   const startedAt = engine.now();
-  if (attempt === 1 && claimed.run === 1) {
-    // Waiting starts when the task could first run: after its delay, if it had one.
-    const queueWaitMs = startedAt.getTime() - Date.parse(claimed.createdAt);
-    logger.info('Task started', { queueWaitMs });
-    engine.metrics?.queueWait(task.name, queueWaitMs);
-  }
+  // Waiting (for a first attempt) starts when the task could first run: after its delay, if it had one.
+  const waited = attempt === 1 && claimed.run === 1 ? { queueWaitMs: startedAt.getTime() - Date.parse(claimed.createdAt) } : {};
+  if (waited.queueWaitMs !== undefined) engine.metrics?.queueWait(task.name, waited.queueWaitMs);
+  // At INFO, an attempt is one line, when it ends.
+  logger.debug('Task started', waited);
 
   const outcome = await runHandler(task, claimed, JSON.parse(payloadJson) as unknown, logger);
   const finishedAt = engine.now();
@@ -238,7 +237,7 @@ async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem
 
   if (outcome.ok) {
     const owned = await finishAttempt(engine.store, claimed, entry, { status: 'SUCCEEDED', resultJson: resultJson(outcome.result) }, finishedAt);
-    logger.info(owned ? 'Task succeeded' : 'Task succeeded, but another attempt owns it now; outcome not recorded', { durationMs: entry.durationMs });
+    logger.info(owned ? 'Task succeeded' : 'Task succeeded, but another attempt owns it now; outcome not recorded', { durationMs: entry.durationMs, ...waited });
     if (owned) {
       engine.metrics?.attemptFinished(task.name, 'succeeded', entry.durationMs);
       batch.counts.succeeded++;
@@ -250,7 +249,7 @@ async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem
   const next: AttemptOutcome = retryable
     ? { status: 'RETRYING', error: outcome.error, nextAttemptAt: finishedAt.getTime() + Math.ceil(delaySeconds * 1000) }
     : { status: 'FAILED', error: outcome.error };
-  logger.error(retryable ? 'Task attempt failed; will retry' : 'Task failed', { durationMs: entry.durationMs, error: outcome.cause });
+  logger.error(retryable ? 'Task attempt failed; will retry' : 'Task failed', { durationMs: entry.durationMs, ...waited, error: outcome.cause });
   const owned = await finishAttempt(engine.store, claimed, entry, next, finishedAt);
   // An attempt that lost the task (its lease was taken over, its run retried) leaves the retry to the new owner.
   if (!owned) return ack;
