@@ -8,6 +8,9 @@ const Flag = z.pipe(
   z.transform((v) => v === '1' || v === 'true'),
 );
 
+/** Execution environments per function: enough to keep two cores busy, few enough that each one's code warms up. */
+const ENVIRONMENTS_PER_FUNCTION = 4;
+
 const LocalEnv = z.object({
   PORT: port(3000),
   LAMBDA_PORT: port(3002),
@@ -15,6 +18,7 @@ const LocalEnv = z.object({
   DYNAMODB_PORT: port(8000),
   LOCAL_DIR: z._default(z.string().check(z.minLength(1)), '.local'),
   LOCAL_FRESH: z._default(Flag, false),
+  LOCAL_ENVIRONMENTS: z.intFromText(ENVIRONMENTS_PER_FUNCTION, 1, 1000),
   AWS_ENDPOINT_URL_SQS: z.optional(z.url()),
   AWS_ENDPOINT_URL_DYNAMODB: z.optional(z.url()),
 });
@@ -30,6 +34,8 @@ export interface LocalOptions {
   dataDir: string;
   /** Start with no records (LOCAL_FRESH=1). */
   fresh: boolean;
+  /** Most execution environments (worker threads) per function (LOCAL_ENVIRONMENTS); more invocations wait for one. */
+  environmentsPerFunction: number;
   sqsEndpoint?: string;
   dynamoEndpoint?: string;
 }
@@ -51,6 +57,7 @@ export function localOptions(env: NodeJS.ProcessEnv, cwd: string): LocalOptions 
     dynamoPort: e.DYNAMODB_PORT,
     dataDir: resolve(cwd, e.LOCAL_DIR),
     fresh: e.LOCAL_FRESH,
+    environmentsPerFunction: e.LOCAL_ENVIRONMENTS,
     sqsEndpoint: e.AWS_ENDPOINT_URL_SQS,
     dynamoEndpoint: e.AWS_ENDPOINT_URL_DYNAMODB,
   };

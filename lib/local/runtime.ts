@@ -10,10 +10,11 @@ import { banner } from './banner';
 import { SqsEventSource, type BatchReport } from './eventSource';
 import { invokeThroughOffline } from './invoke';
 import { eventSourceMappings } from './mappings';
+import { adaptOffline } from './offline';
 import { localOptions, type LocalOptions } from './options';
 import { requeueUnfinishedTasks } from './recovery';
 import { createResources, type CfnResource, type CreatedResources } from './resources';
-import { dynamoEndpoint, ensurePortFree, ensureReachable, sqsEndpoint, type Endpoint } from './servers';
+import { ensurePortFree, ensureReachable, startEndpoints, type Endpoint } from './servers';
 
 /** The parts of the Serverless Framework's service object the runtime reads. */
 export interface ServerlessLike {
@@ -88,6 +89,7 @@ export class LocalRuntime {
 
   private async startServers(): Promise<void> {
     const { options } = this;
+    await adaptOffline(options);
     // Offline's own ports fail later with a stack trace; check them first, on
     // the host offline binds, for a clear message.
     await ensurePortFree('localhost', options.httpPort, 'API', 'PORT');
@@ -95,16 +97,13 @@ export class LocalRuntime {
     const { region } = this.serverless.service.provider;
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
-    const sqs = await sqsEndpoint({ override: options.sqsEndpoint, host: options.host, port: options.sqsPort, region });
-    this.endpoints.push(sqs);
-    const dynamo = await dynamoEndpoint({
-      override: options.dynamoEndpoint,
+    const { sqs, dynamo } = await startEndpoints({
       host: options.host,
-      port: options.dynamoPort,
-      dataDir: options.dataDir,
-      fresh: options.fresh,
+      region,
+      sqs: { override: options.sqsEndpoint, port: options.sqsPort },
+      dynamo: { override: options.dynamoEndpoint, port: options.dynamoPort, dataDir: options.dataDir, fresh: options.fresh },
     });
-    this.endpoints.push(dynamo);
+    this.endpoints.push(sqs, dynamo);
     // Offline copies every AWS_* variable into the handlers: this is how they find the servers.
     process.env.AWS_ENDPOINT_URL_SQS = sqs.url;
     process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.url;
@@ -212,6 +211,8 @@ export class LocalRuntime {
     const { provider } = this.serverless.service;
     const env = this.resources!.resolve(provider.environment ?? {}) as Record<string, unknown>;
     delete env.API_KEY_PARAMETER;
+    // EMF lines have no CloudWatch to read them here: metrics are off unless asked for (POWERTOOLS_METRICS_DISABLED=false).
+    env.POWERTOOLS_METRICS_DISABLED = 'true';
     for (const name of PASSED_THROUGH) if (process.env[name] !== undefined) env[name] = process.env[name];
     provider.environment = env;
     for (const key of this.serverless.service.getAllFunctions()) {

@@ -1,8 +1,7 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import dynalite from 'dynalite';
-import { createRequestHandler } from 'local-aws-sqs';
 import { LocalStartupError, listenError } from './errors';
 
 /** A server this process started, or one it was pointed at. */
@@ -12,43 +11,92 @@ export interface Endpoint {
   close(): Promise<void>;
 }
 
-/**
- * SQS at `override` (AWS_ENDPOINT_URL_SQS), or an embedded local-aws-sqs.
- * Its queues live in memory: the recovery sweep covers what a restart loses.
- */
-export async function sqsEndpoint(options: { override?: string; host: string; port: number; region: string }): Promise<Endpoint> {
-  if (options.override) return external(options.override);
-  // Our own http.Server around its handler: createSqsServer leaves a failed listen unhandled.
-  const { requestHandler, service } = createRequestHandler({
-    port: options.port,
-    hostname: options.host,
-    region: options.region,
-    emulateQueueCreationLifecycle: false,
-  });
-  const server = createServer((req, res) => void requestHandler(req, res));
-  await listen(server, options.port, options.host, 'embedded SQS', 'SQS_PORT');
-  service.PORT = options.port;
-  return embedded(server, `http://${options.host}:${options.port}`);
+export interface EndpointOptions {
+  host: string;
+  region: string;
+  sqs: { override?: string; port: number };
+  dynamo: { override?: string; port: number; dataDir: string; fresh: boolean };
 }
 
-/** DynamoDB at `override` (AWS_ENDPOINT_URL_DYNAMODB), or an embedded dynalite persisted under `dataDir`. */
-export async function dynamoEndpoint(options: { override?: string; host: string; port: number; dataDir: string; fresh: boolean }): Promise<Endpoint> {
-  if (options.override) return external(options.override);
-  const path = join(options.dataDir, 'dynamodb');
-  if (options.fresh) rmSync(path, { recursive: true, force: true });
+/**
+ * SQS and DynamoDB for `npm start`: the servers AWS_ENDPOINT_URL_SQS and
+ * AWS_ENDPOINT_URL_DYNAMODB name, or embedded ones, local-aws-sqs (its queues
+ * in memory: the recovery sweep covers what a restart loses) and dynalite
+ * (persisted under `dataDir`), both started in one child process
+ * (emulators.cjs), so that they run on the machine's second core.
+ */
+export async function startEndpoints(options: EndpointOptions): Promise<{ sqs: Endpoint; dynamo: Endpoint }> {
+  const { host } = options;
+  const sqsOverride = options.sqs.override;
+  const dynamoOverride = options.dynamo.override;
+  let path: string | undefined;
+  if (!dynamoOverride) path = dataPath(options.dynamo.dataDir, options.dynamo.fresh);
+  const child =
+    sqsOverride && dynamoOverride
+      ? undefined
+      : await startEmulators({
+          ...(sqsOverride ? {} : { sqs: { host, port: options.sqs.port, region: options.region } }),
+          ...(dynamoOverride ? {} : { dynamo: { host, port: options.dynamo.port, path } }),
+        });
+  const stop = child ? once(() => stopEmulators(child)) : async () => undefined;
+  return {
+    sqs: sqsOverride ? external(sqsOverride) : { url: `http://${host}:${options.sqs.port}`, embedded: true, close: stop },
+    dynamo: dynamoOverride ? external(dynamoOverride) : { url: `http://${host}:${options.dynamo.port}`, embedded: true, close: stop },
+  };
+}
+
+/** Where dynalite keeps its data: made, emptied when asked, and checked writable, with a fix if it is not. */
+function dataPath(dataDir: string, fresh: boolean): string {
+  const path = join(dataDir, 'dynamodb');
+  if (fresh) rmSync(path, { recursive: true, force: true });
   try {
     mkdirSync(path, { recursive: true });
     accessSync(path, constants.W_OK);
   } catch (error) {
     throw new LocalStartupError(
       `Cannot write local state to ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-      `make it writable (chmod u+w ${options.dataDir}) or choose another directory with LOCAL_DIR=<dir>`,
+      `make it writable (chmod u+w ${dataDir}) or choose another directory with LOCAL_DIR=<dir>`,
       { cause: error },
     );
   }
-  const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await listen(server, options.port, options.host, 'embedded DynamoDB', 'DYNAMODB_PORT');
-  return embedded(server, `http://${options.host}:${options.port}`);
+  return path;
+}
+
+type EmulatorStart = { sqs?: { host: string; port: number; region: string }; dynamo?: { host: string; port: number; path?: string } };
+
+const SERVERS = {
+  sqs: { what: 'embedded SQS', envName: 'SQS_PORT' },
+  dynamo: { what: 'embedded DynamoDB', envName: 'DYNAMODB_PORT' },
+} as const;
+
+/** Forks emulators.cjs and waits until both servers listen; a server that cannot listen is one line with its fix. */
+async function startEmulators(start: EmulatorStart): Promise<ChildProcess> {
+  const child = fork(join(__dirname, 'emulators.cjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const answer = await new Promise<{ ready?: true; error?: { server: keyof typeof SERVERS; code?: string; message: string } }>((resolve) => {
+    child.once('message', (message) => resolve(message as never));
+    child.once('exit', (code) => resolve({ error: { server: start.dynamo ? 'dynamo' : 'sqs', message: `the emulators' process exited (${code})` } }));
+    child.send({ start });
+  });
+  if (answer.ready) return child;
+  child.kill('SIGKILL');
+  const { server, code, message } = answer.error!;
+  const port = start[server]?.port ?? 0;
+  throw listenError(SERVERS[server].what, port, SERVERS[server].envName, Object.assign(new Error(message), { code }));
+}
+
+async function stopEmulators(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.send({ stop: true });
+  // dynalite closes its store on the way out; a child that hangs is not worth waiting for.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= fn());
 }
 
 /** Fails with a clear cause if something already listens on `port`. */
@@ -106,14 +154,3 @@ function external(url: string): Endpoint {
   return { url, embedded: false, close: async () => undefined };
 }
 
-function embedded(server: Server, url: string): Endpoint {
-  return {
-    url,
-    embedded: true,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}

@@ -34,7 +34,7 @@ async function startSleeps(on: Stack, count: number, ms: number): Promise<string
 
 describe('npm start', { timeout: 180_000 }, () => {
   it('answers the seed route with 202 at once and the task reads SUCCEEDED within a couple of seconds', async () => {
-    stack = await startStack(checkout.dir, { LOCAL_DIR: dataDir, LOCAL_FRESH: '1' });
+    stack = await startStack(checkout.dir, { LOCAL_DIR: dataDir, LOCAL_FRESH: '1', POWERTOOLS_LOG_LEVEL: 'INFO' });
     expect(stack.output()).toContain(`curl -X POST '${stack.url}/send-notification?email=a@example.com' -H 'x-api-key: local-dev-key'`);
     expect(stack.output()).toMatch(/SQS\s+http:\/\/127\.0\.0\.1:\d+\s+\(embedded, in memory\)/);
 
@@ -47,6 +47,10 @@ describe('npm start', { timeout: 180_000 }, () => {
     const record = await waitForStatus(stack, accepted.body.taskId, TERMINAL, 10_000);
     expect(record).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { message: 'Notification sent to a@example.com' } });
     expect(Date.now() - started).toBeLessThan(8_000);
+    // One line per attempt from the worker; offline's lines per request and invocation only with --verbose.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(stack.output(), stack.output().slice(-2500)).toMatch(/"message":"Task succeeded".*"queueWaitMs":\d+/);
+    expect(stack.output()).not.toMatch(/POST \/send-notification \(λ: api\)|\(λ: worker\) RequestId/);
   });
 
   it('serves the dashboard from its own function on the same origin, and every other path from the api', async () => {
