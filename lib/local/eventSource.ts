@@ -46,8 +46,22 @@ export interface EventSourceHandlers {
   onError?(error: unknown): void;
 }
 
+/** For tests: a shorter long poll lets an idle poller notice sooner that traffic is low. */
+export interface EventSourceTuning {
+  longPollSeconds?: number;
+}
+
 const MAX_RECEIVE = 10;
 const LONG_POLL_SECONDS = 20;
+/**
+ * AWS's scaling of an SQS mapping: five concurrent batches when messages
+ * arrive, up to 300 more a minute while messages remain, back to five when
+ * traffic is low (services-sqs-scaling in the Lambda guide). Starting at the
+ * maximum instead splits a moderate load into many small batches, each an
+ * invocation, a read and a delete of its own.
+ */
+const INITIAL_POLLERS = 5;
+const SCALE_UP_EVERY_MS = 60_000 / 300;
 /** Backoff between failed receives, doubling from the first to the last. */
 const OUTAGE_BACKOFF_MS = [500, 30_000] as const;
 
@@ -57,12 +71,18 @@ const OUTAGE_BACKOFF_MS = [500, 30_000] as const;
  * messages the function did not report as failed. A thrown error, a timeout
  * or an invalid response leaves the whole batch to come back after its
  * visibility timeout, as on AWS; redrive to the DLQ is the queue's own.
- * Owns its pollers; `stop()` lets the batches in flight finish.
+ * Owns its pollers, one batch in flight each, scaled as AWS scales them
+ * between five and `maximumConcurrency`; `stop()` lets the batches in flight finish.
  */
 export class SqsEventSource {
   private readonly abort = new AbortController();
-  private pollers: Promise<void>[] = [];
+  private readonly pollers = new Set<Promise<void>>();
+  /** Pollers that have not decided to stop (a stopping one leaves `pollers` a tick later). */
+  private polling = 0;
   private inFlight = 0;
+  private lastScaleUp = 0;
+  /** The most pollers that ran at once, for tests and the banner's figures. */
+  peakPollers = 0;
   /** Consecutive failed receives across this mapping's pollers: 0 when SQS answers. */
   private failures = 0;
 
@@ -71,12 +91,43 @@ export class SqsEventSource {
     readonly mapping: EventSourceMapping,
     private readonly invoke: Invoke,
     private readonly handlers: EventSourceHandlers = {},
+    private readonly tuning: EventSourceTuning = {},
   ) {}
+
+  private get longPollSeconds(): number {
+    return this.tuning.longPollSeconds ?? LONG_POLL_SECONDS;
+  }
 
   start(): void {
     // Every poller's receive listens on the one abort signal.
     setMaxListeners(this.mapping.maximumConcurrency * 2 + 10, this.abort.signal);
-    for (let i = 0; i < this.mapping.maximumConcurrency; i++) this.pollers.push(this.poll());
+    this.lastScaleUp = Date.now();
+    for (let i = 0; i < this.floor; i++) this.addPoller();
+  }
+
+  /** Pollers running now (each with at most one batch in flight). */
+  get pollerCount(): number {
+    return this.polling;
+  }
+
+  /** Pollers kept when traffic is low. */
+  private get floor(): number {
+    return Math.min(INITIAL_POLLERS, this.mapping.maximumConcurrency);
+  }
+
+  private addPoller(): void {
+    this.polling++;
+    const poller: Promise<void> = this.poll().finally(() => this.pollers.delete(poller));
+    this.pollers.add(poller);
+    this.peakPollers = Math.max(this.peakPollers, this.polling);
+  }
+
+  /** Messages remain (a batch came back full): one more poller, at AWS's pace, up to the maximum. */
+  private scaleUp(): void {
+    const now = Date.now();
+    if (this.abort.signal.aborted || this.polling >= this.mapping.maximumConcurrency || now - this.lastScaleUp < SCALE_UP_EVERY_MS) return;
+    this.lastScaleUp = now;
+    this.addPoller();
   }
 
   /** Batches being invoked right now. */
@@ -88,7 +139,6 @@ export class SqsEventSource {
   async stop(): Promise<void> {
     this.abort.abort();
     await Promise.all(this.pollers);
-    this.pollers = [];
   }
 
   private async poll(): Promise<void> {
@@ -108,7 +158,15 @@ export class SqsEventSource {
         this.failures = 0;
         this.handlers.onRecovered?.();
       }
-      if (messages.length === 0) continue;
+      if (messages.length === 0) {
+        // A whole long poll with nothing: traffic is low, back towards the floor.
+        if (this.polling > this.floor) {
+          this.polling--;
+          return;
+        }
+        continue;
+      }
+      if (messages.length >= this.mapping.batchSize) this.scaleUp();
       this.inFlight++;
       try {
         this.handlers.onBatch?.(await this.deliver(messages));
@@ -129,11 +187,11 @@ export class SqsEventSource {
    */
   private async receiveBatch(): Promise<Message[]> {
     const { batchSize, maximumBatchingWindowSeconds } = this.mapping;
-    const batch = await this.receive(1, LONG_POLL_SECONDS);
+    const batch = await this.receive(1, this.longPollSeconds);
     const closesAt = Date.now() + maximumBatchingWindowSeconds * 1000;
     while (batch.length > 0 && batch.length < batchSize && !this.abort.signal.aborted) {
       // Long polls wait whole seconds: rounding up may close the window up to a second late, rounding down would not gather at all.
-      const waitSeconds = Math.max(0, Math.min(LONG_POLL_SECONDS, Math.ceil((closesAt - Date.now()) / 1000)));
+      const waitSeconds = Math.max(0, Math.min(this.longPollSeconds, Math.ceil((closesAt - Date.now()) / 1000)));
       let more: Message[];
       try {
         more = await this.receive(Math.min(batchSize - batch.length, MAX_RECEIVE), waitSeconds);

@@ -9,6 +9,7 @@ import {
   batchItemFailures,
   type BatchReport,
   type EventSourceHandlers,
+  type EventSourceTuning,
   type EventSourceMapping,
   type Invoke,
 } from '../../lib/local/eventSource';
@@ -47,6 +48,7 @@ function start(
   reports: BatchReport[] = [],
   sqs: SQSClient = aws.sqs,
   handlers: EventSourceHandlers = {},
+  tuning: EventSourceTuning = {},
 ): SqsEventSource {
   const source = new SqsEventSource(
     sqs,
@@ -64,6 +66,7 @@ function start(
     },
     invoke,
     { onBatch: (r) => reports.push(r), ...handlers },
+    tuning,
   );
   source.start();
   running.push(source);
@@ -182,6 +185,40 @@ describe('SQS event source (local Lambda emulation)', () => {
     expect(peak).toBe(3);
     expect(Math.max(...sizes)).toBe(5);
     expect(sizes.filter((s) => s === 5).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('scales as AWS does: five batches at once at first, more while batches come back full, back to five when polls come back empty', async () => {
+    const q = await queue({ VisibilityTimeout: '30' });
+    let active = 0;
+    let peakEarly = 0;
+    let peak = 0;
+    let delivered = 0;
+    const began = Date.now();
+    const source = start(
+      q,
+      async (_fn, event) => {
+        peak = Math.max(peak, ++active);
+        if (Date.now() - began < 150) peakEarly = Math.max(peakEarly, active);
+        await new Promise((r) => setTimeout(r, 300));
+        active--;
+        delivered += event.Records.length;
+        return { ok: true, payload: {} };
+      },
+      { maximumConcurrency: 12, batchSize: 5 },
+      [],
+      aws.sqs,
+      {},
+      { longPollSeconds: 1 },
+    );
+    await send(aws.sqs, q.url, Array.from({ length: 400 }, (_, i) => `m${i}`));
+    await until(() => delivered === 400, 30_000);
+    expect(peakEarly).toBeLessThanOrEqual(5);
+    // 400 messages in full batches of 5: pollers are added (one per 200 ms at most), never past the maximum.
+    expect(source.peakPollers).toBeGreaterThan(5);
+    expect(source.peakPollers).toBeLessThanOrEqual(12);
+    expect(peak).toBeGreaterThan(5);
+    // The queue is empty: each extra poller stops after a long poll with nothing.
+    await until(() => source.pollerCount === 5, 10_000);
   });
 
   it('joins a message that arrives within the batching window to the batch it opened', async () => {
