@@ -56,10 +56,15 @@ export interface Stack {
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: Body }>;
 }
 
-export async function startStack(cwd: string, env: Record<string, string> = {}, options: { waitReady?: boolean } = {}): Promise<Stack> {
+/**
+ * Starts the stack in `cwd`: `npm start`, or `command` (the same server run
+ * another way, e.g. under `node --cpu-prof`, which NODE_OPTIONS refuses).
+ */
+export async function startStack(cwd: string, env: Record<string, string> = {}, options: { waitReady?: boolean; command?: [string, ...string[]] } = {}): Promise<Stack> {
   const [http, lambda, sqs, dynamo] = await freePorts(4);
   const ports = { http: http!, lambda: lambda!, sqs: sqs!, dynamo: dynamo! };
-  const child: ChildProcess = spawn('npm', ['start'], {
+  const [command, ...args] = options.command ?? ['npm', 'start'];
+  const child: ChildProcess = spawn(command, args, {
     cwd,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -97,7 +102,7 @@ export async function startStack(cwd: string, env: Record<string, string> = {}, 
     },
     signalServer: (signal) => {
       const ps = execFileSync('ps', ['-o', 'pid=,args=', '-g', String(child.pid)], { encoding: 'utf8' });
-      const line = ps.split('\n').find((l) => /node .*serverless offline start/.test(l));
+      const line = ps.split('\n').find((l) => /node .*serverless(\.js)? offline start/.test(l));
       if (!line) throw new Error(`no serverless process in the group:\n${ps}`);
       process.kill(Number(line.trim().split(/\s+/)[0]), signal);
     },
