@@ -223,7 +223,7 @@ describe('delivery under random interleavings and faults', () => {
         while (next < RUNS) found.push(...(await oneRun(next++)));
       }),
     );
-    expect(found).toEqual([]);
+    expect(found, found.join("\n")).toEqual([]);
     // The runs did meet faults and retries, not only the happy path.
     expect(attempts.filter((x) => x.attempt > 1).length).toBeGreaterThan(RUNS / 4);
   });
