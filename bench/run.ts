@@ -9,6 +9,7 @@ import '../lib/tasks';
 import { runLoad, type LoadReport } from '../test/support/load';
 import { copyCheckout, startStack } from '../test/support/stack';
 import { benchColdStart } from './coldStart';
+import { compareSeed, comparisonRows } from './compare';
 import { ASSUMPTIONS, costPerMillion, measureDashboard, PRICES } from './cost';
 import { benchEnqueue, benchWorker } from './enqueueWorker';
 import { FITS_ONE_UNIT_BYTES, measureTasks, type Mode } from './requests';
@@ -61,6 +62,8 @@ async function main(): Promise<void> {
     const coldStart = await benchColdStart(quick ? 5 : 15);
     log('end to end: tasks through npm start, POST to SUCCEEDED ...');
     const endToEnd = await benchEndToEnd(quick ? 200 : 1_000);
+    log('seed route: FastAPI BackgroundTasks, Celery + Redis and npm start, one load driver ...');
+    const seedRoute = await compareSeed({ count: quick ? 300 : 1_000, inFlight: 20, warmUp: quick ? 50 : 200 });
     const results = {
       date: new Date().toISOString(),
       machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
@@ -71,6 +74,7 @@ async function main(): Promise<void> {
       cost: { perMillionTasksUsd: cost, writeUnitsByPayload: byPayload, retry, dashboard, prices: PRICES, assumptions: ASSUMPTIONS },
       coldStart,
       endToEnd,
+      seedRoute,
       durationSeconds: Math.round((Date.now() - started) / 1000),
     };
     writeFileSync(join(__dirname, 'results.json'), `${JSON.stringify(results, roundReplacer, 2)}\n`);
@@ -102,6 +106,7 @@ async function benchEndToEnd(count: number): Promise<Record<'default' | 'high', 
 type Results = {
   coldStart: Awaited<ReturnType<typeof benchColdStart>>;
   endToEnd: Awaited<ReturnType<typeof benchEndToEnd>>;
+  seedRoute: Awaited<ReturnType<typeof compareSeed>>;
   enqueue: Awaited<ReturnType<typeof benchEnqueue>>;
   worker: Awaited<ReturnType<typeof benchWorker>>;
   requests: Record<string, Record<Mode, Awaited<ReturnType<typeof measureTasks>>>>;
@@ -131,6 +136,7 @@ function table(r: Results): string {
   for (const [queue, e] of Object.entries(r.endToEnd)) {
     rows.push([`npm start, ${e.accepted} tasks, ${queue} queue: tasks/s, p50 / p99 to SUCCEEDED (ms)`, `${fmt(e.tasksPerSecond)}/s, ${e.timeToTerminalMs.p50} / ${e.timeToTerminalMs.p99}`, '', e.lost === 0 ? '0 lost' : `${e.lost} LOST`]);
   }
+  rows.push(...comparisonRows(r.seedRoute));
   for (const [label, byMode] of Object.entries(r.requests)) {
     for (const [mode, q] of Object.entries(byMode)) {
       const c = r.cost.perMillionTasksUsd[label]![mode as Mode];
