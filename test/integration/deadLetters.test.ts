@@ -1,0 +1,177 @@
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { cancelTask } from '../../lib/cancel';
+import { processDeadLetters } from '../../lib/deadLetters';
+import type { Engine } from '../../lib/engine';
+import { enqueue } from '../../lib/enqueue';
+import { markTaskFailed } from '../../lib/store/claims';
+import { readCounts } from '../../lib/store/counters';
+import { defineTask } from '../../lib/task';
+import { processBatch } from '../../lib/worker';
+import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
+import { claimById } from '../support/drive';
+import { lambdaContext, receiveAll } from '../support/events';
+import { internalServerError } from '../support/faults';
+
+/**
+ * The DLQ consumer against real dynalite: each dead letter ends its run as
+ * FAILED (DeliveryExhausted), unless the run is over, superseded, or still
+ * running under a live lease; what it cannot decide now is handed back.
+ */
+let aws: LocalAws;
+beforeAll(async () => {
+  aws = await startLocalAws();
+});
+afterAll(async () => aws.close());
+
+const DELIVERY_EXHAUSTED = { type: 'DeliveryExhausted', message: 'The task message was moved to the dead-letter queue after repeated failed deliveries' };
+
+const outcomes = new Map<string, 'fail' | 'succeed'>();
+const scripted = defineTask({
+  name: 'dlq_scripted',
+  payload: z.object({ key: z.string() }),
+  maxAttempts: 3,
+  backoff: { baseSeconds: 60, maxSeconds: 60 },
+  run: ({ key }) => {
+    if (outcomes.get(key) === 'fail') throw new Error(`${key} fails`);
+    return { key };
+  },
+});
+
+/** Enqueues one task and takes its message off the queue: the record a DLQ would deliver after the redrive. */
+async function deadLetterOf(engine: Engine, key: string, outcome: 'fail' | 'succeed' = 'succeed'): Promise<{ taskId: string; letter: SQSRecord }> {
+  outcomes.set(key, outcome);
+  const { taskId } = await enqueue(scripted, { key }, {}, engine);
+  const event = await receiveAll(aws.sqs, engine.config.queueUrls.default, 1);
+  return { taskId, letter: event.Records[0]! };
+}
+
+const letters = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+const failedCount = async (engine: Engine) => (await readCounts(engine.store, new Date(Date.now() - 120_000), new Date())).reduce((n, m) => n + m.failed, 0);
+/** The same engine, its clock moved on: a lease that was live is over. */
+const later = (engine: Engine, ms: number): Engine => ({ ...engine, now: () => new Date(Date.now() + ms) });
+
+describe('dead letters', () => {
+  it('end a PENDING task as FAILED (DeliveryExhausted), counted once however often the letter comes', async () => {
+    const engine = await createTestEngine(aws);
+    const { taskId, letter } = await deadLetterOf(engine, 'pending');
+    const before = Date.now();
+
+    expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [] });
+
+    const record = await engine.store.get(taskId);
+    expect(record).toMatchObject({ status: 'FAILED', attempts: 0, error: DELIVERY_EXHAUSTED });
+    expect(Date.parse(record!.finishedAt!)).toBeGreaterThanOrEqual(before - 1);
+    expect(await failedCount(engine)).toBe(1);
+    // Delivered again (the DLQ is at-least-once too): the run is over, nothing changes.
+    expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [] });
+    expect(await engine.store.get(taskId)).toMatchObject({ status: 'FAILED', error: DELIVERY_EXHAUSTED });
+    expect(await failedCount(engine)).toBe(1);
+  });
+
+  it('end a RETRYING task as FAILED and keep its attempt log', async () => {
+    const engine = await createTestEngine(aws);
+    const { taskId, letter } = await deadLetterOf(engine, 'retrying', 'fail');
+    await processBatch(engine, letters(letter), lambdaContext());
+    expect(await engine.store.get(taskId)).toMatchObject({ status: 'RETRYING', attempts: 1 });
+
+    expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [] });
+
+    const record = await engine.store.get(taskId);
+    expect(record).toMatchObject({ status: 'FAILED', attempts: 1, error: DELIVERY_EXHAUSTED });
+    expect(record!.attemptLog).toHaveLength(1);
+    expect(record!.nextAttemptAt).toBeUndefined();
+  });
+
+  it('leave a finished task alone: SUCCEEDED keeps its result, CANCELLED stays cancelled', async () => {
+    const engine = await createTestEngine(aws);
+    const done = await deadLetterOf(engine, 'done');
+    await processBatch(engine, letters(done.letter), lambdaContext());
+    const cancelled = await deadLetterOf(engine, 'cancelled');
+    await cancelTask(engine, cancelled.taskId);
+
+    expect(await processDeadLetters(engine, letters(done.letter, cancelled.letter))).toEqual({ batchItemFailures: [] });
+
+    expect(await engine.store.get(done.taskId)).toMatchObject({ status: 'SUCCEEDED', result: { key: 'done' } });
+    expect((await engine.store.get(done.taskId))!.error).toBeUndefined();
+    expect(await engine.store.get(cancelled.taskId)).toMatchObject({ status: 'CANCELLED' });
+    expect(await failedCount(engine)).toBe(0);
+  });
+
+  it('hand back a task running under a live lease, and end it once the lease is over', async () => {
+    const engine = await createTestEngine(aws);
+    const { taskId, letter } = await deadLetterOf(engine, 'running');
+    await claimById(engine, taskId, new Date(), 60_000);
+
+    expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [{ itemIdentifier: letter.messageId }] });
+    expect(await engine.store.get(taskId)).toMatchObject({ status: 'RUNNING' });
+
+    expect(await processDeadLetters(later(engine, 61_000), letters(letter))).toEqual({ batchItemFailures: [] });
+    expect(await engine.store.get(taskId)).toMatchObject({ status: 'FAILED', attempts: 1, error: DELIVERY_EXHAUSTED });
+  });
+
+  it('drop a message that is not a task message, or names a task with no record, without inventing one', async () => {
+    const engine = await createTestEngine(aws);
+    const { letter } = await deadLetterOf(engine, 'real');
+    const garbage = { ...letter, messageId: 'garbage', body: 'not json' };
+    const orphan = { ...letter, messageId: 'orphan', body: letter.body.replace(/"taskId":"[^"]+"/, '"taskId":"01ORPHAN0000000000000000000"') };
+    expect(orphan.body).not.toBe(letter.body);
+
+    expect(await processDeadLetters(engine, letters(garbage, orphan))).toEqual({ batchItemFailures: [] });
+
+    expect(await engine.store.getItems('01ORPHAN0000000000000000000')).toEqual({});
+    expect(await failedCount(engine)).toBe(0);
+  });
+
+  it('hand back a letter when DynamoDB fails, and record it on the next delivery', async () => {
+    const base = await createTestEngine(aws);
+    const { engine, dynamo } = siblingEngine(aws, base);
+    const { taskId, letter } = await deadLetterOf(base, 'ddb-down');
+    dynamo.add({ command: 'BatchGetItem', effect: 'fail', error: internalServerError });
+    dynamo.add({ command: 'GetItem', effect: 'fail', error: internalServerError });
+
+    expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [{ itemIdentifier: letter.messageId }] });
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'PENDING' });
+
+    dynamo.clear();
+    expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [] });
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'FAILED', error: DELIVERY_EXHAUSTED });
+  });
+
+  it('hand back a letter whose task was claimed between the read and the write', async () => {
+    const base = await createTestEngine(aws);
+    const { engine, dynamo } = siblingEngine(aws, base);
+    const { taskId, letter } = await deadLetterOf(base, 'raced');
+    // The consumer has read PENDING; before its write lands, a worker claims the task.
+    const race = dynamo.add({ command: 'PutItem', effect: 'delay', times: 1, before: async () => void (await claimById(base, taskId, new Date(), 60_000)) });
+
+    expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [{ itemIdentifier: letter.messageId }] });
+    expect(race.hits).toBe(1);
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'RUNNING', attempts: 1 });
+  });
+});
+
+describe('markTaskFailed', () => {
+  it('never overwrites SUCCEEDED or CANCELLED, nor a run that was retried', async () => {
+    const engine = await createTestEngine(aws);
+    const done = await deadLetterOf(engine, 'mark-done');
+    await processBatch(engine, letters(done.letter), lambdaContext());
+    const cancelled = await deadLetterOf(engine, 'mark-cancelled');
+    await cancelTask(engine, cancelled.taskId);
+    const error = { type: 'X', message: 'x' };
+
+    for (const { taskId } of [done, cancelled]) {
+      const { task, state } = await engine.store.getItems(taskId);
+      expect(await markTaskFailed(engine.store, task!, state!.run, error, new Date())).toBeUndefined();
+    }
+    expect(await engine.store.get(done.taskId)).toMatchObject({ status: 'SUCCEEDED', result: { key: 'mark-done' } });
+    expect(await engine.store.get(cancelled.taskId)).toMatchObject({ status: 'CANCELLED' });
+
+    const pending = await deadLetterOf(engine, 'mark-other-run');
+    const { task } = await engine.store.getItems(pending.taskId);
+    await claimById(engine, pending.taskId, new Date(Date.now() - 120_000), 1_000);
+    expect(await markTaskFailed(engine.store, task!, 2, error, new Date())).toBeUndefined();
+    expect(await markTaskFailed(engine.store, task!, 1, error, new Date())).toMatchObject({ status: 'FAILED', error });
+  });
+});
