@@ -1,0 +1,129 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import type { Engine } from '../../lib/engine';
+import { enqueue, enqueueMany } from '../../lib/enqueue';
+import { DependencyUnavailableError } from '../../lib/errors';
+import { stateKey } from '../../lib/store/items';
+import { defineTask } from '../../lib/task';
+import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
+import { claimById } from '../support/drive';
+import { internalServerError, serviceUnavailable, type FaultKit } from '../support/faults';
+
+/**
+ * What a failed enqueue leaves behind (lib/compensation.ts): the task is
+ * stopped, with the reason, unless a worker claimed it first; the stop itself
+ * is retried through DynamoDB hiccups, with a pause that doubles, and gives up
+ * (saying so) after five tries.
+ */
+let aws: LocalAws;
+let base: Engine;
+let engine: Engine;
+let dynamo: FaultKit;
+let sqs: FaultKit;
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  base = await createTestEngine(aws);
+});
+afterAll(async () => aws.close());
+beforeEach(() => {
+  ({ engine, dynamo, sqs } = siblingEngine(aws, base));
+});
+
+const ran = new Set<string>();
+const noted = defineTask({
+  name: 'comp_noted',
+  payload: z.object({ key: z.string() }),
+  run: ({ key }) => {
+    ran.add(key);
+    return { key };
+  },
+});
+
+/** The state item's PutItem, which is how a stop of a never-claimed task is written. */
+const isStop = (input: { Item?: { sk?: string } }) => String(input.Item?.sk ?? '').endsWith(stateKey('x').sk.slice(1));
+const taskIdOf = (kit: FaultKit) => kit.calls.find((c) => c.command === 'PutItem')!.input.Item.taskId as string;
+
+describe('a failed enqueue', () => {
+  it('stops the task with the reason it was not enqueued', async () => {
+    sqs.add({ command: 'SendMessage', effect: 'fail' });
+
+    const error = await enqueue(noted, { key: 'reason' }, {}, engine).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(DependencyUnavailableError);
+    const record = await base.store.get(taskIdOf(dynamo));
+    expect(record).toMatchObject({ status: 'CANCELLED', attempts: 0, error: { type: 'EnqueueFailed', message: 'Not enqueued: SQS SendMessage failed' } });
+  });
+
+  it('retries a stop that DynamoDB refuses, pausing 200 then 400 ms, until it lands', async () => {
+    sqs.add({ command: 'SendMessage', effect: 'fail' });
+    const refused = dynamo.add({ command: 'PutItem', effect: 'fail', when: isStop, times: 2, error: serviceUnavailable });
+    const started = Date.now();
+
+    await expect(enqueue(noted, { key: 'retried-stop' }, {}, engine)).rejects.toBeInstanceOf(DependencyUnavailableError);
+
+    expect(refused.hits).toBe(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(590);
+    expect(dynamo.calls.filter((c) => c.command === 'PutItem' && isStop(c.input))).toHaveLength(3);
+    expect(await base.store.get(taskIdOf(dynamo))).toMatchObject({ status: 'CANCELLED', error: { type: 'EnqueueFailed' } });
+  });
+
+  it('gives up after five tries, says the task may still run, and still rejects', async () => {
+    const logger = new Logger({ logLevel: 'SILENT' });
+    const logged = vi.spyOn(logger, 'error');
+    engine.logger = logger;
+    sqs.add({ command: 'SendMessage', effect: 'fail' });
+    dynamo.add({ command: 'PutItem', effect: 'fail', when: isStop, error: internalServerError });
+
+    await expect(enqueue(noted, { key: 'never-stopped' }, {}, engine)).rejects.toBeInstanceOf(DependencyUnavailableError);
+
+    expect(dynamo.calls.filter((c) => c.command === 'PutItem' && isStop(c.input))).toHaveLength(5);
+    const taskId = taskIdOf(dynamo);
+    expect(logged).toHaveBeenCalledWith('Enqueue failed and could not be stopped: the task may still run', expect.objectContaining({ taskId }));
+    // The one documented case: the record stays PENDING, with no message (README, Delivery semantics).
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'PENDING' });
+  });
+
+  it('answers with the task when a worker claimed it before the stop: it runs', async () => {
+    // The send lands and its answer is lost; a worker claims the task before the stop is written.
+    sqs.add({ command: 'SendMessage', effect: 'lose-answer', after: async (input) => void (await claimById(base, JSON.parse(input.MessageBody).taskId, new Date(), 60_000)) });
+
+    const enqueued = await enqueue(noted, { key: 'claimed-first' }, {}, engine);
+
+    expect(enqueued).toMatchObject({ created: true, record: { status: 'RUNNING', run: 1, attempts: 1 } });
+    expect(await base.store.get(enqueued.taskId)).toMatchObject({ status: 'RUNNING' });
+  });
+});
+
+describe('a failed enqueueMany', () => {
+  it('keeps a task a worker claimed as enqueued when items stand alone, and fails it with the rest when all or nothing', async () => {
+    for (const allOrNothing of [false, true]) {
+      ({ engine, dynamo, sqs } = siblingEngine(aws, base));
+      let claimed = '';
+      // Both messages land, a worker claims the first task, and the answer is lost: every item failed, as far as enqueueMany knows.
+      sqs.add({
+        command: 'SendMessageBatch',
+        effect: 'lose-answer',
+        after: async (input) => {
+          claimed = JSON.parse(input.Entries[0].MessageBody).taskId as string;
+          await claimById(base, claimed, new Date(), 60_000);
+        },
+      });
+
+      const results = await enqueueMany(engine, [
+        { name: 'comp_noted', payload: { key: `many-a-${allOrNothing}` } },
+        { name: 'comp_noted', payload: { key: `many-b-${allOrNothing}` } },
+      ], { allOrNothing });
+
+      expect(results.map((r) => r.ok)).toEqual(allOrNothing ? [false, false] : [true, false]);
+      if (results[0]!.ok) expect(results[0]!.task.taskId).toBe(claimed);
+      const second = results[1]!;
+      expect(second.ok ? undefined : second.error).toBeInstanceOf(DependencyUnavailableError);
+      // Claimed before the stop, it runs either way; the other one never will.
+      expect(await base.store.get(claimed)).toMatchObject({ status: 'RUNNING' });
+      const other = JSON.parse(sqs.calls.find((c) => c.command === 'SendMessageBatch')!.input.Entries[1].MessageBody).taskId as string;
+      expect(await base.store.get(other)).toMatchObject({ status: 'CANCELLED', error: { type: 'EnqueueFailed' } });
+    }
+  });
+});
