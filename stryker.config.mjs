@@ -1,6 +1,6 @@
 // npm run test:mutation: how many small changes to the delivery path the
 // unit and integration tests notice (issue #18). Not part of npm test: a full
-// run takes most of an hour on two cores; incremental, so a run after a small
+// run takes over an hour on two cores; incremental, so a run after a small
 // change re-tests only the mutants it touches. Reports go to reports/.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -34,7 +34,7 @@ export default {
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   thresholds: { high: 90, low: 85, break: null },
   concurrency: 2,
-  timeoutMS: 15_000,
+  timeoutMS: 5_000,
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
 };

@@ -27,6 +27,6 @@ export default defineConfig({
       'test/integration/local-*.test.ts',
       'test/integration/delivery-property.test.ts',
     ],
-    testTimeout: 10_000,
+    testTimeout: 6_000,
   },
 });
