@@ -1,0 +1,202 @@
+import type { SQSRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { Engine } from '../../lib/engine';
+import { enqueue } from '../../lib/enqueue';
+import { claimTask } from '../../lib/store/claims';
+import { readCounts } from '../../lib/store/counters';
+import { defineTask } from '../../lib/task';
+import { processBatch } from '../../lib/worker';
+import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
+import { claimById } from '../support/drive';
+import { lambdaContext, receiveAll } from '../support/events';
+import type { FaultKit } from '../support/faults';
+
+/**
+ * What the worker decides for each message and records for each attempt,
+ * read back from dynalite and from the visibility changes it asks of SQS:
+ * lease length, timeouts, retries and their backoff, the final failure,
+ * payloads that no longer fit, messages without a record, and a last attempt
+ * that never reported.
+ */
+let aws: LocalAws;
+let base: Engine;
+let engine: Engine;
+let sqs: FaultKit;
+
+const LEASE_MARGIN_MS = 2_000;
+beforeAll(async () => {
+  aws = await startLocalAws();
+  base = await createTestEngine(aws, { leaseMarginMs: LEASE_MARGIN_MS });
+});
+afterAll(async () => aws.close());
+
+/** Runs `records` on a fresh sibling engine, and returns the response and the visibility it set per message. */
+async function run(records: SQSRecord[]): Promise<{ failures: string[]; visibility: Map<string, number> }> {
+  ({ engine, sqs } = siblingEngine(aws, base));
+  const response = await processBatch(engine, { Records: records }, lambdaContext());
+  const byHandle = new Map(records.map((r) => [r.receiptHandle, r.messageId]));
+  const visibility = new Map(
+    sqs.calls.filter((c) => c.command === 'ChangeMessageVisibility').map((c) => [byHandle.get(c.input.ReceiptHandle)!, c.input.VisibilityTimeout as number]),
+  );
+  return { failures: response.batchItemFailures.map((f) => f.itemIdentifier), visibility };
+}
+
+async function messageOf(taskId: string): Promise<SQSRecord> {
+  const event = await receiveAll(aws.sqs, base.config.queueUrls.default, 1);
+  const record = event.Records[0]!;
+  expect(JSON.parse(record.body).taskId).toBe(taskId);
+  return record;
+}
+
+const failedCount = async () => (await readCounts(base.store, new Date(Date.now() - 120_000), new Date())).reduce((n, m) => n + m.failed, 0);
+
+let release: () => void = () => undefined;
+let seenSignal: AbortSignal | undefined;
+let acceptPayload = true;
+const controlled = defineTask({
+  name: 'wo_controlled',
+  payload: z.object({ mode: z.enum(['ok', 'fail', 'hold', 'hang']) }).refine(() => acceptPayload),
+  maxAttempts: 3,
+  timeoutSeconds: 1,
+  backoff: { baseSeconds: 40, maxSeconds: 40 },
+  run: async ({ mode }, ctx) => {
+    seenSignal = ctx.signal;
+    if (mode === 'fail') throw new Error('fails on purpose');
+    if (mode === 'hold') await new Promise<void>((r) => (release = r));
+    if (mode === 'hang') await new Promise(() => undefined);
+    return { mode };
+  },
+});
+const once = defineTask({ name: 'wo_once', payload: z.object({}), maxAttempts: 1, timeoutSeconds: 5, run: () => ({}) });
+
+describe('worker outcomes', () => {
+  it('leases an attempt for its timeout plus the margin, and a claim takes it over exactly when the lease ends', async () => {
+    const { taskId } = await enqueue(controlled, { mode: 'hold' }, {}, base);
+    const message = await messageOf(taskId);
+    const before = Date.now();
+    const running = run([message]);
+    let lease: number | undefined;
+    while (lease === undefined) lease = (await base.store.get(taskId))?.leaseExpiresAt;
+    expect(lease - before).toBeGreaterThanOrEqual(1_000 + LEASE_MARGIN_MS);
+    expect(lease - Date.now()).toBeLessThanOrEqual(1_000 + LEASE_MARGIN_MS);
+    release();
+    await running;
+
+    const other = await enqueue(controlled, { mode: 'ok' }, {}, base);
+    await messageOf(other.taskId);
+    const { task } = await base.store.getItems(other.taskId);
+    const t0 = new Date(Date.now() - 60_000);
+    await claimTask(base.store, task!, 1, t0, 5_000);
+    expect(await claimTask(base.store, task!, 1, new Date(t0.getTime() + 4_999), 5_000)).toBeUndefined();
+    expect(await claimTask(base.store, task!, 1, new Date(t0.getTime() + 5_000), 5_000)).toMatchObject({ status: 'RUNNING', attempts: 2 });
+  });
+
+  it('aborts a handler past its timeout and records the attempt as timed_out, within the time it took', async () => {
+    const { taskId } = await enqueue(controlled, { mode: 'hang' }, {}, base);
+    const message = await messageOf(taskId);
+    const started = Date.now();
+
+    const { failures, visibility } = await run([message]);
+
+    const elapsed = Date.now() - started;
+    expect(seenSignal?.aborted).toBe(true);
+    const record = await base.store.get(taskId);
+    expect(record).toMatchObject({ status: 'RETRYING', attempts: 1, error: { type: 'TaskTimeoutError' } });
+    expect(record!.attemptLog[0]).toMatchObject({ attempt: 1, outcome: 'timed_out' });
+    expect(record!.durationMs).toBeGreaterThanOrEqual(1_000);
+    expect(record!.durationMs).toBeLessThanOrEqual(elapsed);
+    expect(failures).toEqual([message.messageId]);
+    expect(visibility.get(message.messageId)).toBeGreaterThanOrEqual(20);
+  });
+
+  it('hands a failed attempt back for its backoff, leaving RETRYING with no lease and no finish time', async () => {
+    const { taskId } = await enqueue(controlled, { mode: 'fail' }, {}, base);
+    const message = await messageOf(taskId);
+
+    const { failures, visibility } = await run([message]);
+
+    const record = await base.store.get(taskId);
+    expect(record).toMatchObject({ status: 'RETRYING', attempts: 1, error: { type: 'Error', message: 'fails on purpose' } });
+    expect(record!.finishedAt).toBeUndefined();
+    expect(record!.leaseExpiresAt).toBeUndefined();
+    const lastAttemptEnd = Date.parse(record!.attemptLog[0]!.startedAt) + record!.attemptLog[0]!.durationMs;
+    // Equal jitter on a 40 s step: between 20 and 40 s, kept in the record and given to SQS alike.
+    expect(record!.nextAttemptAt! - lastAttemptEnd).toBeGreaterThanOrEqual(20_000);
+    expect(record!.nextAttemptAt! - lastAttemptEnd).toBeLessThanOrEqual(40_001);
+    expect(failures).toEqual([message.messageId]);
+    expect(visibility.get(message.messageId)).toBeGreaterThanOrEqual(20);
+    expect(visibility.get(message.messageId)).toBeLessThanOrEqual(40);
+  });
+
+  it('acknowledges the last failed attempt: FAILED, counted, not handed back', async () => {
+    const { taskId } = await enqueue(once, {}, {}, base);
+    const message = await messageOf(taskId);
+    const { task } = await base.store.getItems(taskId);
+    // The only attempt is claimed and never reports; once its lease is over, the message comes again.
+    await claimTask(base.store, task!, 1, new Date(Date.now() - 60_000), 1_000);
+    const failedBefore = await failedCount();
+
+    const { failures, visibility } = await run([message]);
+
+    expect(failures).toEqual([]);
+    expect(visibility.size).toBe(0);
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'FAILED', attempts: 1, error: { type: 'AttemptsExhausted' } });
+    expect(await failedCount()).toBe(failedBefore + 1);
+  });
+
+  it('takes over an attempt that never reported when attempts remain, instead of failing the task', async () => {
+    const { taskId } = await enqueue(controlled, { mode: 'ok' }, {}, base);
+    const message = await messageOf(taskId);
+    await claimById(base, taskId, new Date(Date.now() - 60_000), 1_000);
+
+    const { failures } = await run([message]);
+
+    expect(failures).toEqual([]);
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+  });
+
+  it('fails a task whose stored payload no longer fits its schema at once, without retrying', async () => {
+    const { taskId } = await enqueue(controlled, { mode: 'ok' }, {}, base);
+    const message = await messageOf(taskId);
+    acceptPayload = false;
+    try {
+      const { failures, visibility } = await run([message]);
+      expect(failures).toEqual([]);
+      expect(visibility.size).toBe(0);
+    } finally {
+      acceptPayload = true;
+    }
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'FAILED', attempts: 1, error: { type: 'InvalidPayload' } });
+  });
+
+  it('hands back a message that names no record, later with each receive, up to a minute', async () => {
+    const { taskId } = await enqueue(once, {}, {}, base);
+    const message = await messageOf(taskId);
+    const orphan = (id: string, receives: number): SQSRecord => ({
+      ...message,
+      messageId: id,
+      receiptHandle: `${message.receiptHandle}`,
+      body: message.body.replace(taskId, '01ORPHAN0000000000000000000'),
+      attributes: { ...message.attributes, ApproximateReceiveCount: String(receives) },
+    });
+    for (const [receives, seconds] of [[1, 2], [3, 8], [10, 60]] as const) {
+      const record = orphan(`orphan-${receives}`, receives);
+      const { failures, visibility } = await run([record]);
+      expect(failures).toEqual([record.messageId]);
+      expect(visibility.get(record.messageId)).toBe(seconds);
+    }
+    expect(await base.store.getItems('01ORPHAN0000000000000000000')).toEqual({});
+  });
+
+  it('sets no visibility for a message it acknowledges', async () => {
+    const { taskId } = await enqueue(controlled, { mode: 'ok' }, {}, base);
+    const message = await messageOf(taskId);
+
+    const { failures, visibility } = await run([message]);
+
+    expect(failures).toEqual([]);
+    expect(visibility.size).toBe(0);
+    expect(sqs.calls.map((c) => c.command)).not.toContain('ChangeMessageVisibility');
+  });
+});
