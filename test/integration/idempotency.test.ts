@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Engine } from '../../lib/engine';
+import { enqueue, enqueueByName } from '../../lib/enqueue';
+import { IdempotencyConflictError } from '../../lib/errors';
+import { writeLog } from '../../lib/tasks/examples';
+import { call, testApi } from '../support/api';
+import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
+import { runUntilTerminal } from '../support/drive';
+import { serviceUnavailable } from '../support/faults';
+
+/**
+ * Idempotency-Key against real dynalite: a replay is the same task with
+ * nothing sent again, another request under the key is a 409, a malformed
+ * key a 400, and the hold on the sending is released even through errors.
+ */
+let aws: LocalAws;
+let base: Engine;
+beforeAll(async () => {
+  aws = await startLocalAws();
+  base = await createTestEngine(aws);
+});
+afterAll(async () => aws.close());
+
+describe('Idempotency-Key', () => {
+  it('replays the same task without sending a message, before and after it ran', async () => {
+    const { engine, sqs } = siblingEngine(aws, base);
+    const first = await enqueue(writeLog, { message: 'replayed' }, { idempotencyKey: 'replay-1' }, engine);
+    const again = await enqueue(writeLog, { message: 'replayed' }, { idempotencyKey: 'replay-1' }, engine);
+
+    expect(first.created).toBe(true);
+    expect(again).toMatchObject({ taskId: first.taskId, created: false, record: { status: 'PENDING', idempotencyKey: 'replay-1' } });
+    expect(sqs.count('SendMessage')).toBe(1);
+
+    await runUntilTerminal(base, aws, [first.taskId]);
+    const late = await enqueue(writeLog, { message: 'replayed' }, { idempotencyKey: 'replay-1' }, engine);
+    expect(late).toMatchObject({ taskId: first.taskId, created: false, record: { status: 'SUCCEEDED', result: { message: 'replayed' } } });
+    expect(sqs.count('SendMessage')).toBe(1);
+  });
+
+  it('refuses the key for another request: another payload, delay or priority', async () => {
+    await enqueueByName(base, 'write_log', { message: 'm' }, { idempotencyKey: 'conflict-1', delaySeconds: 5 });
+    for (const options of [{ delaySeconds: 6 }, { delaySeconds: 5, priority: 'high' as const }]) {
+      await expect(enqueueByName(base, 'write_log', { message: 'm' }, { idempotencyKey: 'conflict-1', ...options })).rejects.toBeInstanceOf(IdempotencyConflictError);
+    }
+    await expect(enqueueByName(base, 'write_log', { message: 'n' }, { idempotencyKey: 'conflict-1', delaySeconds: 5 })).rejects.toBeInstanceOf(IdempotencyConflictError);
+    const same = await enqueueByName(base, 'write_log', { message: 'm' }, { idempotencyKey: 'conflict-1', delaySeconds: 5 });
+    expect(same.created).toBe(false);
+  });
+
+  it('answers 400 for a malformed key and accepts one of exactly 255 printable characters', async () => {
+    const api = testApi(base);
+    const body = { name: 'write_log', payload: { message: 'k' } };
+    for (const key of ['x'.repeat(256), 'with space', 'naïve', 'tab\tkey']) {
+      const res = await call(api, 'POST', '/tasks', { body, headers: { 'idempotency-key': key } });
+      expect(res.status, key).toBe(400);
+      expect(res.body!.error.code).toBe('validation_error');
+    }
+    const longest = await call(api, 'POST', '/tasks', { body, headers: { 'idempotency-key': `${'k'.repeat(254)}~` } });
+    expect(longest.status).toBe(202);
+  });
+
+  it('releases the hold on the sending through DynamoDB errors, so the next request answers at once', async () => {
+    const { engine, dynamo } = siblingEngine(aws, base);
+    const refused = dynamo.add({ command: 'UpdateItem', effect: 'fail', times: 2, error: serviceUnavailable, when: (input) => String(input.UpdateExpression) === 'REMOVE dispatch' });
+
+    const first = await enqueue(writeLog, { message: 'held' }, { idempotencyKey: 'release-1' }, engine);
+
+    expect(refused.hits).toBe(2);
+    expect(first.created).toBe(true);
+    expect((await base.store.getState(first.taskId))?.dispatch).toBeUndefined();
+    const started = Date.now();
+    expect(await enqueue(writeLog, { message: 'held' }, { idempotencyKey: 'release-1' }, base)).toMatchObject({ taskId: first.taskId, created: false });
+    expect(Date.now() - started).toBeLessThan(base.config.dispatchHoldMs);
+  });
+});
