@@ -27,6 +27,9 @@ export interface LoadedTask {
  * (claims.ts), listing (listing.ts), idempotency (idempotency.ts) and the
  * counters (counters.ts) make their own calls through `client`.
  */
+/** What undoRetry puts back: everything resetForRetry cleared that a client reads, but the run number. */
+const RESTORED_BY_UNDO = ['error', 'finishedAt', 'attention', 'stopped', 'attempts', 'durationMs', 'startedAt'] as const;
+
 export class TaskStore {
   constructor(
     readonly client: DynamoDBDocumentClient,
@@ -236,14 +239,14 @@ export class TaskStore {
   }
 
   /**
-   * Puts a retried task back as `before` was (keeping the new run number, so
+   * Puts a retried task back as `before` was (its outcome, attempts and timings) (keeping the new run number, so
    * a message of it that did go out finds nothing to run), unless the new run
    * has already been claimed. Returns whether it was put back.
    */
   async undoRetry(before: StateItem, now: Date): Promise<boolean> {
     const values: Record<string, unknown> = { ':s': before.status, ':now': now.toISOString(), ':pending': 'PENDING', ':zero': 0, ':run': before.run + 1 };
     let update = 'SET #s = :s, updatedAt = :now';
-    for (const field of ['error', 'finishedAt', 'attention', 'stopped'] as const) {
+    for (const field of RESTORED_BY_UNDO) {
       if (before[field] === undefined) continue;
       update += `, #${field} = :${field}`;
       values[`:${field}`] = before[field];
@@ -256,7 +259,7 @@ export class TaskStore {
           Key: stateKey(before.taskId),
           UpdateExpression: update,
           ConditionExpression: '#s = :pending AND attempts = :zero AND run = :run',
-          ExpressionAttributeNames: { '#s': 'status', ...Object.fromEntries(['error', 'finishedAt', 'attention', 'stopped'].filter((f) => update.includes(`#${f}`)).map((f) => [`#${f}`, f])) },
+          ExpressionAttributeNames: { '#s': 'status', ...Object.fromEntries(RESTORED_BY_UNDO.filter((f) => update.includes(`#${f}`)).map((f) => [`#${f}`, f])) },
           ExpressionAttributeValues: values,
         }),
       ),
