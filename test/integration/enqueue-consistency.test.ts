@@ -1,6 +1,7 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { testApi } from '../support/api';
 import { withBackgroundTasks } from '../../lib/background';
 import type { Engine } from '../../lib/engine';
@@ -216,6 +217,28 @@ describe('withBackgroundTasks', () => {
 
     expect(await engine.store.get(ids[0]!)).toBeUndefined();
     expect(await engine.store.get(ids[1]!)).toMatchObject({ status: 'PENDING', payload: { message: 'audit' } });
+  });
+
+  it('says which tasks were lost when evenOnError tasks cannot be enqueued, and still throws the handler\'s error', async () => {
+    sqsFaults.add({ command: 'SendMessageBatch', effect: 'fail' });
+    const logger = new Logger({ logLevel: 'SILENT' });
+    const logged = vi.spyOn(logger, 'error');
+    const quiet = { ...engine, logger };
+    const handler = withBackgroundTasks(
+      async (_event: unknown, _ctx, backgroundTasks) => {
+        backgroundTasks.add(writeLog, { message: 'audit' }, { evenOnError: true });
+        throw new Error('handler failed');
+      },
+      { engine: () => quiet },
+    );
+
+    await expect(handler(httpEvent, ctx)).rejects.toThrow('handler failed');
+    expect(logged).toHaveBeenCalledWith('Background tasks added with evenOnError were not enqueued', { failures: [{ name: 'write_log', code: 'service_unavailable' }] });
+
+    sqsFaults.clear();
+    logged.mockClear();
+    await expect(handler(httpEvent, ctx)).rejects.toThrow('handler failed');
+    expect(logged).not.toHaveBeenCalled();
   });
 
   it('throws at add() for a payload that fails the schema', async () => {
