@@ -73,7 +73,8 @@ export interface EnqueueManyItem {
  * BatchWriteItem, ten per SendMessageBatch), records and messages in
  * parallel. Each item succeeds or fails on its own, unless `allOrNothing`:
  * then, if any valid item cannot be enqueued, every one is stopped and every
- * one fails (a task a worker already claimed cannot be stopped; it is logged).
+ * one fails (a task a worker already claimed cannot be stopped; it is logged),
+ * unless no stop took: a worker had claimed every one, so all succeed.
  */
 export async function enqueueMany(engine: Engine, items: EnqueueManyItem[], { allOrNothing = false } = {}): Promise<EnqueueManyResult[]> {
   const prepared: Array<PreparedTask | TaskQueueError> = items.map((item) => {
@@ -96,14 +97,16 @@ export async function enqueueMany(engine: Engine, items: EnqueueManyItem[], { al
     await Promise.all(toStop.map(async (p) => [p.task.taskId, await stopUnstarted(engine, p.task, 1, errorOf(p.task.taskId) ?? firstError)] as const)),
   );
   const started = [...resolutions].filter(([, r]) => r.outcome === 'started').map(([id]) => id);
-  if (allOrNothing && started.length > 0) {
+  // All or nothing fails only if a task was stopped: if a worker had claimed every one, all of them run, and the answer is theirs.
+  const allFail = allOrNothing && started.length < resolutions.size;
+  if (allFail && started.length > 0) {
     engine.logger.error('Tasks of an all-or-nothing enqueue had already started when the others failed; they run', { taskIds: started });
   }
   const results = prepared.map((p): EnqueueManyResult => {
     if (p instanceof TaskQueueError) return { ok: false, error: p };
     const id = p.task.taskId;
     const resolution = resolutions.get(id);
-    if (resolution && (allOrNothing || resolution.outcome !== 'started')) return { ok: false, error: errorOf(id) ?? firstError! };
+    if (resolution && (allFail || resolution.outcome !== 'started')) return { ok: false, error: errorOf(id) ?? firstError! };
     return { ok: true, task: { taskId: id, record: newRecord(p), created: true } };
   });
   if (engine.metrics) {

@@ -194,6 +194,26 @@ describe('3. withBackgroundTasks is all or nothing', () => {
     expect([...runs.keys()].filter((k) => k.startsWith('all-or-nothing-'))).toEqual([]);
   });
 
+  it('answers when its one task, its record write answered ambiguously, was claimed by a worker before the stop: it runs, so it was enqueued', async () => {
+    const base = await createTestEngine(aws);
+    const a = siblingEngine(aws, base);
+    const worker = siblingEngine(aws, base);
+    const ids: string[] = [];
+    // The record lands but its answer is lost; the message goes out; before the stop reaches the table, a worker runs the task.
+    a.dynamo.add({ command: 'BatchWriteItem', effect: 'lose-answer', error: internalServerError, times: 1 });
+    a.dynamo.add({ command: 'PutItem', effect: 'delay', times: 1, before: async () => void (await drainQueue(worker.engine, aws, base.config.queueUrls.default)) });
+
+    const outcome = await handlerAdding(a.engine, 'claimed-before-stop', 1, ids)(apiEvent('POST', '/signup'), {} as Context).then(
+      (r) => r,
+      (e: unknown) => e,
+    );
+
+    expect(runs.get('claimed-before-stop-0')).toBe(1);
+    expect(await base.store.get(ids[0]!)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+    // Its task runs: a 503 here would break "a 5xx means nothing runs" with nothing of the call stopped.
+    expect(outcome).toEqual({ statusCode: 200, body: 'ok' });
+  });
+
   it('retries entries SQS refused once, and then runs all 25', async () => {
     const base = await createTestEngine(aws);
     const a = siblingEngine(aws, base);
