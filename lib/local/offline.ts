@@ -7,9 +7,9 @@ import { pathToFileURL } from 'node:url';
  * developer sees by default. Both reach into offline's modules; each is
  * checked by test/e2e/local-stack.test.ts against the version installed.
  */
-export async function adaptOffline(options: { environmentsPerFunction: number }): Promise<void> {
+export async function adaptOffline(options: { environmentsPerFunction: number; uncapped: Iterable<string> }): Promise<void> {
   const { default: Lambda } = await import('serverless-offline/lambda');
-  capEnvironments(Lambda, options.environmentsPerFunction);
+  capEnvironments(Lambda, options.environmentsPerFunction, options.uncapped);
   // Not in offline's exports: its log module, by path (the same file, so the same module instance offline uses).
   const logModule = pathToFileURL(join(dirname(require.resolve('serverless-offline')), 'utils', 'log.js')).href;
   const { setLogUtils } = (await import(logModule)) as { setLogUtils(utils: { log: PluginLog; progress: unknown }): void };
@@ -71,15 +71,20 @@ interface LambdaLike {
  * invocation beyond it waits for an environment to be free, as it would
  * behind a function's reserved concurrency (where AWS refuses it instead),
  * and its timeout starts when it runs. Each invocation still runs alone in
- * its environment, under its function's timeout.
+ * its environment, under its function's timeout. Functions in `uncapped`
+ * are left as offline runs them: those the event sources invoke, which
+ * `maximumConcurrency` already bounds, and whose invocations must not wait
+ * unseen (the event source would give up on one that waited past its timeout).
  *
  * Wraps the pool's `get` (the method every event of offline calls) on the
  * class serverless-offline exports as `serverless-offline/lambda`.
  */
-export function capEnvironments(lambdaClass: { prototype: LambdaLike }, perFunction: number): () => void {
+export function capEnvironments(lambdaClass: { prototype: LambdaLike }, perFunction: number, uncapped: Iterable<string> = []): () => void {
   const original = lambdaClass.prototype.get;
   const slots = new Map<string, Slots>();
+  const free = new Set(uncapped);
   lambdaClass.prototype.get = function (this: LambdaLike, functionKey: string): LambdaFunctionLike {
+    if (free.has(functionKey)) return original.call(this, functionKey);
     let fnSlots = slots.get(functionKey);
     if (!fnSlots) slots.set(functionKey, (fnSlots = new Slots(perFunction)));
     return new QueuedInvocation(fnSlots, () => original.call(this, functionKey));

@@ -34,7 +34,7 @@ export interface LocalOptions {
   dataDir: string;
   /** Start with no records (LOCAL_FRESH=1). */
   fresh: boolean;
-  /** Most execution environments (worker threads) per function (LOCAL_ENVIRONMENTS); more invocations wait for one. */
+  /** Most execution environments (worker threads) per HTTP function (LOCAL_ENVIRONMENTS); more invocations wait for one. */
   environmentsPerFunction: number;
   sqsEndpoint?: string;
   dynamoEndpoint?: string;

@@ -89,7 +89,9 @@ export class LocalRuntime {
 
   private async startServers(): Promise<void> {
     const { options } = this;
-    await adaptOffline(options);
+    const { service } = this.serverless;
+    const behindQueues = service.getAllFunctions().filter((key) => (service.getFunction(key).events ?? []).some((event) => event.sqs !== undefined));
+    await adaptOffline({ environmentsPerFunction: options.environmentsPerFunction, uncapped: behindQueues });
     // Offline's own ports fail later with a stack trace; check them first, on
     // the host offline binds, for a clear message.
     await ensurePortFree('localhost', options.httpPort, 'API', 'PORT');

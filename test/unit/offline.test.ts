@@ -94,6 +94,23 @@ describe('capEnvironments (serverless-offline environments per function)', () =>
     expect(offline.stats.ran.map((r) => (r.event as { n: number }).n)).toEqual([0, 1, 2]);
   });
 
+  it('leaves the functions it is told to as offline runs them: an environment per concurrent invocation', async () => {
+    const offline = fakeOffline();
+    const restore = capEnvironments(offline.Lambda, 1, ['worker']);
+    const lambda = new offline.Lambda();
+    const run = (key: string) => {
+      const fn = lambda.get(key);
+      fn.setEvent({ key });
+      return fn.runHandler();
+    };
+    await Promise.all([run('worker'), run('worker'), run('worker')]);
+    expect(offline.stats.peakRunning).toBe(3);
+    await Promise.all([run('api'), run('api'), run('api')]);
+    restore();
+    expect(offline.environments).toHaveLength(3);
+    expect(offline.stats.ran.filter((r) => (r.event as { key: string }).key === 'api').map((r) => r.env)).toEqual([0, 0, 0]);
+  });
+
   it('passes the client context along, and the restore function puts offline back as it was', async () => {
     const offline = fakeOffline(1);
     const original = offline.Lambda.prototype.get;
