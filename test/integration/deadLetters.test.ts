@@ -5,6 +5,7 @@ import { cancelTask } from '../../lib/cancel';
 import { processDeadLetters } from '../../lib/deadLetters';
 import type { Engine } from '../../lib/engine';
 import { enqueue } from '../../lib/enqueue';
+import { newTaskId } from '../../lib/keys';
 import { markTaskFailed } from '../../lib/store/claims';
 import { readCounts } from '../../lib/store/counters';
 import { defineTask } from '../../lib/task';
@@ -115,12 +116,13 @@ describe('dead letters', () => {
     const engine = await createTestEngine(aws);
     const { letter } = await deadLetterOf(engine, 'real');
     const garbage = { ...letter, messageId: 'garbage', body: 'not json' };
-    const orphan = { ...letter, messageId: 'orphan', body: letter.body.replace(/"taskId":"[^"]+"/, '"taskId":"01ORPHAN0000000000000000000"') };
+    const orphanId = newTaskId();
+    const orphan = { ...letter, messageId: 'orphan', body: letter.body.replace(/"taskId":"[^"]+"/, `"taskId":"${orphanId}"`) };
     expect(orphan.body).not.toBe(letter.body);
 
     expect(await processDeadLetters(engine, letters(garbage, orphan))).toEqual({ batchItemFailures: [] });
 
-    expect(await engine.store.getItems('01ORPHAN0000000000000000000')).toEqual({});
+    expect(await engine.store.getItems(orphanId)).toEqual({});
     expect(await failedCount(engine)).toBe(0);
   });
 

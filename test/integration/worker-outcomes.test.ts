@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { Engine } from '../../lib/engine';
 import { enqueue } from '../../lib/enqueue';
+import { DependencyUnavailableError } from '../../lib/errors';
+import { newTaskId } from '../../lib/keys';
 import { claimTask } from '../../lib/store/claims';
+import { stateKey } from '../../lib/store/items';
 import { readCounts } from '../../lib/store/counters';
 import { defineTask } from '../../lib/task';
 import { processBatch } from '../../lib/worker';
@@ -170,14 +173,15 @@ describe('worker outcomes', () => {
     expect(await base.store.get(taskId)).toMatchObject({ status: 'FAILED', attempts: 1, error: { type: 'InvalidPayload' } });
   });
 
-  it('hands back a message that names no record, later with each receive, up to a minute', async () => {
+  it('hands back a message that names no record, or is not a task message, later with each receive, up to a minute', async () => {
     const { taskId } = await enqueue(once, {}, {}, base);
     const message = await messageOf(taskId);
+    const orphanId = newTaskId();
     const orphan = (id: string, receives: number): SQSRecord => ({
       ...message,
       messageId: id,
       receiptHandle: `${message.receiptHandle}`,
-      body: message.body.replace(taskId, '01ORPHAN0000000000000000000'),
+      body: message.body.replace(taskId, orphanId),
       attributes: { ...message.attributes, ApproximateReceiveCount: String(receives) },
     });
     for (const [receives, seconds] of [[1, 2], [3, 8], [10, 60]] as const) {
@@ -186,7 +190,26 @@ describe('worker outcomes', () => {
       expect(failures).toEqual([record.messageId]);
       expect(visibility.get(record.messageId)).toBe(seconds);
     }
-    expect(await base.store.getItems('01ORPHAN0000000000000000000')).toEqual({});
+    expect(await base.store.getItems(orphanId)).toEqual({});
+    const garbage = { ...orphan('garbage', 4), body: '{"hello":1}' };
+    const { failures, visibility } = await run([garbage]);
+    expect(failures).toEqual(['garbage']);
+    expect(visibility.get('garbage')).toBe(16);
+  });
+
+  it('acknowledges the message of a task whose enqueue failed and was stopped: nothing to run, nothing to wait for', async () => {
+    const { engine: failing, dynamo } = siblingEngine(aws, base);
+    // The task's own item is refused; the message goes out, and the stop is written.
+    dynamo.add({ command: 'PutItem', effect: 'fail', when: (input) => !String(input.Item.sk).endsWith(stateKey('x').sk.slice(1)) });
+    const error = await enqueue(once, {}, {}, failing).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DependencyUnavailableError);
+    const taskId = dynamo.calls.find((c) => c.command === 'PutItem')!.input.Item.taskId as string;
+    expect((await base.store.getState(taskId))?.stopped).toBe('enqueue_failed');
+
+    const { failures, visibility } = await run([await messageOf(taskId)]);
+
+    expect(failures).toEqual([]);
+    expect(visibility.size).toBe(0);
   });
 
   it('sets no visibility for a message it acknowledges', async () => {

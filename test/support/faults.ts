@@ -40,6 +40,8 @@ export interface FaultRule {
   error?: () => Error;
   /** For `refuse-entries`: which entries SQS refuses. */
   refuse?: (entry: Io, index: number) => boolean;
+  /** For `refuse-entries`: SQS blames the request (SenderFault), so a retry cannot help. */
+  senderFault?: boolean;
 }
 
 export interface FaultHandle {
@@ -119,7 +121,7 @@ export function installFaults(client: SQSClient | DynamoDBClient): FaultKit {
         const refused = entries.filter((e, i) => rule.refuse?.(e, i) ?? true);
         const kept = entries.filter((e) => !refused.includes(e));
         const result = kept.length > 0 ? await next({ ...args, input: { ...args.input, Entries: kept } }) : { output: { Successful: [], Failed: [], $metadata: {} } };
-        const failed = refused.map((e) => ({ Id: e.Id, SenderFault: false, Code: 'InternalError', Message: 'refused (injected)' }));
+        const failed = refused.map((e) => ({ Id: e.Id, SenderFault: rule.senderFault ?? false, Code: rule.senderFault ? 'InvalidParameterValue' : 'InternalError', Message: 'refused (injected)' }));
         return { ...result, output: { ...result.output, Failed: [...(result.output.Failed ?? []), ...failed] } };
       }
     }
