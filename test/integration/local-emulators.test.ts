@@ -1,0 +1,112 @@
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateTableCommand,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEndpoints, type Endpoint } from '../../lib/local/servers';
+import { freePorts } from '../support/stack';
+
+/**
+ * npm start's embedded servers, as it starts them: one child process
+ * (lib/local/emulators.cjs) with local-aws-sqs and dynalite, which keeps
+ * table descriptions in memory between writes of them.
+ */
+const dataDir = mkdtempSync(join(tmpdir(), 'emulators-'));
+let sqsEndpoint: Endpoint;
+let dynamoEndpoint: Endpoint;
+let dynamo: DynamoDBClient;
+let sqs: SQSClient;
+
+beforeAll(async () => {
+  const [sqsPort, dynamoPort] = await freePorts(2);
+  const started = await startEndpoints({
+    host: '127.0.0.1',
+    region: 'us-east-1',
+    sqs: { port: sqsPort! },
+    dynamo: { port: dynamoPort!, dataDir, fresh: true },
+  });
+  ({ sqs: sqsEndpoint, dynamo: dynamoEndpoint } = started);
+  dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint.url });
+  sqs = new SQSClient({ endpoint: sqsEndpoint.url });
+});
+afterAll(async () => {
+  await sqsEndpoint?.close();
+  await dynamoEndpoint?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const table = (name: string, billing: Partial<CreateTableCommandInput> = { BillingMode: 'PAY_PER_REQUEST' }) =>
+  new CreateTableCommand({
+    TableName: name,
+    AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    ...billing,
+  });
+
+describe('embedded servers (child process)', () => {
+  it('serves SQS and DynamoDB to the real SDK clients', async () => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'emulated' }));
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: 'hello' }));
+    expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 1 }))).Messages?.[0]?.Body).toBe('hello');
+
+    await dynamo.send(table('items'));
+    await dynamo.send(new PutItemCommand({ TableName: 'items', Item: { pk: { S: 'a' }, n: { N: '1' } } }));
+    expect((await dynamo.send(new GetItemCommand({ TableName: 'items', Key: { pk: { S: 'a' } } }))).Item).toEqual({ pk: { S: 'a' }, n: { N: '1' } });
+  });
+
+  it('sees every change to a table: its throughput updated, the table deleted and made again', async () => {
+    const throughput = async () => {
+      const { ProvisionedThroughput: p } = (await dynamo.send(new DescribeTableCommand({ TableName: 'changing' }))).Table!;
+      return [p?.ReadCapacityUnits, p?.WriteCapacityUnits];
+    };
+    await dynamo.send(table('changing', { ProvisionedThroughput: { ReadCapacityUnits: 1, WriteCapacityUnits: 1 } }));
+    await dynamo.send(new PutItemCommand({ TableName: 'changing', Item: { pk: { S: 'a' } } }));
+    expect(await throughput()).toEqual([1, 1]);
+
+    await dynamo.send(new UpdateTableCommand({ TableName: 'changing', ProvisionedThroughput: { ReadCapacityUnits: 5, WriteCapacityUnits: 7 } }));
+    expect(await throughput()).toEqual([5, 7]);
+
+    await dynamo.send(new DeleteTableCommand({ TableName: 'changing' }));
+    await expect(dynamo.send(new GetItemCommand({ TableName: 'changing', Key: { pk: { S: 'a' } } }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+
+    await dynamo.send(table('changing', { ProvisionedThroughput: { ReadCapacityUnits: 2, WriteCapacityUnits: 3 } }));
+    expect((await dynamo.send(new GetItemCommand({ TableName: 'changing', Key: { pk: { S: 'a' } } }))).Item).toBeUndefined();
+    expect(await throughput()).toEqual([2, 3]);
+  });
+
+  it('keeps DynamoDB data across a restart, and stops its process on close', async () => {
+    await dynamo.send(table('durable'));
+    await dynamo.send(new PutItemCommand({ TableName: 'durable', Item: { pk: { S: 'kept' } } }));
+    await sqsEndpoint.close();
+    await dynamoEndpoint.close();
+    await expect(dynamo.send(new DescribeTableCommand({ TableName: 'durable' }))).rejects.toThrow();
+
+    const [sqsPort, dynamoPort] = await freePorts(2);
+    ({ sqs: sqsEndpoint, dynamo: dynamoEndpoint } = await startEndpoints({
+      host: '127.0.0.1',
+      region: 'us-east-1',
+      sqs: { port: sqsPort! },
+      dynamo: { port: dynamoPort!, dataDir, fresh: false },
+    }));
+    dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint.url });
+    expect((await dynamo.send(new GetItemCommand({ TableName: 'durable', Key: { pk: { S: 'kept' } } }))).Item).toEqual({ pk: { S: 'kept' } });
+  });
+
+  it('says which port is taken, with the variable that moves it', async () => {
+    const [dynamoPort] = await freePorts(1);
+    const taken = sqsEndpoint.url.split(':').at(-1)!;
+    await expect(
+      startEndpoints({ host: '127.0.0.1', region: 'us-east-1', sqs: { port: Number(taken) }, dynamo: { port: dynamoPort!, dataDir: join(dataDir, 'other'), fresh: true } }),
+    ).rejects.toThrow(/SQS_PORT/);
+  });
+});
