@@ -53,6 +53,23 @@ const table = (name: string, billing: Partial<CreateTableCommandInput> = { Billi
     ...billing,
   });
 
+/** Waits until the table is ACTIVE, as any DynamoDB client must after creating or updating one. */
+async function active(name: string): Promise<void> {
+  for (const until = Date.now() + 5_000; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
+    const status = await dynamo.send(new DescribeTableCommand({ TableName: name })).then((d) => d.Table?.TableStatus, () => undefined);
+    if (status === 'ACTIVE') return;
+  }
+  throw new Error(`table ${name} did not become ACTIVE`);
+}
+
+async function gone(name: string): Promise<void> {
+  for (const until = Date.now() + 5_000; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
+    const exists = await dynamo.send(new DescribeTableCommand({ TableName: name })).then(() => true, () => false);
+    if (!exists) return;
+  }
+  throw new Error(`table ${name} was not deleted`);
+}
+
 describe('embedded servers (child process)', () => {
   it('serves SQS and DynamoDB to the real SDK clients', async () => {
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'emulated' }));
@@ -60,6 +77,7 @@ describe('embedded servers (child process)', () => {
     expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl, WaitTimeSeconds: 1 }))).Messages?.[0]?.Body).toBe('hello');
 
     await dynamo.send(table('items'));
+    await active('items');
     await dynamo.send(new PutItemCommand({ TableName: 'items', Item: { pk: { S: 'a' }, n: { N: '1' } } }));
     expect((await dynamo.send(new GetItemCommand({ TableName: 'items', Key: { pk: { S: 'a' } } }))).Item).toEqual({ pk: { S: 'a' }, n: { N: '1' } });
   });
@@ -70,22 +88,27 @@ describe('embedded servers (child process)', () => {
       return [p?.ReadCapacityUnits, p?.WriteCapacityUnits];
     };
     await dynamo.send(table('changing', { ProvisionedThroughput: { ReadCapacityUnits: 1, WriteCapacityUnits: 1 } }));
+    await active('changing');
     await dynamo.send(new PutItemCommand({ TableName: 'changing', Item: { pk: { S: 'a' } } }));
     expect(await throughput()).toEqual([1, 1]);
 
     await dynamo.send(new UpdateTableCommand({ TableName: 'changing', ProvisionedThroughput: { ReadCapacityUnits: 5, WriteCapacityUnits: 7 } }));
+    await active('changing');
     expect(await throughput()).toEqual([5, 7]);
 
     await dynamo.send(new DeleteTableCommand({ TableName: 'changing' }));
+    await gone('changing');
     await expect(dynamo.send(new GetItemCommand({ TableName: 'changing', Key: { pk: { S: 'a' } } }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
 
     await dynamo.send(table('changing', { ProvisionedThroughput: { ReadCapacityUnits: 2, WriteCapacityUnits: 3 } }));
+    await active('changing');
     expect((await dynamo.send(new GetItemCommand({ TableName: 'changing', Key: { pk: { S: 'a' } } }))).Item).toBeUndefined();
     expect(await throughput()).toEqual([2, 3]);
   });
 
   it('keeps DynamoDB data across a restart, and stops its process on close', async () => {
     await dynamo.send(table('durable'));
+    await active('durable');
     await dynamo.send(new PutItemCommand({ TableName: 'durable', Item: { pk: { S: 'kept' } } }));
     await sqsEndpoint.close();
     await dynamoEndpoint.close();
