@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { Engine } from '../../lib/engine';
+import { cancelTask } from '../../lib/cancel';
 import { enqueue, enqueueMany } from '../../lib/enqueue';
 import { DependencyUnavailableError } from '../../lib/errors';
 import { stateKey } from '../../lib/store/items';
@@ -125,5 +126,21 @@ describe('a failed enqueueMany', () => {
       const other = JSON.parse(sqs.calls.find((c) => c.command === 'SendMessageBatch')!.input.Entries[1].MessageBody).taskId as string;
       expect(await base.store.get(other)).toMatchObject({ status: 'CANCELLED', error: { type: 'EnqueueFailed' } });
     }
+  });
+});
+
+describe('a failed enqueue that meets a client', () => {
+  it('stays stopped when the client cancelled the task before the stop: the answer is still the failure', async () => {
+    // The record lands; the send fails; before the stop is written, a client cancels the task it found.
+    sqs.add({ command: 'SendMessage', effect: 'fail', before: async () => {
+      const taskId = dynamo.calls.find((c) => c.command === 'PutItem')!.input.Item.taskId as string;
+      for (let i = 0; i < 50 && !(await base.store.getItems(taskId)).task; i++) await new Promise((r) => setTimeout(r, 10));
+      await cancelTask(base, taskId);
+    } });
+
+    await expect(enqueue(noted, { key: 'cancelled-first' }, {}, engine)).rejects.toBeInstanceOf(DependencyUnavailableError);
+
+    const record = await base.store.get(taskIdOf(dynamo));
+    expect(record).toMatchObject({ status: 'CANCELLED', attempts: 0 });
   });
 });

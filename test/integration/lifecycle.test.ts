@@ -106,6 +106,38 @@ describe('cancel and retry', () => {
   });
 });
 
+describe('a retry whose message cannot be sent', () => {
+  async function failedTask(key: string): Promise<string> {
+    failing.add(key);
+    const { taskId } = await enqueue(flip, { key }, { maxAttempts: 1 }, base);
+    await runOnce(base, taskId);
+    failing.delete(key);
+    return taskId;
+  }
+
+  it('still fails when the undo meets a DynamoDB error too; the task is left PENDING, as documented', async () => {
+    const taskId = await failedTask('undo-fails');
+    const { engine, sqs, dynamo } = siblingEngine(aws, base);
+    sqs.add({ command: 'SendMessage', effect: 'fail' });
+    // The reset goes through; the undo is refused.
+    dynamo.add({ command: 'UpdateItem', effect: 'fail', when: (input) => String(input.ConditionExpression).includes('attempts = :zero') });
+
+    await expect(retryTask(engine, taskId)).rejects.toBeInstanceOf(DependencyUnavailableError);
+
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'PENDING', run: 2 });
+  });
+
+  it('answers with the task when the send landed and a worker claimed the new run before the undo', async () => {
+    const taskId = await failedTask('undo-too-late');
+    const { engine, sqs } = siblingEngine(aws, base);
+    sqs.add({ command: 'SendMessage', effect: 'lose-answer', after: async () => void (await runOnce(base, taskId)) });
+
+    const record = await retryTask(engine, taskId);
+
+    expect(record).toMatchObject({ taskId, run: 2, status: 'SUCCEEDED', attempts: 1 });
+  });
+});
+
 describe('limits and expiry', () => {
   it('expires a record after the retention period, counted from now', async () => {
     const now = Math.floor(Date.now() / 1000);
