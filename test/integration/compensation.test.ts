@@ -129,6 +129,31 @@ describe('a failed enqueueMany', () => {
   });
 });
 
+describe('enqueueMany when only its last item fails', () => {
+  const three = (prefix: string) => [0, 1, 2].map((i) => ({ name: 'comp_noted', payload: { key: `${prefix}-${i}` } }));
+  const idsSent = () => sqs.calls.find((c) => c.command === 'SendMessageBatch')!.input.Entries.map((e: { MessageBody: string }) => JSON.parse(e.MessageBody).taskId as string);
+
+  it('all or nothing: fails and stops every item, each with an error', async () => {
+    sqs.add({ command: 'SendMessageBatch', effect: 'refuse-entries', senderFault: true, refuse: (_entry, index) => index === 2 });
+
+    const results = await enqueueMany(engine, three('aon-last'), { allOrNothing: true });
+
+    expect(results.map((r) => (r.ok ? 'ok' : r.error instanceof DependencyUnavailableError))).toEqual([true, true, true]);
+    for (const id of idsSent()) expect(await base.store.get(id)).toMatchObject({ status: 'CANCELLED', error: { type: 'EnqueueFailed' } });
+  });
+
+  it('item by item: the others are enqueued and created, the last one fails alone', async () => {
+    sqs.add({ command: 'SendMessageBatch', effect: 'refuse-entries', senderFault: true, refuse: (_entry, index) => index === 2 });
+
+    const results = await enqueueMany(engine, three('single-last'));
+
+    expect(results.map((r) => (r.ok ? r.task.created : 'failed'))).toEqual([true, true, 'failed']);
+    const ids = idsSent();
+    expect(await base.store.get(ids[0]!)).toMatchObject({ status: 'PENDING' });
+    expect(await base.store.get(ids[2]!)).toMatchObject({ status: 'CANCELLED' });
+  });
+});
+
 describe('a failed enqueue that meets a client', () => {
   it('stays stopped when the client cancelled the task before the stop: the answer is still the failure', async () => {
     // The record lands; the send fails; before the stop is written, a client cancels the task it found.
