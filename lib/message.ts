@@ -50,6 +50,7 @@ export function parseMessage(body: string): ParsedMessage {
   let json: unknown;
   try {
     json = JSON.parse(body);
+    // Stryker disable next-line BlockStatement: without it, undefined fails the schema and names no task: the same answer
   } catch {
     return { ok: false };
   }
