@@ -212,6 +212,34 @@ describe('worker outcomes', () => {
     expect(visibility.size).toBe(0);
   });
 
+  it('hands back a whole batch it cannot read, each message after its receive count’s backoff', async () => {
+    const first = await enqueue(controlled, { mode: 'ok' }, {}, base);
+    const message = await messageOf(first.taskId);
+    const again = { ...message, messageId: 'again', attributes: { ...message.attributes, ApproximateReceiveCount: '3' } };
+    const reader = siblingEngine(aws, base);
+    reader.dynamo.add({ command: 'BatchGetItem', effect: 'fail' });
+
+    const response = await processBatch(reader.engine, { Records: [message, again] }, lambdaContext());
+
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([message.messageId, 'again']);
+    expect(reader.sqs.calls.filter((c) => c.command === 'ChangeMessageVisibility').map((c) => c.input.VisibilityTimeout)).toEqual([2, 8]);
+    expect(await base.store.get(first.taskId)).toMatchObject({ status: 'PENDING', attempts: 0 });
+  });
+
+  it('hands back a copy that comes before the task’s delay is over, for the rest of the delay', async () => {
+    const { taskId } = await enqueue(controlled, { mode: 'ok' }, { delaySeconds: 30 }, base);
+    // The message itself waits in SQS for 30 s; a copy (a redrive, the recovery sweep) can come at once.
+    const copy = await messageOf((await enqueue(controlled, { mode: 'ok' }, {}, base)).taskId);
+    const early = { ...copy, messageId: 'early', body: copy.body.replace(JSON.parse(copy.body).taskId, taskId) };
+
+    const { failures, visibility } = await run([early]);
+
+    expect(failures).toEqual(['early']);
+    expect(visibility.get('early')).toBeGreaterThanOrEqual(28);
+    expect(visibility.get('early')).toBeLessThanOrEqual(30);
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'PENDING', attempts: 0 });
+  });
+
   it('sets no visibility for a message it acknowledges', async () => {
     const { taskId } = await enqueue(controlled, { mode: 'ok' }, {}, base);
     const message = await messageOf(taskId);
