@@ -5,7 +5,7 @@ import type { Engine } from '../../lib/engine';
 import { cancelTask } from '../../lib/cancel';
 import { enqueue, enqueueMany } from '../../lib/enqueue';
 import { DependencyUnavailableError } from '../../lib/errors';
-import { stateKey } from '../../lib/store/items';
+import { isStateSk } from '../../lib/store/items';
 import { defineTask } from '../../lib/task';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { claimById } from '../support/drive';
@@ -43,7 +43,7 @@ const noted = defineTask({
 });
 
 /** The state item's PutItem, which is how a stop of a never-claimed task is written. */
-const isStop = (input: { Item?: { sk?: string } }) => String(input.Item?.sk ?? '').endsWith(stateKey('x').sk.slice(1));
+const isStop = (input: { Item?: { sk?: string } }) => isStateSk(String(input.Item?.sk ?? ''));
 const taskIdOf = (kit: FaultKit) => kit.calls.find((c) => c.command === 'PutItem')!.input.Item.taskId as string;
 
 describe('a failed enqueue', () => {

@@ -6,7 +6,7 @@ import { enqueue } from '../../lib/enqueue';
 import { DependencyUnavailableError } from '../../lib/errors';
 import { newTaskId } from '../../lib/keys';
 import { claimTask } from '../../lib/store/claims';
-import { stateKey } from '../../lib/store/items';
+import { isStateSk } from '../../lib/store/items';
 import { readCounts } from '../../lib/store/counters';
 import { defineTask } from '../../lib/task';
 import { processBatch } from '../../lib/worker';
@@ -200,7 +200,7 @@ describe('worker outcomes', () => {
   it('acknowledges the message of a task whose enqueue failed and was stopped: nothing to run, nothing to wait for', async () => {
     const { engine: failing, dynamo } = siblingEngine(aws, base);
     // The task's own item is refused; the message goes out, and the stop is written.
-    dynamo.add({ command: 'PutItem', effect: 'fail', when: (input) => !String(input.Item.sk).endsWith(stateKey('x').sk.slice(1)) });
+    dynamo.add({ command: 'PutItem', effect: 'fail', when: (input) => !isStateSk(String(input.Item.sk)) });
     const error = await enqueue(once, {}, {}, failing).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DependencyUnavailableError);
     const taskId = dynamo.calls.find((c) => c.command === 'PutItem')!.input.Item.taskId as string;
