@@ -7,12 +7,11 @@ import type { Engine } from '../../lib/engine';
 import { enqueue } from '../../lib/enqueue';
 import { newTaskId } from '../../lib/keys';
 import { markTaskFailed } from '../../lib/store/claims';
-import { readCounts } from '../../lib/store/counters';
 import { defineTask } from '../../lib/task';
 import { processBatch } from '../../lib/worker';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
-import { claimById } from '../support/drive';
-import { lambdaContext, receiveAll } from '../support/events';
+import { claimById, recentlyCounted } from '../support/drive';
+import { lambdaContext, receiveTaskMessage } from '../support/events';
 import { internalServerError } from '../support/faults';
 
 /**
@@ -44,12 +43,11 @@ const scripted = defineTask({
 async function deadLetterOf(engine: Engine, key: string, outcome: 'fail' | 'succeed' = 'succeed'): Promise<{ taskId: string; letter: SQSRecord }> {
   outcomes.set(key, outcome);
   const { taskId } = await enqueue(scripted, { key }, {}, engine);
-  const event = await receiveAll(aws.sqs, engine.config.queueUrls.default, 1);
-  return { taskId, letter: event.Records[0]! };
+  return { taskId, letter: await receiveTaskMessage(aws.sqs, engine.config.queueUrls.default, taskId) };
 }
 
 const letters = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
-const failedCount = async (engine: Engine) => (await readCounts(engine.store, new Date(Date.now() - 120_000), new Date())).reduce((n, m) => n + m.failed, 0);
+const failedCount = (engine: Engine) => recentlyCounted(engine, 'failed');
 /** The same engine, its clock moved on: a lease that was live is over. */
 const later = (engine: Engine, ms: number): Engine => ({ ...engine, now: () => new Date(Date.now() + ms) });
 

@@ -7,12 +7,11 @@ import { DependencyUnavailableError } from '../../lib/errors';
 import { newTaskId } from '../../lib/keys';
 import { claimTask } from '../../lib/store/claims';
 import { isStateSk } from '../../lib/store/items';
-import { readCounts } from '../../lib/store/counters';
 import { defineTask } from '../../lib/task';
 import { processBatch } from '../../lib/worker';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
-import { claimById } from '../support/drive';
-import { lambdaContext, receiveAll } from '../support/events';
+import { claimById, recentlyCounted } from '../support/drive';
+import { lambdaContext, receiveTaskMessage } from '../support/events';
 import type { FaultKit } from '../support/faults';
 
 /**
@@ -45,14 +44,8 @@ async function run(records: SQSRecord[]): Promise<{ failures: string[]; visibili
   return { failures: response.batchItemFailures.map((f) => f.itemIdentifier), visibility };
 }
 
-async function messageOf(taskId: string): Promise<SQSRecord> {
-  const event = await receiveAll(aws.sqs, base.config.queueUrls.default, 1);
-  const record = event.Records[0]!;
-  expect(JSON.parse(record.body).taskId).toBe(taskId);
-  return record;
-}
-
-const failedCount = async () => (await readCounts(base.store, new Date(Date.now() - 120_000), new Date())).reduce((n, m) => n + m.failed, 0);
+const messageOf = (taskId: string) => receiveTaskMessage(aws.sqs, base.config.queueUrls.default, taskId);
+const failedCount = () => recentlyCounted(base, 'failed');
 
 let release: () => void = () => undefined;
 let seenSignal: AbortSignal | undefined;

@@ -3,6 +3,7 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import type { Engine } from '../../lib/engine';
 import { processBatch } from '../../lib/worker';
 import { claimTask } from '../../lib/store/claims';
+import { readCounts } from '../../lib/store/counters';
 import type { StateItem } from '../../lib/store/items';
 import type { TaskRecord } from '../../lib/types';
 import { TERMINAL_STATUSES } from '../../lib/types';
@@ -57,4 +58,10 @@ export async function claimById(engine: Engine, taskId: string, at: Date, leaseM
   const claimed = task && (await claimTask(engine.store, task, state?.run ?? 1, at, leaseMs));
   if (!claimed) throw new Error(`could not claim ${taskId}`);
   return claimed;
+}
+
+/** Tasks counted as `field` (the dashboard's counters) over the last two minutes. */
+export async function recentlyCounted(engine: Engine, field: 'succeeded' | 'failed' | 'cancelled'): Promise<number> {
+  const minutes = await readCounts(engine.store, new Date(Date.now() - 120_000), new Date());
+  return minutes.reduce((n, m) => n + m[field], 0);
 }

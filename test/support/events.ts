@@ -102,3 +102,10 @@ export function apiEvent(method: string, path: string, init: ApiEventInit = {}):
     isBase64Encoded: false,
   };
 }
+
+/** Receives the one message of `taskId` from `queueUrl`; fails the test if another message comes first. */
+export async function receiveTaskMessage(sqs: SQSClient, queueUrl: string, taskId: string): Promise<SQSRecord> {
+  const record = (await receiveAll(sqs, queueUrl, 1)).Records[0];
+  if (!record || (JSON.parse(record.body) as { taskId?: string }).taskId !== taskId) throw new Error(`expected the message of ${taskId}, got ${record?.body ?? 'none'}`);
+  return record;
+}
