@@ -7,6 +7,16 @@ const DEFAULT_LOCAL_CONCURRENCY = 5;
 /** Lambda's default function timeout. */
 const DEFAULT_TIMEOUT_SECONDS = 6;
 
+/** The `sqs` events of one function in serverless.yml. */
+function sqsEvents(fn: ReturnType<ServerlessLike['service']['getFunction']>): Array<Record<string, unknown> | string> {
+  return (fn.events ?? []).flatMap((event) => (event.sqs ? [event.sqs as Record<string, unknown> | string] : []));
+}
+
+/** The functions that an SQS event source invokes (their concurrency is the mappings'). */
+export function queueConsumers(service: ServerlessLike['service']): string[] {
+  return service.getAllFunctions().filter((key) => sqsEvents(service.getFunction(key)).length > 0);
+}
+
 /**
  * Every `sqs` event of every function in serverless.yml, matched to its local
  * queue: one mapping per event, as AWS creates one event source mapping per
@@ -21,9 +31,7 @@ export function eventSourceMappings(
   const mappings: EventSourceMapping[] = [];
   for (const key of service.getAllFunctions()) {
     const fn = service.getFunction(key);
-    for (const event of fn.events ?? []) {
-      const sqs = event.sqs as Record<string, unknown> | string | undefined;
-      if (!sqs) continue;
+    for (const sqs of sqsEvents(fn)) {
       const spec = typeof sqs === 'string' ? { arn: sqs } : sqs;
       const arn = String(resources.resolve(spec.arn));
       const queue = [...resources.queues.values()].find((q) => q.arn === arn);

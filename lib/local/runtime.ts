@@ -9,7 +9,7 @@ import { TaskStore } from '../store/taskStore';
 import { banner } from './banner';
 import { SqsEventSource, type BatchReport } from './eventSource';
 import { invokeThroughOffline } from './invoke';
-import { eventSourceMappings } from './mappings';
+import { eventSourceMappings, queueConsumers } from './mappings';
 import { adaptOffline } from './offline';
 import { localOptions, type LocalOptions } from './options';
 import { requeueUnfinishedTasks } from './recovery';
@@ -89,9 +89,7 @@ export class LocalRuntime {
 
   private async startServers(): Promise<void> {
     const { options } = this;
-    const { service } = this.serverless;
-    const behindQueues = service.getAllFunctions().filter((key) => (service.getFunction(key).events ?? []).some((event) => event.sqs !== undefined));
-    await adaptOffline({ environmentsPerFunction: options.environmentsPerFunction, uncapped: behindQueues });
+    await adaptOffline({ environmentsPerFunction: options.environmentsPerFunction, uncapped: queueConsumers(this.serverless.service) });
     // Offline's own ports fail later with a stack trace; check them first, on
     // the host offline binds, for a clear message.
     await ensurePortFree('localhost', options.httpPort, 'API', 'PORT');
