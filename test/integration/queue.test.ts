@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Engine } from '../../lib/engine';
 import { DependencyUnavailableError } from '../../lib/errors';
 import { MAX_VISIBILITY_SECONDS, TaskQueue } from '../../lib/queue';
@@ -17,6 +18,7 @@ let aws: LocalAws;
 let engine: Engine;
 let queue: TaskQueue;
 let sqs: FaultKit;
+let client: SQSClient;
 
 beforeAll(async () => {
   aws = await startLocalAws();
@@ -26,9 +28,28 @@ afterAll(async () => aws.close());
 /** Queues of their own, and a TaskQueue on a client with a fault kit. */
 async function fresh(): Promise<void> {
   engine = await createTestEngine(aws);
-  const clients = dedicatedClients(aws);
-  sqs = installFaults(clients.sqs);
-  queue = new TaskQueue(clients.sqs, engine.config.queueUrls);
+  client = dedicatedClients(aws).sqs;
+  sqs = installFaults(client);
+  queue = new TaskQueue(client, engine.config.queueUrls);
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- command inputs and outputs of any SQS command
+type Io = any;
+
+/**
+ * Shapes what SQS answers to `command`, from its real answer (`send`) or in
+ * its place: answers that leave out what the API marks optional.
+ */
+function shapeAnswers(command: string, shape: (input: Io, send: (input: Io) => Promise<Io>) => Promise<Io>): void {
+  type Handler = (args: { input: Io }) => Promise<{ output: Io }>;
+  const stack = client.middlewareStack as unknown as { add: (mw: (next: Handler, context: { commandName: string }) => Handler, options: { step: string; name: string }) => void };
+  stack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== `${command}Command`) return next(args);
+      return { output: await shape(args.input, async (input) => (await next({ ...args, input })).output) };
+    },
+    { step: 'initialize', name: `shape-${command}` },
+  );
 }
 
 const message = (priority: 'high' | 'default' = 'default', delaySeconds = 0): OutgoingMessage => toMessage({ taskId: newTaskId(), name: 'write_log', priority }, 1, delaySeconds);
@@ -70,7 +91,7 @@ describe('TaskQueue', () => {
 
     expect([...failed.keys()]).toEqual([batch[0]!.message.taskId]);
     expect(failed.get(batch[0]!.message.taskId)).toBeInstanceOf(DependencyUnavailableError);
-    expect(failed.get(batch[0]!.message.taskId)!.retryable).toBe(true);
+    expect(failed.get(batch[0]!.message.taskId)).toMatchObject({ dependency: 'sqs', message: 'SQS SendMessageBatch entry (InternalError) failed', cause: 'refused (injected)', retryable: true });
     expect(sqs.calls.filter((c) => c.command === 'SendMessageBatch').map((c) => c.input.Entries.length)).toEqual([3, 2, 1]);
     const sent = (await receiveAll(aws.sqs, engine.config.queueUrls.default, 2)).Records.map((r) => JSON.parse(r.body).taskId as string);
     expect(sent.sort()).toEqual([batch[1]!.message.taskId, batch[2]!.message.taskId].sort());
@@ -96,6 +117,7 @@ describe('TaskQueue', () => {
     const failed = await queue.sendMany(batch);
 
     expect([...failed.keys()].sort()).toEqual(batch.map((m) => m.message.taskId).sort());
+    expect(failed.get(batch[0]!.message.taskId)).toMatchObject({ dependency: 'sqs', message: 'SQS SendMessageBatch failed', retryable: false });
     expect(sqs.count('SendMessageBatch')).toBe(1);
   });
 
@@ -108,7 +130,7 @@ describe('TaskQueue', () => {
 
     expect(sqs.calls.filter((c) => c.command === 'ChangeMessageVisibility').map((c) => c.input.VisibilityTimeout)).toEqual([2, 0, MAX_VISIBILITY_SECONDS]);
     sqs.add({ command: 'ChangeMessageVisibility', effect: 'fail' });
-    await expect(queue.changeVisibility(url, record!.receiptHandle, 1)).rejects.toBeInstanceOf(DependencyUnavailableError);
+    await expect(queue.changeVisibility(url, record!.receiptHandle, 1)).rejects.toMatchObject({ dependency: 'sqs', message: 'SQS ChangeMessageVisibility failed' });
   });
 
   it('finds the queue of an event record by its ARN: its own queues without a call, another one once, an unknown one as an error', async () => {
@@ -124,7 +146,7 @@ describe('TaskQueue', () => {
     expect(await queue.urlForArn(arn(otherName))).toBe(other.config.queueUrls.default);
     expect(sqs.count('GetQueueUrl')).toBe(1);
 
-    await expect(queue.urlForArn(arn('no-such-queue'))).rejects.toBeInstanceOf(DependencyUnavailableError);
+    await expect(queue.urlForArn(arn('no-such-queue'))).rejects.toMatchObject({ dependency: 'sqs', message: 'SQS GetQueueUrl failed' });
   });
 
   it('reports each queue’s depth: visible, delayed and in flight', async () => {
@@ -134,10 +156,76 @@ describe('TaskQueue', () => {
     await queue.sendMany([message('high'), message('high'), message('high', 60)]);
     await receiveAll(aws.sqs, url, 1);
     sqs.add({ command: 'GetQueueAttributes', effect: 'fail', times: 1 });
-    await expect(queue.depth()).rejects.toBeInstanceOf(DependencyUnavailableError);
+    await expect(queue.depth()).rejects.toMatchObject({ dependency: 'sqs', message: 'SQS GetQueueAttributes failed' });
     const { high } = await queue.depth();
     // Approximate, as SQS says: local-aws-sqs counts a received message among the visible ones too.
     expect(high).toMatchObject({ delayed: 1, inFlight: 1 });
     expect(high.visible).toBeGreaterThanOrEqual(1);
+  });
+
+  it('sends the first round at once, and each next one after a pause of 100 then 200 ms', async () => {
+    await fresh();
+    const batch = [message()];
+    // SQS refuses the entry for its own reasons every round.
+    const times: number[] = [];
+    shapeAnswers('SendMessageBatch', async (input) => {
+      times.push(Date.now());
+      return { Successful: [], Failed: input.Entries.map((e: { Id: string }) => ({ Id: e.Id, SenderFault: false, Code: 'InternalError' })), $metadata: {} };
+    });
+
+    // SQS's answers come at once here, so the clock can be the test's: the times are the pauses alone.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'Date'] });
+    try {
+      const start = Date.now();
+      const sending = queue.sendMany(batch);
+      await vi.runAllTimersAsync();
+
+      expect([...(await sending).keys()]).toEqual([batch[0]!.message.taskId]);
+      expect(times.map((t) => t - start)).toEqual([0, 100, 300]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('names an entry SQS refused without a code as unknown', async () => {
+    await fresh();
+    const batch = [message()];
+    shapeAnswers('SendMessageBatch', async (input) => ({
+      Successful: [],
+      Failed: input.Entries.map((e: { Id: string }) => ({ Id: e.Id, SenderFault: true, Message: 'no code' })),
+      $metadata: {},
+    }));
+
+    const failed = await queue.sendMany(batch);
+
+    expect(failed.get(batch[0]!.message.taskId)).toMatchObject({ message: 'SQS SendMessageBatch entry (unknown) failed', retryable: false });
+  });
+
+  it('takes an answer without the queue’s URL as a failure, and asks again next time', async () => {
+    await fresh();
+    const other = await createTestEngine(aws);
+    const name = other.config.queueUrls.high.split('/').at(-1)!;
+    const arn = `arn:aws:sqs:us-east-1:123456789012:${name}`;
+    let withoutUrl = true;
+    shapeAnswers('GetQueueUrl', async (input, send) => {
+      const out = await send(input);
+      return withoutUrl ? { ...out, QueueUrl: undefined } : out;
+    });
+
+    const error = await queue.urlForArn(arn).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ dependency: 'sqs', message: 'SQS GetQueueUrl failed' });
+    expect(((error as Error).cause as Error).message).toBe(`no URL for queue ${name}`);
+    withoutUrl = false;
+    expect(await queue.urlForArn(arn)).toBe(other.config.queueUrls.high);
+    expect(sqs.count('GetQueueUrl')).toBe(2);
+  });
+
+  it('counts a queue whose attributes SQS leaves out as empty', async () => {
+    await fresh();
+    await queue.send(message('high'));
+    shapeAnswers('GetQueueAttributes', async (input, send) => ({ ...(await send(input)), Attributes: undefined }));
+
+    expect(await queue.depth()).toEqual({ high: { visible: 0, delayed: 0, inFlight: 0 }, default: { visible: 0, delayed: 0, inFlight: 0 } });
   });
 });
