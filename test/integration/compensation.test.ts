@@ -1,11 +1,15 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { Engine } from '../../lib/engine';
 import { cancelTask } from '../../lib/cancel';
+import { stopUnstarted } from '../../lib/compensation';
 import { enqueue, enqueueMany } from '../../lib/enqueue';
 import { DependencyUnavailableError } from '../../lib/errors';
-import { isStateSk } from '../../lib/store/items';
+import { newTaskId } from '../../lib/keys';
+import { copiedFields, isStateSk, stateKey, taskKey, type StateItem, type TaskItem } from '../../lib/store/items';
 import { defineTask } from '../../lib/task';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { claimById } from '../support/drive';
@@ -167,5 +171,83 @@ describe('a failed enqueue that meets a client', () => {
 
     const record = await base.store.get(taskIdOf(dynamo));
     expect(record).toMatchObject({ status: 'CANCELLED', attempts: 0 });
+  });
+});
+
+/** A task's definition, and its state as `state` says (none if undefined): what a stop can meet. */
+async function taskIn(state?: Partial<StateItem>): Promise<TaskItem> {
+  const taskId = newTaskId();
+  const task: TaskItem = {
+    ...taskKey(taskId),
+    taskId,
+    name: 'comp_noted',
+    priority: 'default',
+    maxAttempts: 3,
+    timeoutSeconds: 30,
+    createdAt: new Date().toISOString(),
+    expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+    payloadJson: JSON.stringify({ key: taskId }),
+  };
+  await base.store.client.send(new PutCommand({ TableName: base.store.tableName, Item: task }));
+  if (state) {
+    const item: StateItem = { ...stateKey(taskId), ...copiedFields(task), status: 'PENDING', run: 1, attempts: 0, updatedAt: task.createdAt, claimableAt: 0, ...state };
+    await base.store.client.send(new PutCommand({ TableName: base.store.tableName, Item: item }));
+  }
+  return task;
+}
+
+describe('stopUnstarted, by what stands in the way of the stop', () => {
+  const cause = new Error('send failed');
+
+  it('stops an untouched task, with the reason whatever was thrown', async () => {
+    for (const [thrown, message] of [[undefined, 'Not enqueued: undefined'], ['queue gone', 'Not enqueued: queue gone'], [cause, 'Not enqueued: send failed']] as const) {
+      const task = await taskIn();
+
+      expect(await stopUnstarted(engine, task, 1, thrown)).toEqual({ outcome: 'stopped' });
+      expect(await base.store.get(task.taskId)).toMatchObject({ status: 'CANCELLED', error: { type: 'EnqueueFailed', message } });
+    }
+  });
+
+  it('answers started, with the state, when a worker claimed this run first', async () => {
+    const task = await taskIn({ status: 'RUNNING', attempts: 1, claimableAt: Date.now() + 60_000 });
+
+    const resolution = await stopUnstarted(engine, task, 1, cause);
+
+    expect(resolution).toEqual({ outcome: 'started', state: expect.objectContaining({ taskId: task.taskId, status: 'RUNNING', run: 1, attempts: 1 }) });
+  });
+
+  it('answers stopped when what stands in the way is a client’s cancel, or a later run that has started', async () => {
+    const cancelled = await taskIn({ status: 'CANCELLED', attempts: 0 });
+    const later = await taskIn({ status: 'RUNNING', run: 2, attempts: 1, claimableAt: Date.now() + 60_000 });
+
+    expect(await stopUnstarted(engine, cancelled, 1, cause)).toEqual({ outcome: 'stopped' });
+    expect(await stopUnstarted(engine, later, 1, cause)).toEqual({ outcome: 'stopped' });
+    expect(await stopUnstarted(engine, later, 1, cause, 'me')).toEqual({ outcome: 'stopped' });
+    expect(await base.store.get(later.taskId)).toMatchObject({ status: 'RUNNING', run: 2 });
+  });
+
+  it('answers taken-over, with the state, when another request holds or has sent the PENDING task', async () => {
+    const held = await taskIn({ dispatch: { owner: 'other', until: Date.now() + 10_000 } });
+    const sent = await taskIn({});
+
+    expect(await stopUnstarted(engine, held, 1, cause, 'me')).toEqual({ outcome: 'taken-over', state: expect.objectContaining({ status: 'PENDING', dispatch: { owner: 'other', until: expect.any(Number) } }) });
+    expect(await stopUnstarted(engine, sent, 1, cause, 'me')).toEqual({ outcome: 'taken-over', state: expect.objectContaining({ taskId: sent.taskId, status: 'PENDING' }) });
+    expect(await base.store.get(held.taskId)).toMatchObject({ status: 'PENDING' });
+  });
+
+  it('answers stopped, not taken-over, when the holder is this request in a later run, or when the stop has no owner', async () => {
+    const ownLaterRun = await taskIn({ run: 2, dispatch: { owner: 'me', until: Date.now() + 10_000 } });
+    const heldByAnother = await taskIn({ dispatch: { owner: 'other', until: Date.now() + 10_000 } });
+
+    expect(await stopUnstarted(engine, ownLaterRun, 1, cause, 'me')).toEqual({ outcome: 'stopped' });
+    expect(await stopUnstarted(engine, heldByAnother, 1, cause)).toEqual({ outcome: 'stopped' });
+  });
+
+  it('throws at once, without retrying, what is not DynamoDB being unavailable', async () => {
+    const task = await taskIn({ status: 'CANCELLED' });
+    const odd = dynamo.add({ command: 'GetItem', effect: 'fail', error: () => new ConditionalCheckFailedException({ message: 'not a read’s answer (injected)', $metadata: {} }) });
+
+    await expect(stopUnstarted(engine, task, 1, cause)).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    expect(odd.hits).toBe(1);
   });
 });
