@@ -71,7 +71,8 @@ export class TaskQueue {
         for (let round = 0; pending.length > 0 && round < SEND_BATCH_ROUNDS; round++) {
           if (round > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** round));
           const refused = await this.sendBatch(priority, pending);
-          for (const m of pending) if (!refused.has(m.message.taskId)) failed.delete(m.message.taskId);
+          // What this round sent is no longer failed; what it refused is, with this round's reason.
+          for (const m of pending) failed.delete(m.message.taskId);
           for (const [taskId, error] of refused) failed.set(taskId, error);
           // Only what SQS refused for its own reasons is worth another try.
           pending = pending.filter((m) => refused.get(m.message.taskId)?.retryable);
