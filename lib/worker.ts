@@ -145,7 +145,7 @@ async function processMessage(batch: Batch, record: SQSRecord): Promise<MessageO
     if (claimed) {
       // Read only for a message the batch answers for before its attempt ends; a finished one has its outcome.
       batch.leases.set(record.messageId, claimed.claimableAt!);
-      return await runAttempt(batch, definition, claimed, loaded.payloadJson);
+      return await runAttempt(batch, definition, claimed, loaded.payloadJson, runsAt);
     }
     return await notClaimed(batch, loaded, message);
   } catch (error) {
@@ -209,13 +209,14 @@ async function failRun(batch: Batch, loaded: LoadedTask, message: TaskMessage, e
   return ack;
 }
 
-async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem, payloadJson: string): Promise<MessageOutcome> {
+/** Runs one claimed attempt and records its outcome; `runsAt` is when the task could first run (after its delay). */
+async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem, payloadJson: string, runsAt: number): Promise<MessageOutcome> {
   const { engine } = batch;
   const attempt = claimed.attempts;
   const logger = engine.logger.createChild({ persistentKeys: { taskId: claimed.taskId, taskName: task.name, run: claimed.run, attempt } });
   const startedAt = engine.now();
   // Waiting (for a first attempt) starts when the task could first run: after its delay, if it had one.
-  const waited = attempt === 1 && claimed.run === 1 ? { queueWaitMs: startedAt.getTime() - Date.parse(claimed.createdAt) } : {};
+  const waited = attempt === 1 && claimed.run === 1 ? { queueWaitMs: startedAt.getTime() - runsAt } : {};
   if (waited.queueWaitMs !== undefined) engine.metrics?.queueWait(task.name, waited.queueWaitMs);
   // At INFO, an attempt is one line, when it ends.
   logger.debug('Task started', waited);

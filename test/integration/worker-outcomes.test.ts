@@ -163,7 +163,10 @@ describe('worker outcomes', () => {
     } finally {
       acceptPayload = true;
     }
-    expect(await base.store.get(taskId)).toMatchObject({ status: 'FAILED', attempts: 1, error: { type: 'InvalidPayload' } });
+    const record = await base.store.get(taskId);
+    expect(record).toMatchObject({ status: 'FAILED', attempts: 1, error: { type: 'InvalidPayload', message: 'The stored payload no longer matches the task schema' } });
+    // A refused payload is a failed attempt, not a timed-out one.
+    expect(record!.attemptLog.map((a) => a.outcome)).toEqual(['failed']);
   });
 
   it('hands back a message that names no record, or is not a task message, later with each receive, up to a minute', async () => {

@@ -1,0 +1,544 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { SQSRecord } from 'aws-lambda';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import type { EngineConfig } from '../../lib/config';
+import type { Engine } from '../../lib/engine';
+import { enqueue } from '../../lib/enqueue';
+import { newTaskId } from '../../lib/keys';
+import { messageBody } from '../../lib/message';
+import { TaskMetrics } from '../../lib/metrics';
+import { finishAttempt } from '../../lib/store/claims';
+import { newTaskItems, taskKey } from '../../lib/store/items';
+import { defineTask } from '../../lib/task';
+import { processBatch, type DeadlineSource } from '../../lib/worker';
+import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
+import { claimById, recentlyCounted } from '../support/drive';
+import { lambdaContext, receiveAll, receiveTaskMessage } from '../support/events';
+import type { FaultKit } from '../support/faults';
+
+/**
+ * What the worker hands back to SQS, and after how long, when it does not
+ * run a message to its end: a batch that meets the Lambda's deadline, a claim
+ * the task's state refuses (each state, and the races between the claim and
+ * the re-read), a message whose record is gone, a delayed first run; and what
+ * it counts and measures for the attempts it runs. The worker runs on a clock
+ * the test sets, so the delays it asks of SQS are exact.
+ */
+let aws: LocalAws;
+let base: Engine;
+let clock = 0;
+
+const LEASE_MARGIN_MS = 2_000;
+const DEADLINE_MARGIN_MS = 1_000;
+beforeAll(async () => {
+  aws = await startLocalAws();
+});
+// A table and queues per test: what one test hands back to SQS comes again, and would come in the next one's way.
+beforeEach(async () => {
+  base = await createTestEngine(aws, { leaseMarginMs: LEASE_MARGIN_MS, workerDeadlineMarginMs: DEADLINE_MARGIN_MS });
+});
+afterAll(async () => aws.close());
+
+interface Worker {
+  engine: Engine;
+  dynamo: FaultKit;
+  sqs: FaultKit;
+}
+
+/** Another worker on the same table and queues, with faults at hand, reading the test's clock. */
+function worker(overrides: Partial<EngineConfig> = {}, metrics?: TaskMetrics): Worker {
+  const sibling = siblingEngine(aws, base, overrides);
+  return { ...sibling, engine: { ...sibling.engine, now: () => new Date(clock), ...(metrics ? { metrics } : {}) } };
+}
+
+/** Runs `records` on `w`; returns the messages handed back, and the visibility set for each. */
+async function run(w: Worker, records: SQSRecord[], context: DeadlineSource | undefined = lambdaContext()) {
+  const calls = w.sqs.calls.length;
+  const response = await processBatch(w.engine, { Records: records }, context);
+  const byHandle = new Map(records.map((r) => [r.receiptHandle, r.messageId]));
+  const visibility = new Map(
+    w.sqs.calls
+      .slice(calls)
+      .filter((c) => c.command === 'ChangeMessageVisibility')
+      .map((c) => [byHandle.get(c.input.ReceiptHandle)!, c.input.VisibilityTimeout as number]),
+  );
+  return { failures: response.batchItemFailures.map((f) => f.itemIdentifier), visibility };
+}
+
+/** A Lambda context whose deadline (less the worker's margin) comes `ms` after the batch starts. */
+const deadlineIn = (ms: number): DeadlineSource => ({ getRemainingTimeInMillis: () => ms + DEADLINE_MARGIN_MS });
+
+const url = () => base.config.queueUrls.default;
+const messageOf = (taskId: string) => receiveTaskMessage(aws.sqs, url(), taskId);
+
+/** Sends `body` as a message of its own and receives it: a copy (a duplicate, a redrive) with its own receipt. */
+async function deliver(body: string, receives?: number): Promise<SQSRecord> {
+  await aws.sqs.send(new SendMessageCommand({ QueueUrl: url(), MessageBody: body }));
+  const record = (await receiveAll(aws.sqs, url(), 1)).Records[0];
+  if (record?.body !== body) throw new Error(`expected ${body}, got ${record?.body ?? 'none'}`);
+  return receives === undefined ? record : { ...record, attributes: { ...record.attributes, ApproximateReceiveCount: String(receives) } };
+}
+const bodyOf = (taskId: string, name: string, run: number) => messageBody({ v: 2, taskId, name, run });
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value) || Date.now() > until) return value;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+let holds: Array<() => void> = [];
+let onStart: ((signal: AbortSignal) => void | Promise<void>) | undefined;
+const behave = async ({ mode }: { mode: 'ok' | 'fail' | 'hold' | 'sleep' }, ctx: { signal: AbortSignal }) => {
+  await onStart?.(ctx.signal);
+  if (mode === 'fail') throw new Error('fails on purpose');
+  if (mode === 'hold') await new Promise<void>((r) => holds.push(r));
+  if (mode === 'sleep') await new Promise((r) => setTimeout(r, 50));
+  return { mode };
+};
+const payload = z.object({ mode: z.enum(['ok', 'fail', 'hold', 'sleep']) });
+const task = defineTask({ name: 'wh_task', payload, maxAttempts: 3, timeoutSeconds: 5, backoff: { baseSeconds: 40, maxSeconds: 40 }, run: behave });
+const single = defineTask({ name: 'wh_single', payload, maxAttempts: 1, timeoutSeconds: 5, run: behave });
+
+afterEach(() => {
+  for (const release of holds) release();
+  holds = [];
+  onStart = undefined;
+});
+
+describe('a batch that meets the Lambda deadline', () => {
+  it('hands back a message that never started at once, and a running attempt when its lease ends', async () => {
+    clock = Date.now();
+    const w = worker({ workerConcurrency: 1 });
+    const held = await enqueue(task, { mode: 'hold' }, {}, base);
+    const heldMessage = await messageOf(held.taskId);
+    const waiting = await enqueue(task, { mode: 'ok' }, {}, base);
+    const waitingMessage = await messageOf(waiting.taskId);
+    const claimedAt = clock;
+    // The attempt runs for 3 s of the worker's clock before the deadline.
+    onStart = () => void (clock += 3_000);
+
+    const { failures, visibility } = await run(w, [heldMessage, waitingMessage], deadlineIn(1_000));
+
+    expect(failures).toEqual([heldMessage.messageId, waitingMessage.messageId]);
+    const lease = (await base.store.get(held.taskId))!.leaseExpiresAt!;
+    expect(lease).toBe(claimedAt + 5_000 + LEASE_MARGIN_MS);
+    // The lease ends 4 s after the deadline; one more second, and the next claim takes the task over.
+    expect(visibility.get(heldMessage.messageId)).toBe(5);
+    expect(visibility.get(waitingMessage.messageId)).toBe(0);
+    for (const release of holds) release();
+    expect(await eventually(() => base.store.get(held.taskId), (r) => r?.status === 'SUCCEEDED')).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+    expect(await base.store.get(waiting.taskId)).toMatchObject({ status: 'PENDING', attempts: 0 });
+  });
+
+  it('hands back a message whose claim outlasts the deadline after the task’s timeout and the lease margin, and the late claim still runs', async () => {
+    clock = Date.now();
+    const w = worker();
+    const gate = deferred();
+    w.dynamo.add({ command: 'UpdateItem', effect: 'delay', times: 1, before: () => gate.promise });
+    const { taskId } = await enqueue(task, { mode: 'ok' }, {}, base);
+    const message = await messageOf(taskId);
+
+    const { failures, visibility } = await run(w, [message], deadlineIn(1_000));
+
+    expect(failures).toEqual([message.messageId]);
+    expect(visibility.get(message.messageId)).toBe(5 + LEASE_MARGIN_MS / 1_000 + 1);
+    gate.resolve();
+    expect(await eventually(() => base.store.get(taskId), (r) => r?.status === 'SUCCEEDED')).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+  });
+
+  it('hands back a message of a task this worker does not know, whose read outlasts the deadline, after the lease margin', async () => {
+    clock = Date.now();
+    const w = worker();
+    const gate = deferred();
+    w.dynamo.add({ command: 'GetItem', effect: 'delay', times: 1, before: () => gate.promise });
+    const message = await deliver(bodyOf(newTaskId(), 'wh_not_deployed_here', 1));
+
+    const { failures, visibility } = await run(w, [message], deadlineIn(1_000));
+
+    expect(failures).toEqual([message.messageId]);
+    expect(visibility.get(message.messageId)).toBe(LEASE_MARGIN_MS / 1_000 + 1);
+    gate.resolve();
+  });
+
+  it('has no deadline without a Lambda context: a task that takes a while ends and is acknowledged', async () => {
+    clock = Date.now();
+    const w = worker();
+    const { taskId } = await enqueue(task, { mode: 'sleep' }, {}, base);
+    const message = await messageOf(taskId);
+
+    const { failures, visibility } = await run(w, [message], undefined);
+
+    expect(failures).toEqual([]);
+    expect(visibility.size).toBe(0);
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+  });
+
+  it('leaves no timer running once it answered: neither the batch’s deadline nor the attempt’s timeout', async () => {
+    clock = Date.now();
+    const w = worker();
+    const { taskId } = await enqueue(task, { mode: 'ok' }, {}, base);
+    const message = await messageOf(taskId);
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    // What earlier tests left running (a late attempt, a socket's idle timer) ends first.
+    const before = await eventually(async () => timers(), (n) => n === 0, 2_000);
+
+    const { failures } = await run(w, [message], lambdaContext());
+
+    expect(failures).toEqual([]);
+    expect(timers()).toBe(before);
+  });
+});
+
+describe('a message whose claim the task’s state refuses', () => {
+  it('hands back a message that comes during a retry’s backoff for the rest of it', async () => {
+    clock = Date.now();
+    const w = worker();
+    const { taskId } = await enqueue(task, { mode: 'fail' }, {}, base);
+    const message = await messageOf(taskId);
+    await run(w, [message]);
+    const nextAttemptAt = (await base.store.get(taskId))!.nextAttemptAt!;
+    clock += 5_000;
+
+    const { failures, visibility } = await run(w, [message]);
+
+    expect(failures).toEqual([message.messageId]);
+    expect(visibility.get(message.messageId)).toBe(Math.ceil((nextAttemptAt - clock) / 1_000));
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'RETRYING', attempts: 1 });
+  });
+
+  it('keeps a copy of a message whose task runs under a live lease until a second after the lease ends', async () => {
+    clock = Date.now();
+    const w = worker();
+    const { taskId } = await enqueue(task, { mode: 'ok' }, {}, base);
+    const message = await messageOf(taskId);
+    await claimById(base, taskId, new Date(clock - 2_000), 10_000);
+
+    const { failures, visibility } = await run(w, [message]);
+
+    expect(failures).toEqual([message.messageId]);
+    expect(visibility.get(message.messageId)).toBe(9);
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'RUNNING', attempts: 1 });
+  });
+
+  it('fails the task when the last attempt’s lease ends exactly now without an outcome', async () => {
+    clock = Date.now();
+    const w = worker();
+    const { taskId } = await enqueue(single, { mode: 'ok' }, {}, base);
+    const message = await messageOf(taskId);
+    await claimById(base, taskId, new Date(clock - 1_000), 1_000);
+
+    const { failures, visibility } = await run(w, [message]);
+
+    expect(failures).toEqual([]);
+    expect(visibility.size).toBe(0);
+    expect(await base.store.get(taskId)).toMatchObject({
+      status: 'FAILED',
+      attempts: 1,
+      error: { type: 'AttemptsExhausted', message: 'The last attempt did not report an outcome (worker crashed or timed out)' },
+    });
+  });
+
+  it('hands back for a second, and fails nothing, when the lease it found live has ended by the time it reads the state', async () => {
+    clock = Date.now();
+    const w = worker();
+    const { taskId } = await enqueue(task, { mode: 'ok' }, {}, base);
+    const message = await messageOf(taskId);
+    await claimById(base, taskId, new Date(clock - 2_000), 2_500);
+    // The claim is refused under the lease; the state read after it comes a second later.
+    w.dynamo.add({ command: 'GetItem', effect: 'delay', times: 1, before: async () => void (clock += 1_000) });
+
+    const { failures, visibility } = await run(w, [message]);
+
+    expect(failures).toEqual([message.messageId]);
+    expect(visibility.get(message.messageId)).toBe(1);
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'RUNNING', attempts: 1 });
+  });
+
+  it('hands back for a second, and counts nothing, when the last attempt reports just before it would fail the task', async () => {
+    clock = Date.now();
+    const w = worker();
+    const { taskId } = await enqueue(single, { mode: 'ok' }, {}, base);
+    const message = await messageOf(taskId);
+    const claimed = await claimById(base, taskId, new Date(clock - 5_000), 1_000);
+    const entry = { attempt: 1, run: 1, startedAt: new Date(clock - 5_000).toISOString(), durationMs: 4_000, outcome: 'succeeded' as const };
+    w.dynamo.add({
+      command: 'UpdateItem',
+      effect: 'delay',
+      times: 1,
+      when: (input) => String(input.UpdateExpression).startsWith('SET #s = :failed'),
+      before: async () => void (await finishAttempt(base.store, claimed, entry, { status: 'SUCCEEDED', resultJson: '{"late":true}' }, new Date(clock))),
+    });
+    const failedBefore = await recentlyCounted(base, 'failed');
+
+    const { failures, visibility } = await run(w, [message]);
+
+    expect(failures).toEqual([message.messageId]);
+    expect(visibility.get(message.messageId)).toBe(1);
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { late: true } });
+    expect(await recentlyCounted(base, 'failed')).toBe(failedBefore);
+  });
+
+  it('acknowledges a message of a task that ended FAILED, or was CANCELLED, and runs nothing', async () => {
+    clock = Date.now();
+    const w = worker();
+    const failed = await enqueue(single, { mode: 'fail' }, {}, base);
+    const failedMessage = await messageOf(failed.taskId);
+    expect((await run(w, [failedMessage])).failures).toEqual([]);
+    const cancelled = await enqueue(task, { mode: 'ok' }, {}, base);
+    const cancelledMessage = await messageOf(cancelled.taskId);
+    await base.store.cancel(cancelled.taskId, new Date());
+
+    const { failures, visibility } = await run(w, [failedMessage, cancelledMessage]);
+
+    expect(failures).toEqual([]);
+    expect(visibility.size).toBe(0);
+    expect(await base.store.get(failed.taskId)).toMatchObject({ status: 'FAILED', attempts: 1 });
+    expect(await base.store.get(cancelled.taskId)).toMatchObject({ status: 'CANCELLED', attempts: 0 });
+  });
+
+  it('hands back for a second a message of a new run whose claim came just before the retry that made the run', async () => {
+    clock = Date.now();
+    const w = worker();
+    const { taskId } = await enqueue(task, { mode: 'ok' }, {}, base);
+    await messageOf(taskId);
+    await base.store.cancel(taskId, new Date());
+    const message = await deliver(bodyOf(taskId, task.name, 2));
+    // The claim of run 2 meets run 1, CANCELLED; the retry lands before the state is read again.
+    w.dynamo.add({ command: 'GetItem', effect: 'delay', times: 1, before: async () => void (await base.store.resetForRetry(taskId, new Date())) });
+
+    const { failures, visibility } = await run(w, [message]);
+
+    expect(failures).toEqual([message.messageId]);
+    expect(visibility.get(message.messageId)).toBe(1);
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'PENDING', run: 2, attempts: 0 });
+  });
+});
+
+describe('a message whose task definition cannot be read', () => {
+  /** The definition item gone (DynamoDB's TTL removes items one by one), the state left. */
+  const deleteDefinition = (taskId: string) => base.store.client.send(new DeleteCommand({ TableName: base.config.tableName, Key: taskKey(taskId) }));
+
+  it('hands back a message of the task’s current run, and acknowledges one of an older run', async () => {
+    clock = Date.now();
+    const w = worker();
+    const current = await enqueue(task, { mode: 'ok' }, {}, base);
+    const currentMessage = await messageOf(current.taskId);
+    await claimById(base, current.taskId, new Date(clock - 60_000), 1_000);
+    const older = await enqueue(task, { mode: 'ok' }, {}, base);
+    const olderMessage = await messageOf(older.taskId);
+    await base.store.cancel(older.taskId, new Date());
+    await base.store.resetForRetry(older.taskId, new Date());
+    await Promise.all([deleteDefinition(current.taskId), deleteDefinition(older.taskId)]);
+
+    const { failures, visibility } = await run(w, [currentMessage, olderMessage]);
+
+    expect(failures).toEqual([currentMessage.messageId]);
+    expect(visibility.get(currentMessage.messageId)).toBe(2);
+    expect(visibility.has(olderMessage.messageId)).toBe(false);
+  });
+
+  it('hands back every message of a batch it cannot read, even one whose task was stopped', async () => {
+    clock = Date.now();
+    const w = worker();
+    const { engine: failing, dynamo } = siblingEngine(aws, base);
+    dynamo.add({ command: 'PutItem', effect: 'fail', times: 1 });
+    await expect(enqueue(task, { mode: 'ok' }, {}, failing)).rejects.toThrow();
+    const taskId = dynamo.calls.find((c) => c.command === 'PutItem')!.input.Item.taskId as string;
+    expect((await base.store.getState(taskId))?.stopped).toBe('enqueue_failed');
+    const message = await messageOf(taskId);
+    w.dynamo.add({ command: 'BatchGetItem', effect: 'fail' });
+
+    const { failures, visibility } = await run(w, [message]);
+
+    expect(failures).toEqual([message.messageId]);
+    expect(visibility.get(message.messageId)).toBe(2);
+  });
+});
+
+describe('a task of a type this worker does not know', () => {
+  async function putUnknownTask(): Promise<string> {
+    const taskId = newTaskId();
+    const now = new Date();
+    const definition = { taskId, name: 'wh_renamed', payload: {}, priority: 'default' as const, maxAttempts: 3, timeoutSeconds: 30, createdAt: now.toISOString(), expiresAt: Math.floor(now.getTime() / 1000) + 3600 };
+    await base.store.create(newTaskItems(definition, '{}', 2));
+    return taskId;
+  }
+
+  it('ends FAILED with an error that names the type', async () => {
+    clock = Date.now();
+    const taskId = await putUnknownTask();
+    const message = await deliver(bodyOf(taskId, 'wh_renamed', 1));
+
+    const { failures } = await run(worker(), [message]);
+
+    expect(failures).toEqual([]);
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'FAILED', error: { type: 'UnknownTask', message: 'No task is registered under the name "wh_renamed"' } });
+  });
+
+  it('is handed back after its receive count’s backoff while a worker that knows the type runs it', async () => {
+    clock = Date.now();
+    const taskId = await putUnknownTask();
+    await claimById(base, taskId, new Date(clock), 60_000);
+    const message = await deliver(bodyOf(taskId, 'wh_renamed', 1), 3);
+
+    const { failures, visibility } = await run(worker(), [message]);
+
+    expect(failures).toEqual([message.messageId]);
+    expect(visibility.get(message.messageId)).toBe(8);
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'RUNNING', attempts: 1 });
+  });
+});
+
+describe('a first run with a delay', () => {
+  it('runs a copy that comes one second before the delay is over, and hands back one that comes earlier', async () => {
+    // On the high queue, which no test here reads: the delayed message itself never comes in the way.
+    const { taskId, record } = await enqueue(task, { mode: 'ok' }, { delaySeconds: 30, priority: 'high' }, base);
+    const runsAt = Date.parse(record.createdAt) + 30_000;
+    const w = worker();
+    clock = runsAt - 1_001;
+    const early = await deliver(bodyOf(taskId, task.name, 1));
+    const tooEarly = await run(w, [early]);
+    expect(tooEarly.failures).toEqual([early.messageId]);
+    expect(tooEarly.visibility.get(early.messageId)).toBe(2);
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'PENDING', attempts: 0 });
+
+    clock = runsAt - 1_000;
+    const { failures } = await run(w, [await deliver(bodyOf(taskId, task.name, 1))]);
+
+    expect(failures).toEqual([]);
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+  });
+
+  it('runs a retry of a delayed task at once: the delay was the first run’s', async () => {
+    clock = Date.now();
+    const { taskId } = await enqueue(task, { mode: 'ok' }, { delaySeconds: 30, priority: 'high' }, base);
+    await base.store.cancel(taskId, new Date());
+    await base.store.resetForRetry(taskId, new Date());
+    const message = await deliver(bodyOf(taskId, task.name, 2));
+
+    const { failures } = await run(worker(), [message]);
+
+    expect(failures).toEqual([]);
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'SUCCEEDED', run: 2, attempts: 1 });
+  });
+});
+
+describe('what the worker counts and measures', () => {
+  it('counts an attempt that succeeds, and not one that succeeds after another attempt took the task over', async () => {
+    clock = Date.now();
+    // The test's base table (beforeEach): no other test's counts fall in the minutes read.
+    const w = worker();
+    const counted = await enqueue(task, { mode: 'ok' }, {}, base);
+    expect((await run(w, [await messageOf(counted.taskId)])).failures).toEqual([]);
+    expect(await recentlyCounted(base, 'succeeded')).toBe(1);
+
+    const lost = await enqueue(task, { mode: 'ok' }, {}, base);
+    const lostMessage = await messageOf(lost.taskId);
+    onStart = async () => void (await claimById(base, lost.taskId, new Date(clock + 60_000), 60_000));
+
+    const { failures } = await run(w, [lostMessage]);
+
+    expect(failures).toEqual([]);
+    expect(await base.store.get(lost.taskId)).toMatchObject({ status: 'RUNNING', attempts: 2 });
+    expect(await recentlyCounted(base, 'succeeded')).toBe(1);
+  });
+
+  it('counts a last attempt that fails, and acknowledges without counting one that fails after another attempt took the task over', async () => {
+    clock = Date.now();
+    // The test's base table (beforeEach): no other test's counts fall in the minutes read.
+    const w = worker();
+    const last = await enqueue(single, { mode: 'fail' }, {}, base);
+    expect((await run(w, [await messageOf(last.taskId)])).failures).toEqual([]);
+    expect(await recentlyCounted(base, 'failed')).toBe(1);
+
+    const lost = await enqueue(task, { mode: 'fail' }, {}, base);
+    const lostMessage = await messageOf(lost.taskId);
+    onStart = async () => void (await claimById(base, lost.taskId, new Date(clock + 60_000), 60_000));
+
+    const { failures, visibility } = await run(w, [lostMessage]);
+
+    // The attempt that bases the task now retries it if it must: this one leaves it.
+    expect(failures).toEqual([]);
+    expect(visibility.size).toBe(0);
+    expect(await base.store.get(lost.taskId)).toMatchObject({ status: 'RUNNING', attempts: 2 });
+    expect(await recentlyCounted(base, 'failed')).toBe(1);
+  });
+
+  it('measures the queue wait of a first attempt from when the task could run, and of no later attempt or run', async () => {
+    const written: string[] = [];
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    const metrics = new TaskMetrics(new Metrics({ namespace: 'WorkerHandbackTest', serviceName: 'worker-handback-test' }));
+    vi.unstubAllEnvs();
+    const w = worker({}, metrics);
+    /** The QueueWaitMs values of the EMF documents one batch writes. */
+    const queueWaits = async (records: SQSRecord[]): Promise<unknown[]> => {
+      written.length = 0;
+      const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (written.push(String(chunk)), true));
+      try {
+        await run(w, records);
+      } finally {
+        spy.mockRestore();
+      }
+      return written
+        .flatMap((chunk) => chunk.split('\n'))
+        .filter((line) => line.includes('"_aws"'))
+        .map((line) => (JSON.parse(line) as { QueueWaitMs?: unknown }).QueueWaitMs)
+        .filter((v) => v !== undefined);
+    };
+
+    const delayed = await enqueue(task, { mode: 'fail' }, { delaySeconds: 10, priority: 'high' }, base);
+    clock = Date.parse(delayed.record.createdAt) + 10_000 + 1_500;
+    const message = await deliver(bodyOf(delayed.taskId, task.name, 1));
+    expect(await queueWaits([message])).toEqual([1_500]);
+    clock = (await base.store.get(delayed.taskId))!.nextAttemptAt!;
+    expect(await queueWaits([message])).toEqual([]);
+    expect(await base.store.get(delayed.taskId)).toMatchObject({ status: 'RETRYING', attempts: 2 });
+
+    const retried = await enqueue(task, { mode: 'ok' }, {}, base);
+    await messageOf(retried.taskId);
+    await base.store.cancel(retried.taskId, new Date());
+    await base.store.resetForRetry(retried.taskId, new Date());
+    clock = Date.now();
+    expect(await queueWaits([await deliver(bodyOf(retried.taskId, task.name, 2))])).toEqual([]);
+    expect(await base.store.get(retried.taskId)).toMatchObject({ status: 'SUCCEEDED', run: 2, attempts: 1 });
+  });
+});
+
+describe('a message the worker cannot handle now', () => {
+  it('hands back a message whose claim DynamoDB refuses to answer, after its receive count’s backoff', async () => {
+    clock = Date.now();
+    const w = worker();
+    w.dynamo.add({ command: 'UpdateItem', effect: 'fail' });
+    const { taskId } = await enqueue(task, { mode: 'ok' }, {}, base);
+    const message = await messageOf(taskId);
+
+    const { failures, visibility } = await run(w, [message]);
+
+    expect(failures).toEqual([message.messageId]);
+    expect(visibility.get(message.messageId)).toBe(2);
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'PENDING', attempts: 0 });
+  });
+
+  it('takes a message without attributes as received once', async () => {
+    clock = Date.now();
+    const garbage = await deliver('{"not":"a task"}');
+    const { attributes: _attributes, ...bare } = garbage;
+
+    const { failures, visibility } = await run(worker(), [bare as SQSRecord]);
+
+    expect(failures).toEqual([garbage.messageId]);
+    expect(visibility.get(garbage.messageId)).toBe(2);
+  });
+});
