@@ -47,14 +47,14 @@ export async function enqueueWithKey(engine: Engine, prepared: PreparedTask, key
       if (state.dispatch.until > Date.now()) {
         if (Date.now() > waitUntil) throw new DependencyUnavailableError('sqs', 'SendMessage', 'another request is still sending this task');
         await pause(round);
-      } else if (await takeOverDispatch(engine.store, state, owner, hold())) {
+      } else if (await takeOverDispatch(engine.store, state, state.dispatch, owner, hold())) {
         run = state.run;
       }
     } else if (state.stopped) {
       // Our own try failed (and stopped it): that answer stands. Otherwise it is ours to try again.
       if (failure !== undefined) throw failure;
       run = await reviveStopped(engine.store, state, owner, hold(), engine.now());
-    } else if (!state.dispatch) {
+    } else {
       // Sent (by another request), claimed, finished or cancelled: the key's task, as it is.
       return { taskId: task.taskId, record: (await engine.store.get(task.taskId)) ?? recordOf(prepared, task.taskId, state), created: false };
     }

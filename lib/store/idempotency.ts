@@ -15,6 +15,9 @@ export interface IdempotencyMarker {
   requestHash: string;
 }
 
+/** Which request holds the sending of a task, and until when. */
+type Dispatch = NonNullable<StateItem['dispatch']>;
+
 const markerKey = (key: string) => ({ pk: `IDEM#${key}`, sk: 'marker' });
 
 /** Records the first use of a key; returns the marker already there if the key was used before. */
@@ -49,8 +52,8 @@ export async function beginDispatch(store: TaskStore, task: Copied, owner: strin
   return out !== undefined;
 }
 
-/** Takes the sending over from a request whose hold has run out (it crashed, or hangs). */
-export async function takeOverDispatch(store: TaskStore, seen: StateItem, owner: string, until: number): Promise<boolean> {
+/** Takes the sending over from a request whose hold (`held`, read in `seen`) has run out (it crashed, or hangs). */
+export async function takeOverDispatch(store: TaskStore, seen: StateItem, held: Dispatch, owner: string, until: number): Promise<boolean> {
   const out = await conditionalWrite('UpdateItem', () =>
     store.client.send(
       new UpdateCommand({
@@ -59,7 +62,7 @@ export async function takeOverDispatch(store: TaskStore, seen: StateItem, owner:
         UpdateExpression: 'SET dispatch = :mine',
         ConditionExpression: 'dispatch.#owner = :theirs AND dispatch.#until = :until AND run = :run',
         ExpressionAttributeNames: { '#owner': 'owner', '#until': 'until' },
-        ExpressionAttributeValues: { ':mine': { owner, until }, ':theirs': seen.dispatch?.owner, ':until': seen.dispatch?.until, ':run': seen.run },
+        ExpressionAttributeValues: { ':mine': { owner, until }, ':theirs': held.owner, ':until': held.until, ':run': seen.run },
       }),
     ),
   );
