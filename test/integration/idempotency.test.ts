@@ -1,7 +1,8 @@
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../lib/engine';
 import { enqueue, enqueueByName } from '../../lib/enqueue';
-import { IdempotencyConflictError } from '../../lib/errors';
+import { DependencyUnavailableError, IdempotencyConflictError } from '../../lib/errors';
 import { writeLog } from '../../lib/tasks/examples';
 import { call, testApi } from '../support/api';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
@@ -71,5 +72,72 @@ describe('Idempotency-Key', () => {
     const started = Date.now();
     expect(await enqueue(writeLog, { message: 'held' }, { idempotencyKey: 'release-1' }, base)).toMatchObject({ taskId: first.taskId, created: false });
     expect(Date.now() - started).toBeLessThan(base.config.dispatchHoldMs);
+  });
+
+  it('gives up releasing after five refused tries, 100, 200, 400 and 800 ms apart, with a 503 naming the UpdateItem', async () => {
+    const { engine, dynamo } = siblingEngine(aws, base);
+    // A sixth try would land: a request that tried on would answer 202.
+    const refused = dynamo.add({ command: 'UpdateItem', effect: 'fail', times: 6, error: serviceUnavailable, when: (input) => String(input.UpdateExpression) === 'REMOVE dispatch' });
+
+    const started = Date.now();
+    const error = await enqueue(writeLog, { message: 'never released' }, { idempotencyKey: 'release-2' }, engine).catch((e: unknown) => e);
+
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+    expect(refused.hits).toBe(5);
+    expect(error).toBeInstanceOf(DependencyUnavailableError);
+    expect(error).toMatchObject({ dependency: 'dynamodb', message: 'DynamoDB UpdateItem failed' });
+  });
+
+  it('answers 202 as the creator when its release landed but the answer was lost (the retry finds the hold gone)', async () => {
+    const { engine, dynamo } = siblingEngine(aws, base);
+    const lost = dynamo.add({ command: 'UpdateItem', effect: 'lose-answer', step: 'deserialize', times: 1, error: serviceUnavailable, when: (input) => String(input.UpdateExpression) === 'REMOVE dispatch' });
+
+    const first = await enqueue(writeLog, { message: 'lost release' }, { idempotencyKey: 'release-3' }, engine);
+
+    expect(lost.hits).toBe(1);
+    expect(first).toMatchObject({ created: true, record: { status: 'PENDING' } });
+    expect((await base.store.getState(first.taskId))?.dispatch).toBeUndefined();
+  });
+});
+
+describe('Idempotency-Key marker and state', () => {
+  it('costs a first request one marker write, one state read, the state and task writes and the release; a replay reads strongly consistent and writes nothing', async () => {
+    const { engine, dynamo } = siblingEngine(aws, base);
+    const first = await enqueue(writeLog, { message: 'cost' }, { idempotencyKey: 'cost-1' }, engine);
+
+    expect(dynamo.calls.map((c) => c.command)).toEqual(['PutItem', 'GetItem', 'PutItem', 'PutItem', 'UpdateItem']);
+    dynamo.clear();
+    const again = await enqueue(writeLog, { message: 'cost' }, { idempotencyKey: 'cost-1' }, engine);
+
+    expect(again).toMatchObject({ taskId: first.taskId, created: false });
+    // The failed marker write, then the marker (which another request may have written a moment ago) and the state.
+    expect(dynamo.calls.map((c) => c.command)).toEqual(['PutItem', 'GetItem', 'GetItem', 'BatchGetItem']);
+    expect(dynamo.calls.filter((c) => c.command === 'GetItem').map((c) => c.input.ConsistentRead)).toEqual([true, true]);
+  });
+
+  it('starts the state of a new keyed task as PENDING run 1 with nothing attempted, and releases the hold once sent', async () => {
+    const first = await enqueue(writeLog, { message: 'state' }, { idempotencyKey: 'state-1' }, base);
+
+    const state = await base.store.getState(first.taskId);
+    expect(state).toMatchObject({ taskId: first.taskId, name: 'write_log', status: 'PENDING', run: 1, attempts: 0, claimableAt: 0, attemptLog: [] });
+    expect(state).not.toHaveProperty('dispatch');
+  });
+
+  it('takes the key afresh, for a new task, when its marker expires between the refused write and the read', async () => {
+    const first = await enqueue(writeLog, { message: 'expiring' }, { idempotencyKey: 'expired-1' }, base);
+    const { engine, dynamo } = siblingEngine(aws, base);
+    dynamo.add({
+      command: 'GetItem',
+      effect: 'delay',
+      times: 1,
+      when: (input) => input.Key?.sk === 'marker',
+      before: async (input) => void (await base.store.client.send(new DeleteCommand({ TableName: base.config.tableName, Key: input.Key }))),
+    });
+
+    const second = await enqueue(writeLog, { message: 'expiring' }, { idempotencyKey: 'expired-1' }, engine);
+
+    expect(second.created).toBe(true);
+    expect(second.taskId).not.toBe(first.taskId);
+    expect(await enqueue(writeLog, { message: 'expiring' }, { idempotencyKey: 'expired-1' }, base)).toMatchObject({ taskId: second.taskId, created: false });
   });
 });
