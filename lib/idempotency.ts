@@ -63,15 +63,17 @@ export async function enqueueWithKey(engine: Engine, prepared: PreparedTask, key
     // This request holds the sending of run `run`.
     try {
       await Promise.all([engine.store.create(items), engine.queue.send(toMessage(task, run, task.delaySeconds))]);
+      if (await release(engine, task.taskId, owner)) return { taskId: task.taskId, record: await sentRecord(engine, prepared, task.taskId, run), created: true };
+      // Taken over while we sent: our message is out, but the new holder decides; wait for it.
     } catch (error) {
+      // A hold that cannot be released would run out, and whoever took it over could stop the task a 202
+      // promised: so a refused release is resolved like a refused send (stopped → 503, claimed → 202).
       failure = error;
       const resolution = await stopUnstarted(engine, task, run, error, owner);
       if (resolution.outcome === 'stopped') throw error;
       if (resolution.outcome === 'started') return { taskId: task.taskId, record: recordOf(prepared, task.taskId, resolution.state), created: true };
-      continue; // taken over: wait for the new holder's outcome
+      // taken over: wait for the new holder's outcome
     }
-    if (await release(engine, task.taskId, owner)) return { taskId: task.taskId, record: recordOf(prepared, task.taskId), created: true };
-    // Taken over while we sent: our message is out, but the new holder decides; wait for it.
   }
 }
 
@@ -93,6 +95,16 @@ async function release(engine: Engine, taskId: string, owner: string): Promise<b
       await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
     }
   }
+}
+
+/**
+ * The record of the run this request sent. A first run of a fresh key is this
+ * request's own task, known without a read; a later run, or a key another
+ * request created, has its stored record (its own creation time, run, attempts).
+ */
+async function sentRecord(engine: Engine, prepared: PreparedTask, taskId: string, run: number): Promise<TaskRecord> {
+  if (run === 1 && taskId === prepared.task.taskId) return recordOf(prepared, taskId);
+  return (await engine.store.get(taskId)) ?? { ...recordOf(prepared, taskId), run };
 }
 
 /** The record to answer with, from what this request knows, without another read. */

@@ -203,7 +203,9 @@ describe('a request that meets another request holding the key', () => {
     const revived = await second!;
 
     expect(failed).toMatchObject({ code: 'service_unavailable', dependency: 'sqs' });
-    expect(revived).toMatchObject({ created: true, record: { status: 'PENDING' } });
+    // Its answer is the stored task's: run 2, created when the first request wrote it.
+    const stored = await base.store.get(revived.taskId);
+    expect(revived).toMatchObject({ created: true, record: { status: 'PENDING', run: 2, attempts: 0, createdAt: stored!.createdAt } });
     const state = await base.store.getState(revived.taskId);
     expect(state).toMatchObject({ status: 'PENDING', run: 2, attempts: 0, claimableAt: 0 });
     for (const gone of ['stopped', 'error', 'finishedAt', 'attention', 'dispatch']) expect(state, gone).not.toHaveProperty(gone);

@@ -74,8 +74,8 @@ describe('Idempotency-Key', () => {
     expect(Date.now() - started).toBeLessThan(base.config.dispatchHoldMs);
   });
 
-  it('gives up releasing after five refused tries, 100, 200, 400 and 800 ms apart, with a 503 naming the UpdateItem', async () => {
-    const { engine, dynamo } = siblingEngine(aws, base);
+  it('gives up releasing after five refused tries, 100, 200, 400 and 800 ms apart, with a 503 naming the UpdateItem, and stops the task it sent', async () => {
+    const { engine, dynamo, sqs } = siblingEngine(aws, base);
     // A sixth try would land: a request that tried on would answer 202.
     const refused = dynamo.add({ command: 'UpdateItem', effect: 'fail', times: 6, error: serviceUnavailable, when: (input) => String(input.UpdateExpression) === 'REMOVE dispatch' });
 
@@ -86,6 +86,11 @@ describe('Idempotency-Key', () => {
     expect(refused.hits).toBe(5);
     expect(error).toBeInstanceOf(DependencyUnavailableError);
     expect(error).toMatchObject({ dependency: 'dynamodb', message: 'DynamoDB UpdateItem failed' });
+    // Its message is out, but a 503 means nothing runs: the task is stopped, and its message runs nothing.
+    const sent = sqs.calls.filter((c) => c.command === 'SendMessage');
+    expect(sent).toHaveLength(1);
+    const { taskId } = JSON.parse(String(sent[0]!.input.MessageBody)) as { taskId: string };
+    expect(await base.store.getState(taskId)).toMatchObject({ status: 'CANCELLED', stopped: 'enqueue_failed', error: { type: 'EnqueueFailed' } });
   });
 
   it('answers 202 as the creator when its release landed but the answer was lost (the retry finds the hold gone)', async () => {
