@@ -1,0 +1,557 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { BatchGetCommandInput, BatchGetCommandOutput, BatchWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createDocumentClient } from '../../lib/clients';
+import type { Engine } from '../../lib/engine';
+import { DependencyUnavailableError, TaskNotFoundError, TaskStateConflictError } from '../../lib/errors';
+import { newTaskId } from '../../lib/keys';
+import { claimTask } from '../../lib/store/claims';
+import { attentionKey, copiedFields, INLINE_PAYLOAD_BYTES, newTaskItems, stateKey, type PayloadItem, type StateItem, type TaskItem } from '../../lib/store/items';
+import { listTasks } from '../../lib/store/listing';
+import { TaskStore } from '../../lib/store/taskStore';
+import type { TaskStatus } from '../../lib/types';
+import { createTestEngine, dedicatedClients, startLocalAws, type LocalAws } from '../support/aws';
+import { installFaults, type FaultKit } from '../support/faults';
+
+/**
+ * TaskStore against real dynalite: the items a new task is written as (one
+ * by one, or 25 to a batch with what DynamoDB leaves unprocessed), how it is
+ * read (consistent where it must be, the worker's batch cheaply), and the
+ * conditional writes of stop, cancel, retry and its undo: the fields each
+ * sets and removes, and what each does when the task changed under it.
+ */
+let aws: LocalAws;
+let base: Engine;
+/** The store as the api uses it. */
+let store: TaskStore;
+/** The same table through a client of its own, with a fault kit. */
+let faulty: TaskStore;
+let faults: FaultKit;
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  base = await createTestEngine(aws);
+  store = base.store;
+  const { dynamo } = dedicatedClients(aws);
+  faults = installFaults(dynamo);
+  faulty = new TaskStore(createDocumentClient(dynamo), base.config.tableName);
+});
+afterEach(() => faults.clear());
+afterAll(async () => aws.close());
+
+const NOW = new Date('2026-01-01T00:05:00.000Z');
+const EXPIRES = Math.floor(Date.parse('2026-02-01T00:00:00Z') / 1000);
+const ERROR = { type: 'EnqueueFailed', message: 'Not enqueued: injected' };
+
+/** A new task's items; a payload of `payloadBytes` or more goes to an item of its own. */
+function newTask(payloadBytes = 10): { task: TaskItem; payload?: PayloadItem } {
+  const payload = { blob: 'x'.repeat(payloadBytes) };
+  const json = JSON.stringify(payload);
+  return newTaskItems(
+    { taskId: newTaskId(), name: 'store_task', payload, priority: 'default', maxAttempts: 3, timeoutSeconds: 30, createdAt: '2026-01-01T00:00:00.000Z', expiresAt: EXPIRES },
+    json,
+    Buffer.byteLength(json),
+  );
+}
+
+async function created(payloadBytes = 10): Promise<TaskItem> {
+  const items = newTask(payloadBytes);
+  await store.create(items);
+  return items.task;
+}
+
+/** A state item written as a worker or client would have left it. */
+async function putState(task: TaskItem, fields: Partial<StateItem> & { status: TaskStatus }): Promise<StateItem> {
+  const state: StateItem = { ...stateKey(task.taskId), ...copiedFields(task), run: 1, attempts: 1, updatedAt: '2026-01-01T00:01:00.000Z', attemptLog: [], ...fields };
+  await store.client.send(new PutCommand({ TableName: store.tableName, Item: state }));
+  return state;
+}
+
+async function deleteState(taskId: string): Promise<void> {
+  await store.client.send(new DeleteCommand({ TableName: store.tableName, Key: stateKey(taskId) }));
+}
+
+/** A FAILED task as the worker leaves it, with everything a run sets. */
+async function failedTask(): Promise<{ task: TaskItem; state: StateItem }> {
+  const task = await created();
+  const state = await putState(task, {
+    status: 'FAILED',
+    attempts: 3,
+    startedAt: '2026-01-01T00:00:10.000Z',
+    attemptStartedAt: '2026-01-01T00:00:40.000Z',
+    finishedAt: '2026-01-01T00:00:41.000Z',
+    durationMs: 1000,
+    error: { type: 'Error', message: 'boom' },
+    resultJson: '{"partial":true}',
+    attention: attentionKey('FAILED', task.taskId),
+    attemptLog: [{ attempt: 3, run: 1, startedAt: '2026-01-01T00:00:40.000Z', durationMs: 1000, outcome: 'failed', error: { type: 'Error', message: 'boom' } }],
+  });
+  return { task, state };
+}
+
+const rejection = (promise: Promise<unknown>) => promise.then(
+  () => {
+    throw new Error('expected a rejection');
+  },
+  (e: unknown) => e as Error,
+);
+
+async function expectUnavailable(promise: Promise<unknown>, action: string): Promise<void> {
+  const error = await rejection(promise);
+  expect(error).toBeInstanceOf(DependencyUnavailableError);
+  expect(error.message).toBe(`DynamoDB ${action} failed`);
+}
+
+async function cancelledIds(): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await listTasks(store, { status: 'CANCELLED', limit: 100, cursor });
+    ids.push(...page.items.map((t) => t.taskId));
+    cursor = page.nextCursor;
+  } while (cursor);
+  return ids;
+}
+
+describe('create', () => {
+  it('writes a definition once: a second write of the same id leaves the first as it was', async () => {
+    const items = newTask();
+    await store.create(items);
+    await store.create({ task: { ...items.task, name: 'other_name' } });
+    expect((await store.get(items.task.taskId))!.name).toBe('store_task');
+  });
+
+  it('keeps a large payload in an item of its own, and reads it back with the task', async () => {
+    const task = await created(INLINE_PAYLOAD_BYTES + 10);
+    expect(task.payloadJson).toBeUndefined();
+    expect((await store.get(task.taskId))!.payload).toEqual({ blob: 'x'.repeat(INLINE_PAYLOAD_BYTES + 10) });
+  });
+
+  it('answers 503 naming PutItem when the definition or the payload cannot be written', async () => {
+    faults.add({ command: 'PutItem', effect: 'fail', when: (input: { Item: { sk: string } }) => input.Item.sk !== 'payload' });
+    await expectUnavailable(faulty.create(newTask()), 'PutItem');
+    faults.clear();
+    faults.add({ command: 'PutItem', effect: 'fail', when: (input: { Item: { sk: string } }) => input.Item.sk === 'payload' });
+    await expectUnavailable(faulty.create(newTask(INLINE_PAYLOAD_BYTES + 10)), 'PutItem');
+  });
+});
+
+/**
+ * DynamoDB under load: BatchWriteItem writes only the requests `keep` picks
+ * and returns the others as UnprocessedItems. Records each call's request count.
+ * (Installed where the document client's items are still plain objects.)
+ */
+function leaveUnprocessed(client: DynamoDBClient, keep: (call: number, request: { PutRequest?: { Item?: Record<string, unknown> } }) => boolean): { calls: Array<{ at: number; n: number }> } {
+  const seen = { calls: [] as Array<{ at: number; n: number }> };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'BatchWriteItemCommand') return next(args);
+      const input = args.input as BatchWriteCommandInput;
+      const [table, requests] = Object.entries(input.RequestItems!)[0]!;
+      seen.calls.push({ at: Date.now(), n: requests.length });
+      const kept = requests.filter((r) => keep(seen.calls.length, r));
+      const left = requests.filter((r) => !kept.includes(r));
+      const unprocessed = { UnprocessedItems: left.length > 0 ? { [table]: left } : {} };
+      if (kept.length === 0 && requests.length > 0) return { output: { ...unprocessed, $metadata: {} } } as never;
+      const out = await next({ ...args, input: { ...input, RequestItems: { [table]: kept } } });
+      return { ...out, output: { ...(out.output as object), ...unprocessed } } as never;
+    },
+    { step: 'serialize', priority: 'high', name: 'leaveUnprocessed' },
+  );
+  return seen;
+}
+
+function storeLeavingUnprocessed(keep: Parameters<typeof leaveUnprocessed>[1]): { writer: TaskStore; seen: { calls: Array<{ at: number; n: number }> }; faults: FaultKit } {
+  const { dynamo } = dedicatedClients(aws);
+  const seen = leaveUnprocessed(dynamo, keep);
+  return { writer: new TaskStore(createDocumentClient(dynamo), base.config.tableName), seen, faults: installFaults(dynamo) };
+}
+
+describe('createMany', () => {
+  it('writes the payload items of large payloads along with their tasks', async () => {
+    const batch = [newTask(INLINE_PAYLOAD_BYTES + 1), newTask(), newTask(INLINE_PAYLOAD_BYTES + 2)];
+    expect((await store.createMany(batch)).size).toBe(0);
+    for (const { task } of batch) expect((await store.get(task.taskId))!.payload).toEqual(JSON.parse(task.payloadJson ?? `{"blob":"${'x'.repeat(task.payloadBytes! - 11)}"}`));
+  });
+
+  it('sends what DynamoDB left unprocessed again, and stops once all of it landed', async () => {
+    const { writer, seen } = storeLeavingUnprocessed((call, request) => call > 1 || request.PutRequest?.Item?.sk === 'payload');
+    const batch = [newTask(), newTask(INLINE_PAYLOAD_BYTES + 1), newTask()];
+
+    expect((await writer.createMany(batch)).size).toBe(0);
+
+    expect(seen.calls.map((c) => c.n)).toEqual([4, 3]);
+    for (const { task } of batch) expect((await store.get(task.taskId))?.status).toBe('PENDING');
+  });
+
+  it('gives up on requests left unprocessed after four tries, pausing longer each time, and names their tasks', async () => {
+    const big = newTask(INLINE_PAYLOAD_BYTES + 1);
+    const small = newTask();
+    // The payload item of `big` is never processed; everything else is.
+    const { writer, seen } = storeLeavingUnprocessed((_call, request) => request.PutRequest?.Item?.pk !== `PAYLOAD#${big.task.taskId}`);
+
+    const failed = await writer.createMany([small, big]);
+
+    expect([...failed.keys()]).toEqual([big.task.taskId]);
+    const error = failed.get(big.task.taskId)!;
+    expect(error).toBeInstanceOf(DependencyUnavailableError);
+    expect(error.dependency).toBe('dynamodb');
+    expect(error.message).toBe('DynamoDB BatchWriteItem failed');
+    expect(error.cause).toBe('left unprocessed');
+    expect(seen.calls.map((c) => c.n)).toEqual([3, 1, 1, 1]);
+    // Pauses of 100, 200 and 400 ms between the tries (timers never fire early).
+    const gaps = seen.calls.slice(1).map((c, i) => c.at - seen.calls[i]!.at);
+    expect(gaps[0]).toBeGreaterThanOrEqual(95);
+    expect(gaps[1]).toBeGreaterThanOrEqual(195);
+    expect(gaps[2]).toBeGreaterThanOrEqual(395);
+    expect((await store.get(small.task.taskId))?.status).toBe('PENDING');
+  });
+
+  it('names every task of a batch that DynamoDB refused outright', async () => {
+    faults.add({ command: 'BatchWriteItem', effect: 'fail', times: 1 });
+    const batch = [newTask(), newTask(INLINE_PAYLOAD_BYTES + 1), newTask()];
+
+    const failed = await faulty.createMany(batch);
+
+    expect([...failed.keys()].sort()).toEqual(batch.map((b) => b.task.taskId).sort());
+    for (const error of failed.values()) {
+      expect(error.dependency).toBe('dynamodb');
+      expect(error.message).toBe('DynamoDB BatchWriteItem failed');
+      expect(error.cause).toMatchObject({ name: 'ServiceUnavailable' });
+    }
+  });
+});
+
+describe('reads', () => {
+  it('reads a state strongly consistent, and answers 503 naming GetItem when it cannot', async () => {
+    const task = await created();
+    await putState(task, { status: 'RUNNING' });
+    expect(await faulty.getState(task.taskId)).toMatchObject({ status: 'RUNNING', attempts: 1 });
+    expect(faults.calls.filter((c) => c.command === 'GetItem').map((c) => (c.input as { ConsistentRead?: boolean }).ConsistentRead)).toEqual([true]);
+
+    faults.add({ command: 'GetItem', effect: 'fail' });
+    await expectUnavailable(faulty.getState(task.taskId), 'GetItem');
+  });
+
+  it('reads a payload of its own strongly consistent; one gone reads as null; 503 naming GetItem when it cannot be read', async () => {
+    const task = await created(INLINE_PAYLOAD_BYTES + 1);
+    expect((await faulty.get(task.taskId))!.payload).toEqual({ blob: 'x'.repeat(INLINE_PAYLOAD_BYTES + 1) });
+    expect(faults.calls.filter((c) => c.command === 'GetItem').map((c) => (c.input as { ConsistentRead?: boolean }).ConsistentRead)).toEqual([true]);
+
+    faults.add({ command: 'GetItem', effect: 'fail' });
+    await expectUnavailable(faulty.get(task.taskId), 'GetItem');
+
+    await store.client.send(new DeleteCommand({ TableName: store.tableName, Key: { pk: `PAYLOAD#${task.taskId}`, sk: 'payload' } }));
+    expect((await store.get(task.taskId))!.payload).toBeNull();
+  });
+
+  it('answers undefined for a task that does not exist', async () => {
+    expect(await store.get(newTaskId())).toBeUndefined();
+  });
+});
+
+/**
+ * A replica behind the leader: eventually consistent BatchGetItem reads do
+ * not see the items `hidden` names yet. Records each call's consistency and keys.
+ * (Installed where the document client's items are still plain objects.)
+ */
+function staleReplica(client: DynamoDBClient, hidden: Set<string>): Array<{ consistent: boolean; keys: string[] }> {
+  const seen: Array<{ consistent: boolean; keys: string[] }> = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'BatchGetItemCommand') return next(args);
+      const input = args.input as BatchGetCommandInput;
+      const [table, request] = Object.entries(input.RequestItems!)[0]!;
+      const consistent = request.ConsistentRead === true;
+      seen.push({ consistent, keys: request.Keys!.map((k) => `${String(k.pk)}|${String(k.sk)}`) });
+      const out = await next(args);
+      if (consistent) return out;
+      const output = out.output as BatchGetCommandOutput;
+      const responses = (output.Responses?.[table] ?? []).filter((item) => !hidden.has(String(item.sk)));
+      return { ...out, output: { ...output, Responses: { [table]: responses } } } as never;
+    },
+    { step: 'serialize', priority: 'high', name: 'staleReplica' },
+  );
+  return seen;
+}
+
+describe('load', () => {
+  it('reads the batch eventually consistent, and again strongly only what that read missed', async () => {
+    const tasks = [await created(), await created(), await created()];
+    const { dynamo } = dedicatedClients(aws);
+    const seen = staleReplica(dynamo, new Set([tasks[1]!.taskId]));
+    const reader = new TaskStore(createDocumentClient(dynamo), store.tableName);
+
+    const loaded = await reader.load(tasks.map((t) => t.taskId));
+
+    expect([...loaded.keys()].sort()).toEqual(tasks.map((t) => t.taskId).sort());
+    expect(loaded.get(tasks[1]!.taskId)).toEqual({ task: tasks[1], payloadJson: tasks[1]!.payloadJson });
+    // Payloads inline: nothing else is read.
+    expect(seen).toEqual([
+      { consistent: false, keys: expect.arrayContaining(tasks.map((t) => `${t.pk}|${t.sk}`)) as unknown as string[] },
+      { consistent: true, keys: [`${tasks[1]!.pk}|${tasks[1]!.sk}`] },
+    ]);
+  });
+
+  it('reads payloads of their own with the batch, and leaves out a task whose payload item is not written yet', async () => {
+    const big = await created(INLINE_PAYLOAD_BYTES + 1);
+    const orphan = newTask(INLINE_PAYLOAD_BYTES + 1);
+    await store.create({ task: orphan.task });
+    const small = await created();
+
+    const loaded = await store.load([big.taskId, orphan.task.taskId, small.taskId]);
+
+    expect([...loaded.keys()].sort()).toEqual([big.taskId, small.taskId].sort());
+    expect(JSON.parse(loaded.get(big.taskId)!.payloadJson)).toEqual({ blob: 'x'.repeat(INLINE_PAYLOAD_BYTES + 1) });
+  });
+});
+
+describe('stop', () => {
+  it('stops a task nobody touched: CANCELLED as stopped by enqueue, with its error, and listed as cancelled', async () => {
+    const task = await created();
+
+    expect(await store.stop(copiedFields(task), 1, ERROR, NOW)).toBeUndefined();
+
+    expect(await store.getState(task.taskId)).toMatchObject({
+      status: 'CANCELLED',
+      stopped: 'enqueue_failed',
+      error: ERROR,
+      run: 1,
+      attempts: 0,
+      attemptLog: [],
+      finishedAt: NOW.toISOString(),
+      updatedAt: NOW.toISOString(),
+    });
+    expect(await cancelledIds()).toContain(task.taskId);
+  });
+
+  it('yields to a worker that claimed the task first: answers with its state, after one write', async () => {
+    const task = await created();
+    await claimTask(store, task, 1, NOW, 60_000);
+
+    const blocker = await faulty.stop(copiedFields(task), 1, ERROR, NOW);
+
+    expect(blocker).toMatchObject({ status: 'RUNNING', attempts: 1 });
+    expect(faults.count('PutItem')).toBe(1);
+    expect((await store.getState(task.taskId))?.stopped).toBeUndefined();
+  });
+
+  it('tries again when the state it lost to is gone by the time it reads it', async () => {
+    const task = await created();
+    await claimTask(store, task, 1, NOW, 60_000);
+    faults.add({ command: 'GetItem', effect: 'delay', times: 1, before: () => deleteState(task.taskId) });
+
+    expect(await faulty.stop(copiedFields(task), 1, ERROR, NOW)).toBeUndefined();
+
+    expect(faults.count('PutItem')).toBe(2);
+    expect(await store.getState(task.taskId)).toMatchObject({ status: 'CANCELLED', stopped: 'enqueue_failed', attempts: 0 });
+  });
+
+  it('lets the owner of an idempotent enqueue stop its PENDING run, and no one else', async () => {
+    const task = await created();
+    await putState(task, { status: 'PENDING', attempts: 0, claimableAt: 0, dispatch: { owner: 'request-a', until: NOW.getTime() + 10_000 } });
+
+    const blocker = await store.stop(copiedFields(task), 1, ERROR, NOW, 'request-b');
+    expect(blocker).toMatchObject({ status: 'PENDING', dispatch: { owner: 'request-a' } });
+
+    expect(await store.stop(copiedFields(task), 1, ERROR, NOW, 'request-a')).toBeUndefined();
+    const state = await store.getState(task.taskId);
+    expect(state).toMatchObject({ status: 'CANCELLED', stopped: 'enqueue_failed', error: ERROR, finishedAt: NOW.toISOString(), attention: attentionKey('CANCELLED', task.taskId) });
+    expect(state?.dispatch).toBeUndefined();
+    expect(state?.claimableAt).toBeUndefined();
+  });
+
+  it('gives up after four tries when an owner’s state is not there to stop', async () => {
+    const task = await created();
+
+    expect(await faulty.stop(copiedFields(task), 1, ERROR, NOW, 'request-a')).toBeUndefined();
+
+    expect(faults.count('UpdateItem')).toBe(4);
+    expect(faults.count('GetItem')).toBe(4);
+  });
+
+  it('answers 503 naming the write DynamoDB refused', async () => {
+    const task = await created();
+    faults.add({ command: 'PutItem', effect: 'fail' });
+    await expectUnavailable(faulty.stop(copiedFields(task), 1, ERROR, NOW), 'PutItem');
+    faults.add({ command: 'UpdateItem', effect: 'fail' });
+    await expectUnavailable(faulty.stop(copiedFields(task), 1, ERROR, NOW, 'request-a'), 'UpdateItem');
+  });
+});
+
+describe('cancel', () => {
+  it('refuses a task that does not exist', async () => {
+    const taskId = newTaskId();
+    const error = await rejection(store.cancel(taskId, NOW));
+    expect(error).toBeInstanceOf(TaskNotFoundError);
+    expect((error as TaskNotFoundError).taskId).toBe(taskId);
+  });
+
+  it('refuses a task that runs, saying so', async () => {
+    const task = await created();
+    await claimTask(store, task, 1, NOW, 60_000);
+    const error = await rejection(store.cancel(task.taskId, NOW));
+    expect(error).toBeInstanceOf(TaskStateConflictError);
+    expect(error.message).toBe(`Cannot cancel task ${task.taskId}: it is RUNNING`);
+  });
+
+  it('cancels a task nobody touched: its state is created CANCELLED, run 1, no attempts, listed as cancelled', async () => {
+    const task = await created();
+
+    const record = await store.cancel(task.taskId, NOW);
+
+    expect(record).toMatchObject({ status: 'CANCELLED', run: 1, attempts: 0, attemptLog: [], finishedAt: NOW.toISOString(), updatedAt: NOW.toISOString() });
+    expect(await store.getState(task.taskId)).toMatchObject({ status: 'CANCELLED', attemptLog: [] });
+    expect(await cancelledIds()).toContain(task.taskId);
+  });
+
+  it('cancels a RETRYING task: no next attempt, no dispatch, listed as cancelled', async () => {
+    const task = await created();
+    await putState(task, { status: 'RETRYING', claimableAt: NOW.getTime() + 60_000, dispatch: { owner: 'request-a', until: 0 } });
+
+    const record = await store.cancel(task.taskId, NOW);
+
+    expect(record).toMatchObject({ status: 'CANCELLED', attempts: 1, finishedAt: NOW.toISOString() });
+    expect(record.nextAttemptAt).toBeUndefined();
+    const state = await store.getState(task.taskId);
+    expect(state?.claimableAt).toBeUndefined();
+    expect(state?.dispatch).toBeUndefined();
+    expect(state?.attention).toBe(attentionKey('CANCELLED', task.taskId));
+  });
+
+  it('answers 503 naming the write DynamoDB refused', async () => {
+    faults.add({ command: 'PutItem', effect: 'fail' });
+    await expectUnavailable(faulty.cancel((await created()).taskId, NOW), 'PutItem');
+    const retrying = await created();
+    await putState(retrying, { status: 'RETRYING', claimableAt: 0 });
+    faults.add({ command: 'UpdateItem', effect: 'fail' });
+    await expectUnavailable(faulty.cancel(retrying.taskId, NOW), 'UpdateItem');
+  });
+
+  it('refuses when a worker claims the task between its read and its write', async () => {
+    const task = await created();
+    faults.add({ command: 'PutItem', effect: 'delay', times: 1, before: async () => void (await claimTask(store, task, 1, NOW, 60_000)) });
+
+    const error = await rejection(faulty.cancel(task.taskId, NOW));
+
+    expect(error).toBeInstanceOf(TaskStateConflictError);
+    expect((error as TaskStateConflictError).status).toBe('RUNNING');
+    expect(await store.getState(task.taskId)).toMatchObject({ status: 'RUNNING' });
+  });
+
+  /** Before each of the first `times` cancel writes, the task moves on to a new RETRYING run. */
+  async function keptChanging(times: number): Promise<{ task: TaskItem; outcome: Promise<unknown> }> {
+    const task = await created();
+    await putState(task, { status: 'RETRYING', claimableAt: 0 });
+    let run = 1;
+    faults.add({ command: 'UpdateItem', effect: 'delay', times, before: async () => void (await putState(task, { status: 'RETRYING', run: ++run, claimableAt: 0 })) });
+    return { task, outcome: faulty.cancel(task.taskId, NOW) };
+  }
+
+  it('reads again and cancels when the task changed under it a few times', async () => {
+    const { task, outcome } = await keptChanging(2);
+    expect(await outcome).toMatchObject({ status: 'CANCELLED', run: 3 });
+    expect(faults.count('UpdateItem')).toBe(3);
+    expect((await store.getState(task.taskId))?.status).toBe('CANCELLED');
+  });
+
+  it('answers 503 when the task kept changing under four tries', async () => {
+    const { task, outcome } = await keptChanging(5);
+    const error = await rejection(outcome);
+    expect(error).toBeInstanceOf(DependencyUnavailableError);
+    expect(error.message).toBe('DynamoDB UpdateItem failed');
+    expect(error.cause).toBe('the task kept changing');
+    expect((error as DependencyUnavailableError).dependency).toBe('dynamodb');
+    expect(faults.count('UpdateItem')).toBe(4);
+    expect((await store.getState(task.taskId))?.status).toBe('RETRYING');
+  });
+});
+
+describe('resetForRetry and undoRetry', () => {
+  it('refuses a task that does not exist', async () => {
+    expect(await rejection(store.resetForRetry(newTaskId(), NOW))).toBeInstanceOf(TaskNotFoundError);
+  });
+
+  it('refuses a task that has not ended, naming its status: PENDING when nobody touched it', async () => {
+    const untouched = await created();
+    const pending = await rejection(store.resetForRetry(untouched.taskId, NOW));
+    expect(pending).toBeInstanceOf(TaskStateConflictError);
+    expect((pending as TaskStateConflictError).status).toBe('PENDING');
+    expect(pending.message).toBe(`Cannot retry task ${untouched.taskId}: it is PENDING`);
+
+    const running = await created();
+    await claimTask(store, running, 1, NOW, 60_000);
+    expect(await rejection(store.resetForRetry(running.taskId, NOW))).toMatchObject({ status: 'RUNNING' });
+    expect(await store.getState(running.taskId)).toMatchObject({ status: 'RUNNING', run: 1, attempts: 1 });
+  });
+
+  it('makes a FAILED task a new PENDING run: attempts from zero, claimable now, its outcome and timings cleared, its log kept', async () => {
+    const { task, state: before } = await failedTask();
+
+    const out = await store.resetForRetry(task.taskId, NOW);
+
+    expect(out.before).toEqual(before);
+    expect(out.record).toMatchObject({ status: 'PENDING', run: 2, attempts: 0, updatedAt: NOW.toISOString(), attemptLog: before.attemptLog });
+    const state = (await store.getState(task.taskId))!;
+    expect(state.claimableAt).toBe(0);
+    for (const field of ['error', 'resultJson', 'finishedAt', 'durationMs', 'startedAt', 'attemptStartedAt', 'attention', 'stopped', 'dispatch'] as const) {
+      expect(state[field]).toBeUndefined();
+    }
+  });
+
+  it('answers 503 naming UpdateItem when DynamoDB refuses the reset', async () => {
+    const { task } = await failedTask();
+    faults.add({ command: 'UpdateItem', effect: 'fail' });
+    await expectUnavailable(faulty.resetForRetry(task.taskId, NOW), 'UpdateItem');
+  });
+
+  it('refuses, naming the status it finds then, when the task changed between its read and its write', async () => {
+    const { task } = await failedTask();
+    // Another request retried it, and a worker claimed the new run.
+    faults.add({ command: 'UpdateItem', effect: 'delay', times: 1, before: async () => void (await putState(task, { status: 'RUNNING', run: 2, claimableAt: NOW.getTime() + 60_000 })) });
+    const error = await rejection(faulty.resetForRetry(task.taskId, NOW));
+    expect(error).toBeInstanceOf(TaskStateConflictError);
+    expect((error as TaskStateConflictError).status).toBe('RUNNING');
+    expect(error.message).toBe(`Cannot retry task ${task.taskId}: it is RUNNING`);
+
+    // Its state gone (expired) in between: as a task with no state, PENDING.
+    const { task: other } = await failedTask();
+    faults.add({ command: 'UpdateItem', effect: 'delay', times: 1, before: () => deleteState(other.taskId) });
+    expect(await rejection(faulty.resetForRetry(other.taskId, NOW))).toMatchObject({ status: 'PENDING', message: `Cannot retry task ${other.taskId}: it is PENDING` });
+  });
+
+  it('puts a retried task back as it was, keeping the new run number and no claimable time', async () => {
+    const { task, state: before } = await failedTask();
+    await store.resetForRetry(task.taskId, NOW);
+    const later = new Date(NOW.getTime() + 1_000);
+
+    expect(await store.undoRetry(before, later)).toBe(true);
+
+    const state = (await store.getState(task.taskId))!;
+    expect(state).toMatchObject({
+      status: 'FAILED',
+      run: 2,
+      attempts: 3,
+      error: before.error,
+      finishedAt: before.finishedAt,
+      startedAt: before.startedAt,
+      durationMs: before.durationMs,
+      attention: before.attention,
+      updatedAt: later.toISOString(),
+    });
+    expect(state.claimableAt).toBeUndefined();
+    expect((await listTasks(store, { status: 'FAILED', limit: 100 })).items.map((t) => t.taskId)).toContain(task.taskId);
+  });
+
+  it('does not put back a retried task whose new run a worker claimed, and answers 503 naming UpdateItem when it cannot write', async () => {
+    const { task, state: before } = await failedTask();
+    await store.resetForRetry(task.taskId, NOW);
+    faults.add({ command: 'UpdateItem', effect: 'fail', times: 1 });
+    await expectUnavailable(faulty.undoRetry(before, NOW), 'UpdateItem');
+
+    await claimTask(store, task, 2, NOW, 60_000);
+    expect(await store.undoRetry(before, NOW)).toBe(false);
+    expect(await store.getState(task.taskId)).toMatchObject({ status: 'RUNNING', run: 2, attempts: 1 });
+  });
+});
