@@ -1,5 +1,5 @@
 import { CreateTableCommand, type CreateTableCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../lib/clients';
 import { DependencyUnavailableError, ValidationError } from '../../lib/errors';
@@ -27,7 +27,7 @@ const CREATED = '2026-01-01T00:00:00.000Z';
 const EXPIRES = Math.floor(Date.parse('2026-02-01T00:00:00Z') / 1000);
 let tables = 0;
 
-/** A table of its own (serverlessResources' TasksTable), with a store to write to it and one to list it. */
+/** A table of its own (serverlessResources' TasksTable), with a store to write to it and one to list it through `client`. */
 async function freshTable(client: DynamoDBClient = aws.dynamo): Promise<{ writer: TaskStore; lister: TaskStore; tableName: string }> {
   const tableName = `listing-${process.pid}-${++tables}`;
   const table = serverlessResources().TasksTable!.Properties as unknown as CreateTableCommandInput;
@@ -40,8 +40,7 @@ async function freshTable(client: DynamoDBClient = aws.dynamo): Promise<{ writer
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
-  // Listing through a document client with the SDK's default marshalling: a query without a cursor must not carry an undefined value.
-  return { writer: new TaskStore(createDocumentClient(aws.dynamo), tableName), lister: new TaskStore(DynamoDBDocumentClient.from(client), tableName), tableName };
+  return { writer: new TaskStore(createDocumentClient(aws.dynamo), tableName), lister: new TaskStore(createDocumentClient(client), tableName), tableName };
 }
 
 /** New task ids, oldest first, the k-th of them in shard `shards[k]`. */
