@@ -49,7 +49,6 @@ export async function listTasks(store: TaskStore, query: ListQuery): Promise<Lis
     let best: Stream | undefined;
     for (const s of streams) {
       const head = s.head();
-      // Stryker disable next-line EqualityOperator: a task lives in one shard and one index key, so two heads never hold the same id
       if (head && (!best || head.taskId > best.head()!.taskId)) best = s;
     }
     if (!best) break;
@@ -90,16 +89,15 @@ class Stream {
 
   async fetch(): Promise<void> {
     const byIndex = 'index' in this.source;
-    const values: Record<string, unknown> = { ':k': byIndex ? (this.source as { index: string }).index : (this.source as { pk: string }).pk };
-    // Stryker disable next-line ConditionalExpression: the document client leaves an undefined value out of ExpressionAttributeValues
-    if (this.before) values[':before'] = this.before;
+    const key = byIndex ? (this.source as { index: string }).index : (this.source as { pk: string }).pk;
+    const cursor = this.before ? { condition: ' AND sk < :before', values: { ':before': this.before } } : { condition: '', values: {} };
     const out = await callTable('Query', () =>
       this.store.client.send(
         new QueryCommand({
           TableName: this.store.tableName,
           ...(byIndex ? { IndexName: ATTENTION_INDEX } : {}),
-          KeyConditionExpression: `${byIndex ? 'attention' : 'pk'} = :k${this.before ? ' AND sk < :before' : ''}`,
-          ExpressionAttributeValues: values,
+          KeyConditionExpression: `${byIndex ? 'attention' : 'pk'} = :k${cursor.condition}`,
+          ExpressionAttributeValues: { ':k': key, ...cursor.values },
           ScanIndexForward: false,
           Limit: this.pageItems,
           ExclusiveStartKey: this.lastKey,
