@@ -65,8 +65,7 @@ export class TaskStore {
       .map((Item) => ({ PutRequest: { Item: Item as unknown as Record<string, unknown> } }));
     const taskIdOf = new Map(items.flatMap(({ task, payload }) => [[keyString(task), task.taskId], ...(payload ? [[keyString(payload), task.taskId] as const] : [])]));
     const chunks: Array<typeof puts> = [];
-    // Stryker disable next-line EqualityOperator: one more, empty chunk would send nothing (its loop needs pending items)
-    for (let i = 0; i < puts.length; i += 25) chunks.push(puts.slice(i, i + 25));
+    for (let rest = puts; rest.length > 0; rest = rest.slice(25)) chunks.push(rest.slice(0, 25));
     await Promise.all(
       chunks.map(async (chunk) => {
         let pending: Array<{ PutRequest: { Item: Record<string, unknown> } }> = chunk;
