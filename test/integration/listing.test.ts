@@ -1,4 +1,4 @@
-import { CreateTableCommand, type CreateTableCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../lib/clients';
@@ -8,7 +8,7 @@ import { attentionKey, newTaskItems, stateKey, taskKey, type StateItem } from '.
 import { listTasks, SCAN_BUDGET, type ListPage, type ListQuery } from '../../lib/store/listing';
 import { TaskStore } from '../../lib/store/taskStore';
 import type { TaskStatus, TaskSummary } from '../../lib/types';
-import { dedicatedClients, serverlessResources, startLocalAws, type LocalAws } from '../support/aws';
+import { createTasksTable, dedicatedClients, startLocalAws, type LocalAws } from '../support/aws';
 import { installFaults } from '../support/faults';
 
 /**
@@ -30,16 +30,7 @@ let tables = 0;
 /** A table of its own (serverlessResources' TasksTable), with a store to write to it and one to list it through `client`. */
 async function freshTable(client: DynamoDBClient = aws.dynamo): Promise<{ writer: TaskStore; lister: TaskStore; tableName: string }> {
   const tableName = `listing-${process.pid}-${++tables}`;
-  const table = serverlessResources().TasksTable!.Properties as unknown as CreateTableCommandInput;
-  await aws.dynamo.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: table.AttributeDefinitions,
-      KeySchema: table.KeySchema,
-      GlobalSecondaryIndexes: table.GlobalSecondaryIndexes,
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await createTasksTable(aws, tableName);
   return { writer: new TaskStore(createDocumentClient(aws.dynamo), tableName), lister: new TaskStore(createDocumentClient(client), tableName), tableName };
 }
 

@@ -68,15 +68,8 @@ export function serverlessResources(): Record<string, { Type: string; Properties
 
 let counter = 0;
 
-/** Creates a fresh table (from serverless.yml's TasksTable) and the two queues; returns an engine wired to them. */
-export async function createTestEngine(
-  aws: LocalAws,
-  overrides: Partial<EngineConfig> = {},
-  queueAttributes: Record<string, string> = {},
-  clients: { dynamo?: DynamoDBClient; sqs?: SQSClient } = {},
-): Promise<Engine> {
-  const suffix = `${process.pid}-${++counter}`;
-  const tableName = `tasks-${suffix}`;
+/** Creates a table laid out as serverless.yml's TasksTable (keys and indexes), on demand. */
+export async function createTasksTable(aws: LocalAws, tableName: string): Promise<void> {
   const table = serverlessResources().TasksTable!.Properties as unknown as CreateTableCommandInput;
   await aws.dynamo.send(
     new CreateTableCommand({
@@ -87,6 +80,18 @@ export async function createTestEngine(
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+}
+
+/** Creates a fresh table (from serverless.yml's TasksTable) and the two queues; returns an engine wired to them. */
+export async function createTestEngine(
+  aws: LocalAws,
+  overrides: Partial<EngineConfig> = {},
+  queueAttributes: Record<string, string> = {},
+  clients: { dynamo?: DynamoDBClient; sqs?: SQSClient } = {},
+): Promise<Engine> {
+  const suffix = `${process.pid}-${++counter}`;
+  const tableName = `tasks-${suffix}`;
+  await createTasksTable(aws, tableName);
   const queueUrl = async (name: string) =>
     (await aws.sqs.send(new CreateQueueCommand({ QueueName: `${name}-${suffix}`, Attributes: { VisibilityTimeout: '30', ...queueAttributes } }))).QueueUrl!;
   const config: EngineConfig = {
