@@ -171,7 +171,8 @@ export class TaskStore {
     if (out) return undefined;
     const state = await this.getState(task.taskId);
     if (state || tries >= 3) return state;
-    return this.stop(task, run, error, now, owner, tries + 1);
+    // Gone (expired) since: write the stopped state afresh, so that the message, if it went out, runs nothing.
+    return this.stop(task, run, error, now, undefined, tries + 1);
   }
 
   /** PENDING or RETRYING → CANCELLED; the queued message is skipped when it arrives. */

@@ -362,12 +362,26 @@ describe('stop', () => {
     expect(state?.claimableAt).toBeUndefined();
   });
 
-  it('gives up after four tries when an owner’s state is not there to stop', async () => {
+  it('writes the stopped state afresh when an owner’s state is no longer there (expired), so its message runs nothing', async () => {
     const task = await created();
 
     expect(await faulty.stop(copiedFields(task), 1, ERROR, NOW, 'request-a')).toBeUndefined();
 
-    expect(faults.count('UpdateItem')).toBe(4);
+    expect(faults.count('UpdateItem')).toBe(1);
+    expect(faults.count('PutItem')).toBe(1);
+    expect(await store.getState(task.taskId)).toMatchObject({ status: 'CANCELLED', stopped: 'enqueue_failed', run: 1, attempts: 0, error: ERROR });
+  });
+
+  it('gives up after four tries when the state keeps vanishing between its write and its read', async () => {
+    const task = await created();
+    await putState(task, { status: 'RUNNING', attempts: 1 });
+    // Each read finds the state gone; each put finds one there again (a state that comes and goes: a race without end).
+    faults.add({ command: 'GetItem', effect: 'delay', before: () => deleteState(task.taskId) });
+    faults.add({ command: 'PutItem', effect: 'delay', before: async () => void (await putState(task, { status: 'RUNNING', attempts: 1 })) });
+
+    expect(await faulty.stop(copiedFields(task), 1, ERROR, NOW, 'request-a')).toBeUndefined();
+
+    expect(faults.count('UpdateItem') + faults.count('PutItem')).toBe(4);
     expect(faults.count('GetItem')).toBe(4);
   });
 
