@@ -39,8 +39,11 @@ export async function enqueueWithKey(engine: Engine, prepared: PreparedTask, key
   for (let round = 0; ; round++) {
     const state = await engine.store.getState(task.taskId);
     let run: number | undefined;
+    // Whether this request began the task's first run itself: then the task written is its own.
+    let began = false;
     if (!state) {
-      if (await beginDispatch(engine.store, task, owner, hold(), engine.now())) run = 1;
+      began = await beginDispatch(engine.store, task, owner, hold(), engine.now());
+      if (began) run = 1;
     } else if (state.dispatch?.owner === owner) {
       run = state.run;
     } else if (state.dispatch) {
@@ -63,7 +66,7 @@ export async function enqueueWithKey(engine: Engine, prepared: PreparedTask, key
     // This request holds the sending of run `run`.
     try {
       await Promise.all([engine.store.create(items), engine.queue.send(toMessage(task, run, task.delaySeconds))]);
-      if (await release(engine, task.taskId, owner)) return { taskId: task.taskId, record: await sentRecord(engine, prepared, task.taskId, run), created: true };
+      if (await release(engine, task.taskId, owner)) return { taskId: task.taskId, record: await sentRecord(engine, prepared, task.taskId, run, began), created: true };
       // Taken over while we sent: our message is out, but the new holder decides; wait for it.
     } catch (error) {
       // A hold that cannot be released would run out, and whoever took it over could stop the task a 202
@@ -98,12 +101,12 @@ async function release(engine: Engine, taskId: string, owner: string): Promise<b
 }
 
 /**
- * The record of the run this request sent. A first run of a fresh key is this
- * request's own task, known without a read; a later run, or a key another
- * request created, has its stored record (its own creation time, run, attempts).
+ * The record of the run this request sent. A first run it began is its own
+ * task, known without a read; a run it took over or revived has the stored
+ * record (written by the request that began it: its creation time, its run).
  */
-async function sentRecord(engine: Engine, prepared: PreparedTask, taskId: string, run: number): Promise<TaskRecord> {
-  if (run === 1 && taskId === prepared.task.taskId) return recordOf(prepared, taskId);
+async function sentRecord(engine: Engine, prepared: PreparedTask, taskId: string, run: number, began: boolean): Promise<TaskRecord> {
+  if (began) return recordOf(prepared, taskId);
   return (await engine.store.get(taskId)) ?? { ...recordOf(prepared, taskId), run };
 }
 

@@ -4,7 +4,7 @@ import { enqueue, type EnqueuedTask } from '../../lib/enqueue';
 import { DependencyUnavailableError } from '../../lib/errors';
 import { prepareTask } from '../../lib/preparedTask';
 import { beginDispatch, putMarker } from '../../lib/store/idempotency';
-import { isStateSk } from '../../lib/store/items';
+import { isStateSk, newTaskItems } from '../../lib/store/items';
 import { writeLog } from '../../lib/tasks/examples';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { claimById } from '../support/drive';
@@ -80,10 +80,12 @@ const waitedInstead = () => {
 };
 
 /** A request that wrote the key's marker and took the hold until `until`, then died: the task's id. */
-async function crashedHolder(key: string, until: number, message = 'shared'): Promise<string> {
+async function crashedHolder(key: string, until: number, message = 'shared', wroteTaskAt?: string): Promise<string> {
   const prepared = prepareTask(base, 'write_log', { message }, { idempotencyKey: key });
   await putMarker(base.store, key, { taskId: prepared.task.taskId, requestHash: prepared.requestHash }, prepared.task.expiresAt);
   expect(await beginDispatch(base.store, prepared.task, 'crashed-request', until, base.now())).toBe(true);
+  // It got as far as writing its task (not sending it).
+  if (wroteTaskAt) await base.store.create(newTaskItems({ ...prepared.task, createdAt: wroteTaskAt }, prepared.payloadJson, prepared.payloadBytes));
   return prepared.task.taskId;
 }
 
@@ -228,6 +230,16 @@ describe('a hold whose holder died', () => {
     const state = await base.store.getState(taskId);
     expect(state).toMatchObject({ status: 'PENDING', run: 1 });
     expect(state).not.toHaveProperty('dispatch');
+    expect(await queued()).toEqual([{ taskId, run: 1 }]);
+  });
+
+  it('answers a take-over with the task the dead holder wrote (its creation time), not the one it would have written', async () => {
+    const taskId = await crashedHolder('crashed-3', Date.now() - 1, 'shared', '2026-01-01T00:00:00.000Z');
+    const b = siblingEngine(aws, base);
+
+    const taken = await send(b.engine, 'crashed-3');
+
+    expect(taken).toMatchObject({ taskId, created: true, record: { status: 'PENDING', run: 1, createdAt: '2026-01-01T00:00:00.000Z' } });
     expect(await queued()).toEqual([{ taskId, run: 1 }]);
   });
 
