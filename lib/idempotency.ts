@@ -64,10 +64,10 @@ export async function enqueueWithKey(engine: Engine, prepared: PreparedTask, key
     if (run === undefined) continue;
 
     // This request holds the sending of run `run`.
+    let released = false;
     try {
       await Promise.all([engine.store.create(items), engine.queue.send(toMessage(task, run, task.delaySeconds))]);
-      if (await release(engine, task.taskId, owner)) return { taskId: task.taskId, record: await sentRecord(engine, prepared, task.taskId, run, began), created: true };
-      // Taken over while we sent: our message is out, but the new holder decides; wait for it.
+      released = await release(engine, task.taskId, owner);
     } catch (error) {
       // A hold that cannot be released would run out, and whoever took it over could stop the task a 202
       // promised: so a refused release is resolved like a refused send (stopped → 503, claimed → 202).
@@ -77,6 +77,9 @@ export async function enqueueWithKey(engine: Engine, prepared: PreparedTask, key
       if (resolution.outcome === 'started') return { taskId: task.taskId, record: recordOf(prepared, task.taskId, resolution.state), created: true };
       // taken over: wait for the new holder's outcome
     }
+    // Sent and released: the task runs, so this answers 202 whatever comes next (the record's read included).
+    if (released) return { taskId: task.taskId, record: await sentRecord(engine, prepared, task.taskId, run, began), created: true };
+    // Taken over while we sent: our message is out, but the new holder decides; wait for it.
   }
 }
 
@@ -107,7 +110,9 @@ async function release(engine: Engine, taskId: string, owner: string): Promise<b
  */
 async function sentRecord(engine: Engine, prepared: PreparedTask, taskId: string, run: number, began: boolean): Promise<TaskRecord> {
   if (began) return recordOf(prepared, taskId);
-  return (await engine.store.get(taskId)) ?? { ...recordOf(prepared, taskId), run };
+  // Best effort: the task is sent, and a failed read must not turn its 202 into a 503.
+  const stored = await engine.store.get(taskId).catch(() => undefined);
+  return stored ?? { ...recordOf(prepared, taskId), run };
 }
 
 /** The record to answer with, from what this request knows, without another read. */

@@ -243,6 +243,21 @@ describe('a hold whose holder died', () => {
     expect(await queued()).toEqual([{ taskId, run: 1 }]);
   });
 
+  it('still answers 202 for a take-over it sent and released when reading the stored task then fails', async () => {
+    const taskId = await crashedHolder('crashed-4', Date.now() - 1, 'shared', '2026-01-01T00:00:00.000Z');
+    const b = siblingEngine(aws, base);
+    b.dynamo.add({ command: 'BatchGetItem', effect: 'fail' });
+
+    const taken = await send(b.engine, 'crashed-4');
+
+    expect(b.dynamo.count('BatchGetItem')).toBeGreaterThan(0);
+    expect(taken).toMatchObject({ taskId, created: true, record: { status: 'PENDING', run: 1 } });
+    const state = await base.store.getState(taskId);
+    expect(state).toMatchObject({ status: 'PENDING', run: 1 });
+    expect(state).not.toHaveProperty('stopped');
+    expect(await queued()).toEqual([{ taskId, run: 1 }]);
+  });
+
   it('is taken over by one of two requests that meet it: the other waits for that one and sends nothing', async () => {
     const taskId = await crashedHolder('crashed-2', Date.now() - 1);
     const b = siblingEngine(aws, base);
