@@ -62,8 +62,7 @@ export class TaskQueue {
     const chunks: Array<{ priority: Priority; chunk: OutgoingMessage[] }> = [];
     for (const priority of ['high', 'default'] as const) {
       const ofQueue = messages.filter((m) => m.priority === priority);
-      // Stryker disable next-line EqualityOperator: the extra chunk it makes is empty, and an empty chunk sends nothing
-      for (let i = 0; i < ofQueue.length; i += SEND_BATCH_SIZE) chunks.push({ priority, chunk: ofQueue.slice(i, i + SEND_BATCH_SIZE) });
+      for (let rest = ofQueue; rest.length > 0; rest = rest.slice(SEND_BATCH_SIZE)) chunks.push({ priority, chunk: rest.slice(0, SEND_BATCH_SIZE) });
     }
     await Promise.all(
       chunks.map(async ({ priority, chunk }) => {

@@ -162,7 +162,7 @@ async function processMessage(batch: Batch, record: SQSRecord): Promise<MessageO
  */
 async function withoutRecord(batch: Batch, message: TaskMessage, receiveCount: number): Promise<MessageOutcome> {
   const state = await batch.engine.store.getState(message.taskId);
-  // Stryker disable next-line OptionalChaining: without a state, state.stopped throws, and processMessage's catch hands the message back after the same backoff
+  // Stryker disable next-line OptionalChaining: without a state, state.stopped throws, and processMessage's catch hands the message back after the same backoff (only its log line differs)
   if (state?.stopped || (state && state.run > message.run)) return ack;
   return handBack(orphanBackoffSeconds(receiveCount));
 }

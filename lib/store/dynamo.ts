@@ -43,8 +43,7 @@ export async function batchGet(
   const found = new Map<string, Record<string, unknown>>();
   const unique = [...new Map(keys.map((k) => [keyString(k), k])).values()];
   const chunks: Array<typeof unique> = [];
-  // Stryker disable next-line EqualityOperator: the extra chunk it makes is empty, and an empty chunk reads nothing
-  for (let i = 0; i < unique.length; i += BATCH_GET_KEYS) chunks.push(unique.slice(i, i + BATCH_GET_KEYS));
+  for (let rest = unique; rest.length > 0; rest = rest.slice(BATCH_GET_KEYS)) chunks.push(rest.slice(0, BATCH_GET_KEYS));
   await Promise.all(
     chunks.map(async (chunk) => {
       let pending: Array<Record<string, unknown>> = chunk;

@@ -170,7 +170,9 @@ export class TaskStore {
           );
     if (out) return undefined;
     const state = await this.getState(task.taskId);
-    if (state || tries >= 3) return state;
+    if (state) return state;
+    // Neither written nor there to yield to: whether the stop holds cannot be known (compensation says so).
+    if (tries >= 3) throw new DependencyUnavailableError('dynamodb', 'PutItem', 'the state kept changing under the stop');
     // Gone (expired) since: write the stopped state afresh, so that the message, if it went out, runs nothing.
     return this.stop(task, run, error, now, undefined, tries + 1);
   }

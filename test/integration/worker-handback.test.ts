@@ -506,6 +506,11 @@ describe('what the worker counts and measures', () => {
     expect(await queueWaits([message])).toEqual([]);
     expect(await base.store.get(delayed.taskId)).toMatchObject({ status: 'RETRYING', attempts: 2 });
 
+    // Claimed in the second before its delay ends (the worker allows that): it waited nothing, not a negative time (TaskMetrics clamps).
+    const early = await enqueue(task, { mode: 'ok' }, { delaySeconds: 10, priority: 'high' }, base);
+    clock = Date.parse(early.record.createdAt) + 10_000 - 500;
+    expect(await queueWaits([await deliver(bodyOf(early.taskId, task.name, 1))])).toEqual([0]);
+
     const retried = await enqueue(task, { mode: 'ok' }, {}, base);
     await messageOf(retried.taskId);
     await base.store.cancel(retried.taskId, new Date());
