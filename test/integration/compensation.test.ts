@@ -245,6 +245,7 @@ describe('stopUnstarted, by what stands in the way of the stop', () => {
 
   it('throws at once, without retrying, what is not DynamoDB being unavailable', async () => {
     const task = await taskIn({ status: 'CANCELLED' });
+    // No real read answers this: it stands for any error the store does not turn into DependencyUnavailableError (a bug).
     const odd = dynamo.add({ command: 'GetItem', effect: 'fail', error: () => new ConditionalCheckFailedException({ message: 'not a read’s answer (injected)', $metadata: {} }) });
 
     await expect(stopUnstarted(engine, task, 1, cause)).rejects.toBeInstanceOf(ConditionalCheckFailedException);

@@ -129,7 +129,7 @@ describe('a batch that meets the Lambda deadline', () => {
     // The attempt runs for 3 s of the worker's clock before the deadline.
     onStart = () => void (clock += 3_000);
 
-    const { failures, visibility } = await run(w, [heldMessage, waitingMessage], deadlineIn(1_000));
+    const { failures, visibility } = await run(w, [heldMessage, waitingMessage], deadlineIn(2_500));
 
     expect(failures).toEqual([heldMessage.messageId, waitingMessage.messageId]);
     const lease = (await base.store.get(held.taskId))!.leaseExpiresAt!;
@@ -190,14 +190,21 @@ describe('a batch that meets the Lambda deadline', () => {
     const w = worker();
     const { taskId } = await enqueue(task, { mode: 'ok' }, {}, base);
     const message = await messageOf(taskId);
-    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    // What earlier tests left running (a late attempt, a socket's idle timer) ends first.
-    const before = await eventually(async () => timers(), (n) => n === 0, 2_000);
+    // The worker's own timers, told by their delays: the batch's deadline (~900 s less the margin) and the attempt's timeout (5 s).
+    const set = vi.spyOn(globalThis, 'setTimeout');
+    const clear = vi.spyOn(globalThis, 'clearTimeout');
+    try {
+      const { failures } = await run(w, [message], lambdaContext());
 
-    const { failures } = await run(w, [message], lambdaContext());
-
-    expect(failures).toEqual([]);
-    expect(timers()).toBe(before);
+      expect(failures).toEqual([]);
+      const mine = set.mock.calls.flatMap(([, ms], i) => ((ms ?? 0) >= 5_000 ? [set.mock.results[i]!.value as unknown] : []));
+      expect(mine.length).toBeGreaterThanOrEqual(2);
+      const cleared = new Set(clear.mock.calls.map(([handle]) => handle as unknown));
+      for (const handle of mine) expect(cleared.has(handle)).toBe(true);
+    } finally {
+      set.mockRestore();
+      clear.mockRestore();
+    }
   });
 });
 
