@@ -1,12 +1,11 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../lib/engine';
 import { DependencyUnavailableError } from '../../lib/errors';
-import { newTaskId } from '../../lib/keys';
 import { claimTask, endLease, finishAttempt, markTaskFailed } from '../../lib/store/claims';
-import { ATTEMPT_LOG_LIMIT, attentionKey, copiedFields, stateKey, taskKey, type StateItem, type TaskItem } from '../../lib/store/items';
+import { ATTEMPT_LOG_LIMIT, attentionKey, type StateItem } from '../../lib/store/items';
 import type { AttemptRecord } from '../../lib/types';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
+import { storedTask } from '../support/drive';
 import type { FaultKit } from '../support/faults';
 
 /**
@@ -26,26 +25,7 @@ afterAll(async () => aws.close());
 const LEASE_MS = 60_000;
 
 /** A task's definition, and its state as `state` says (none if undefined). */
-async function taskIn(state?: Partial<StateItem>): Promise<TaskItem> {
-  const taskId = newTaskId();
-  const task: TaskItem = {
-    ...taskKey(taskId),
-    taskId,
-    name: 'claims_task',
-    priority: 'default',
-    maxAttempts: 3,
-    timeoutSeconds: 30,
-    createdAt: new Date().toISOString(),
-    expiresAt: Math.floor(Date.now() / 1000) + 86_400,
-    payloadJson: '{}',
-  };
-  await engine.store.client.send(new PutCommand({ TableName: engine.store.tableName, Item: task }));
-  if (state) {
-    const item: StateItem = { ...stateKey(taskId), ...copiedFields(task), status: 'PENDING', run: 1, attempts: 0, updatedAt: task.createdAt, claimableAt: 0, attemptLog: [], ...state };
-    await engine.store.client.send(new PutCommand({ TableName: engine.store.tableName, Item: item }));
-  }
-  return task;
-}
+const taskIn = (state?: Partial<StateItem>) => storedTask(engine, 'claims_task', state);
 
 const entryOf = (claimed: StateItem, durationMs = 5): AttemptRecord => ({ attempt: claimed.attempts, run: claimed.run, startedAt: new Date().toISOString(), durationMs, outcome: 'failed' });
 

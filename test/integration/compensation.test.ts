@@ -1,5 +1,4 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
@@ -8,11 +7,10 @@ import { cancelTask } from '../../lib/cancel';
 import { stopUnstarted } from '../../lib/compensation';
 import { enqueue, enqueueMany } from '../../lib/enqueue';
 import { DependencyUnavailableError } from '../../lib/errors';
-import { newTaskId } from '../../lib/keys';
-import { copiedFields, isStateSk, stateKey, taskKey, type StateItem, type TaskItem } from '../../lib/store/items';
+import { isStateSk, type StateItem } from '../../lib/store/items';
 import { defineTask } from '../../lib/task';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
-import { claimById } from '../support/drive';
+import { claimById, storedTask } from '../support/drive';
 import { internalServerError, serviceUnavailable, type FaultKit } from '../support/faults';
 
 /**
@@ -175,26 +173,7 @@ describe('a failed enqueue that meets a client', () => {
 });
 
 /** A task's definition, and its state as `state` says (none if undefined): what a stop can meet. */
-async function taskIn(state?: Partial<StateItem>): Promise<TaskItem> {
-  const taskId = newTaskId();
-  const task: TaskItem = {
-    ...taskKey(taskId),
-    taskId,
-    name: 'comp_noted',
-    priority: 'default',
-    maxAttempts: 3,
-    timeoutSeconds: 30,
-    createdAt: new Date().toISOString(),
-    expiresAt: Math.floor(Date.now() / 1000) + 86_400,
-    payloadJson: JSON.stringify({ key: taskId }),
-  };
-  await base.store.client.send(new PutCommand({ TableName: base.store.tableName, Item: task }));
-  if (state) {
-    const item: StateItem = { ...stateKey(taskId), ...copiedFields(task), status: 'PENDING', run: 1, attempts: 0, updatedAt: task.createdAt, claimableAt: 0, ...state };
-    await base.store.client.send(new PutCommand({ TableName: base.store.tableName, Item: item }));
-  }
-  return task;
-}
+const taskIn = (state?: Partial<StateItem>) => storedTask(base, 'comp_noted', state, (taskId) => ({ key: taskId }));
 
 describe('stopUnstarted, by what stands in the way of the stop', () => {
   const cause = new Error('send failed');

@@ -7,7 +7,7 @@ import { beginDispatch, putMarker } from '../../lib/store/idempotency';
 import { isStateSk, newTaskItems } from '../../lib/store/items';
 import { writeLog } from '../../lib/tasks/examples';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
-import { claimById } from '../support/drive';
+import { claimById, gate } from '../support/drive';
 import { receiveEvent } from '../support/events';
 import type { FaultKit } from '../support/faults';
 
@@ -35,11 +35,6 @@ afterEach(() => {
 });
 
 /** A point in one request that the test opens. */
-function gate(): { wait: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const wait = new Promise<void>((resolve) => (open = resolve));
-  return { wait, open };
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- SDK command inputs
 type Input = any;

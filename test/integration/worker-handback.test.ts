@@ -15,7 +15,7 @@ import { newTaskItems, taskKey } from '../../lib/store/items';
 import { defineTask } from '../../lib/task';
 import { processBatch, type DeadlineSource } from '../../lib/worker';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
-import { claimById, recentlyCounted } from '../support/drive';
+import { claimById, gate, recentlyCounted } from '../support/drive';
 import { lambdaContext, receiveAll, receiveTaskMessage } from '../support/events';
 import type { FaultKit } from '../support/faults';
 
@@ -83,11 +83,6 @@ async function deliver(body: string, receives?: number): Promise<SQSRecord> {
 }
 const bodyOf = (taskId: string, name: string, run: number) => messageBody({ v: 2, taskId, name, run });
 
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve: () => void = () => undefined;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -145,8 +140,8 @@ describe('a batch that meets the Lambda deadline', () => {
   it('hands back a message whose claim outlasts the deadline after the task’s timeout and the lease margin, and the late claim still runs', async () => {
     clock = Date.now();
     const w = worker();
-    const gate = deferred();
-    w.dynamo.add({ command: 'UpdateItem', effect: 'delay', times: 1, before: () => gate.promise });
+    const held = gate();
+    w.dynamo.add({ command: 'UpdateItem', effect: 'delay', times: 1, before: () => held.wait });
     const { taskId } = await enqueue(task, { mode: 'ok' }, {}, base);
     const message = await messageOf(taskId);
 
@@ -154,22 +149,22 @@ describe('a batch that meets the Lambda deadline', () => {
 
     expect(failures).toEqual([message.messageId]);
     expect(visibility.get(message.messageId)).toBe(5 + LEASE_MARGIN_MS / 1_000 + 1);
-    gate.resolve();
+    held.open();
     expect(await eventually(() => base.store.get(taskId), (r) => r?.status === 'SUCCEEDED')).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
   });
 
   it('hands back a message of a task this worker does not know, whose read outlasts the deadline, after the lease margin', async () => {
     clock = Date.now();
     const w = worker();
-    const gate = deferred();
-    w.dynamo.add({ command: 'GetItem', effect: 'delay', times: 1, before: () => gate.promise });
+    const held = gate();
+    w.dynamo.add({ command: 'GetItem', effect: 'delay', times: 1, before: () => held.wait });
     const message = await deliver(bodyOf(newTaskId(), 'wh_not_deployed_here', 1));
 
     const { failures, visibility } = await run(w, [message], deadlineIn(1_000));
 
     expect(failures).toEqual([message.messageId]);
     expect(visibility.get(message.messageId)).toBe(LEASE_MARGIN_MS / 1_000 + 1);
-    gate.resolve();
+    held.open();
   });
 
   it('has no deadline without a Lambda context: a task that takes a while ends and is acknowledged', async () => {

@@ -1,10 +1,12 @@
 import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse } from 'aws-lambda';
 import type { Engine } from '../../lib/engine';
 import { processBatch } from '../../lib/worker';
 import { claimTask } from '../../lib/store/claims';
 import { readCounts } from '../../lib/store/counters';
-import type { StateItem } from '../../lib/store/items';
+import { copiedFields, stateKey, taskKey, type StateItem, type TaskItem } from '../../lib/store/items';
+import { newTaskId } from '../../lib/keys';
 import type { TaskRecord } from '../../lib/types';
 import { TERMINAL_STATUSES } from '../../lib/types';
 import type { LocalAws } from './aws';
@@ -64,4 +66,37 @@ export async function claimById(engine: Engine, taskId: string, at: Date, leaseM
 export async function recentlyCounted(engine: Engine, field: 'succeeded' | 'failed' | 'cancelled'): Promise<number> {
   const minutes = await readCounts(engine.store, new Date(Date.now() - 120_000), new Date());
   return minutes.reduce((n, m) => n + m[field], 0);
+}
+
+/**
+ * A task written straight into the table, as the code under test would meet
+ * it: its definition (task `name`, `payload` of its id), and its state as
+ * `state` says (PENDING run 1 by default; none if undefined).
+ */
+export async function storedTask(engine: Engine, name: string, state?: Partial<StateItem>, payload: (taskId: string) => unknown = () => ({})): Promise<TaskItem> {
+  const taskId = newTaskId();
+  const task: TaskItem = {
+    ...taskKey(taskId),
+    taskId,
+    name,
+    priority: 'default',
+    maxAttempts: 3,
+    timeoutSeconds: 30,
+    createdAt: new Date().toISOString(),
+    expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+    payloadJson: JSON.stringify(payload(taskId)),
+  };
+  await engine.store.client.send(new PutCommand({ TableName: engine.store.tableName, Item: task }));
+  if (state) {
+    const item: StateItem = { ...stateKey(taskId), ...copiedFields(task), status: 'PENDING', run: 1, attempts: 0, updatedAt: task.createdAt, claimableAt: 0, attemptLog: [], ...state };
+    await engine.store.client.send(new PutCommand({ TableName: engine.store.tableName, Item: item }));
+  }
+  return task;
+}
+
+/** A promise to hold a call on (`wait`) until the test `open`s it. */
+export function gate(): { wait: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const wait = new Promise<void>((resolve) => (open = resolve));
+  return { wait, open };
 }
