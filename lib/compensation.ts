@@ -6,6 +6,9 @@ import { clip } from './text';
 /** How a failed enqueue was resolved: nothing of it will run, a worker already runs it, or another request now sends it. */
 export type Resolution = { outcome: 'stopped' } | { outcome: 'started'; state: StateItem } | { outcome: 'taken-over'; state: StateItem };
 
+// Stryker disable next-line ObjectLiteral,StringLiteral: callers look for 'started' and 'taken-over' only; anything else is a stop
+const STOPPED: Resolution = { outcome: 'stopped' };
+
 /** Tries at resolving, with a pause that doubles from 100 ms: the stop itself may meet a DynamoDB hiccup. */
 const STOP_TRIES = 5;
 
@@ -28,15 +31,11 @@ export async function stopUnstarted(engine: Engine, task: Copied, run: number, c
     if (attempt > 0) await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
     try {
       const blocker = await engine.store.stop(task, run, error, engine.now(), owner);
-      // Stryker disable next-line ObjectLiteral,StringLiteral: callers look for 'started' and 'taken-over' only; anything else is a stop
-      if (!blocker) return { outcome: 'stopped' };
-      // Stryker disable next-line all: a stopped state has no attempts and no dispatch, so the checks below end in a stop too
-      if (blocker.stopped) return { outcome: 'stopped' };
+      if (!blocker) return STOPPED;
       if (blocker.run === run && blocker.attempts > 0) return { outcome: 'started', state: blocker };
       if (owner !== undefined && blocker.dispatch?.owner !== owner && blocker.status === 'PENDING') return { outcome: 'taken-over', state: blocker };
-      // Cancelled by a client, or moved on to a later run: nothing of this run will run.
-      // Stryker disable next-line ObjectLiteral,StringLiteral: callers look for 'started' and 'taken-over' only; anything else is a stop
-      return { outcome: 'stopped' };
+      // Stopped already (no attempts, no hold), cancelled by a client, or moved on to a later run: nothing of this run will run.
+      return STOPPED;
     } catch (error) {
       // Only DynamoDB being unavailable is worth another try; anything else is a bug.
       if (!(error instanceof DependencyUnavailableError)) throw error;
@@ -44,6 +43,5 @@ export async function stopUnstarted(engine: Engine, task: Copied, run: number, c
     }
   }
   engine.logger.error('Enqueue failed and could not be stopped: the task may still run', { taskId: task.taskId, error: last, cause });
-  // Stryker disable next-line ObjectLiteral,StringLiteral: callers look for 'started' and 'taken-over' only; anything else is a stop
-  return { outcome: 'stopped' };
+  return STOPPED;
 }

@@ -41,6 +41,9 @@ export async function processDeadLetters(engine: Engine, event: SQSEvent): Promi
   }
 }
 
+// Stryker disable next-line StringLiteral: the caller acts on 'later' and 'failed' only; any other answer is a drop
+const DROPPED = 'dropped';
+
 /** What became of one dead letter: its task marked FAILED, nothing to do, or try again later. */
 async function deadLetter(engine: Engine, message: SQSRecord): Promise<'failed' | 'dropped' | 'later'> {
   const parsed = parseMessage(message.body);
@@ -48,22 +51,19 @@ async function deadLetter(engine: Engine, message: SQSRecord): Promise<'failed' 
   const receives = message.attributes?.ApproximateReceiveCount;
   if (!parsed.ok) {
     engine.logger.error('Dead-lettered message is not a task message; dropped', { messageId: message.messageId, body: message.body.slice(0, 200) });
-    // Stryker disable next-line StringLiteral: the caller acts on 'later' and 'failed' only; any other answer is a drop
-    return 'dropped';
+    return DROPPED;
   }
   const { taskId, run } = parsed.message;
   const { task, state } = await engine.store.getItems(taskId);
   if (!task) {
     engine.logger.warn('Dead-lettered message has no task record; dropped', { taskId });
-    // Stryker disable next-line StringLiteral: the caller acts on 'later' and 'failed' only; any other answer is a drop
-    return 'dropped';
+    return DROPPED;
   }
   // Stryker disable next-line StringLiteral: any status but a finished one or RUNNING leads to the same write
   const current = state ?? { status: 'PENDING', run: 1, claimableAt: 0 };
   if (current.run !== run || current.status === 'SUCCEEDED' || current.status === 'FAILED' || current.status === 'CANCELLED') {
     engine.logger.info('Dead-lettered message of a run that is over; dropped', { taskId, run, currentRun: current.run, status: current.status });
-    // Stryker disable next-line StringLiteral: the caller acts on 'later' and 'failed' only; any other answer is a drop
-    return 'dropped';
+    return DROPPED;
   }
   // Saves a write: markTaskFailed's own condition refuses a live lease too, and the answer is then 'later' as well.
   // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,StringLiteral: only the write it saves differs
