@@ -1,4 +1,3 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDocumentClient } from '../../lib/clients';
@@ -26,19 +25,10 @@ type Io = any;
 type Key = { pk: string; sk: string };
 
 /** A document client of its own, whose BatchGetItem answers `shape` makes, from the real answer (`send`) or in its place. */
-function clientShaping(shape: (input: Io, send: (input: Io) => Promise<Io>) => Promise<Io>): { doc: DynamoDBDocumentClient; raw: DynamoDBClient } {
+function clientShaping(shape: (input: Io, send: (input: Io) => Promise<Io>) => Promise<Io>): { doc: DynamoDBDocumentClient } {
   const raw = dedicatedClients(aws).dynamo;
-  type Handler = (args: { input: Io }) => Promise<{ output: Io }>;
-  const stack = raw.middlewareStack as unknown as { add: (mw: (next: Handler, context: { commandName: string }) => Handler, options: { step: string; name: string }) => void };
-  // Above the document client's marshalling: inputs and outputs as plain values.
-  stack.add(
-    (next, context) => async (args) => {
-      if (context.commandName !== 'BatchGetItemCommand') return next(args);
-      return { output: await shape(args.input, async (input) => (await next({ ...args, input })).output) };
-    },
-    { step: 'initialize', name: 'shapeBatchGet' },
-  );
-  return { doc: createDocumentClient(raw), raw };
+  installFaults(raw).add({ command: 'BatchGetItem', effect: 'shape', shape });
+  return { doc: createDocumentClient(raw) };
 }
 
 const keysOf = (input: Io): Key[] => input.RequestItems[engine.store.tableName].Keys;
@@ -117,9 +107,9 @@ describe('batchGet', () => {
   });
 
   it('rejects as DynamoDB BatchGetItem unavailable when the call fails', async () => {
-    const { doc, raw } = clientShaping((input, send) => send(input));
+    const raw = dedicatedClients(aws).dynamo;
     installFaults(raw).add({ command: 'BatchGetItem', effect: 'fail' });
 
-    await expect(batchGet(doc, engine.store.tableName, [{ pk: 'DYNAMO#x', sk: '0' }])).rejects.toMatchObject({ dependency: 'dynamodb', message: 'DynamoDB BatchGetItem failed' });
+    await expect(batchGet(createDocumentClient(raw), engine.store.tableName, [{ pk: 'DYNAMO#x', sk: '0' }])).rejects.toMatchObject({ dependency: 'dynamodb', message: 'DynamoDB BatchGetItem failed' });
   });
 });

@@ -96,17 +96,15 @@ const newestFirst = (list: string[]) => [...list].reverse();
 /** Each Query a client sends, with the index it reads, its Limit and how many items came back. */
 function recordQueries(client: DynamoDBClient): Array<{ index?: string; limit?: number; items: number }> {
   const seen: Array<{ index?: string; limit?: number; items: number }> = [];
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const out = await next(args);
-      if (context.commandName === 'QueryCommand') {
-        const input = args.input as { IndexName?: string; Limit?: number };
-        seen.push({ index: input.IndexName, limit: input.Limit, items: ((out.output as { Items?: unknown[] }).Items ?? []).length });
-      }
-      return out;
+  installFaults(client).add({
+    command: 'Query',
+    effect: 'shape',
+    shape: async (input: { IndexName?: string; Limit?: number }, send) => {
+      const output = (await send(input)) as { Items?: unknown[] };
+      seen.push({ index: input.IndexName, limit: input.Limit, items: (output.Items ?? []).length });
+      return output;
     },
-    { step: 'initialize', name: `recordQueries-${Math.random()}` },
-  );
+  });
   return seen;
 }
 

@@ -36,21 +36,8 @@ async function fresh(): Promise<void> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- command inputs and outputs of any SQS command
 type Io = any;
 
-/**
- * Shapes what SQS answers to `command`, from its real answer (`send`) or in
- * its place: answers that leave out what the API marks optional.
- */
-function shapeAnswers(command: string, shape: (input: Io, send: (input: Io) => Promise<Io>) => Promise<Io>): void {
-  type Handler = (args: { input: Io }) => Promise<{ output: Io }>;
-  const stack = client.middlewareStack as unknown as { add: (mw: (next: Handler, context: { commandName: string }) => Handler, options: { step: string; name: string }) => void };
-  stack.add(
-    (next, context) => async (args) => {
-      if (context.commandName !== `${command}Command`) return next(args);
-      return { output: await shape(args.input, async (input) => (await next({ ...args, input })).output) };
-    },
-    { step: 'initialize', name: `shape-${command}` },
-  );
-}
+/** What SQS answers to `command`, shaped from its real answer (`send`) or in its place. */
+const shapeAnswers = (command: string, shape: (input: Io, send: (input: Io) => Promise<Io>) => Promise<Io>) => sqs.add({ command, effect: 'shape', shape });
 
 const message = (priority: 'high' | 'default' = 'default', delaySeconds = 0): OutgoingMessage => toMessage({ taskId: newTaskId(), name: 'write_log', priority }, 1, delaySeconds);
 

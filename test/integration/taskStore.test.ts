@@ -138,34 +138,27 @@ describe('create', () => {
 });
 
 /**
- * DynamoDB under load: BatchWriteItem writes only the requests `keep` picks
- * and returns the others as UnprocessedItems. Records each call's request count.
- * (Installed where the document client's items are still plain objects.)
+ * A store on a client of its own, under load: BatchWriteItem writes only the
+ * requests `keep` picks and returns the others as UnprocessedItems. Records
+ * each call's request count.
  */
-function leaveUnprocessed(client: DynamoDBClient, keep: (call: number, request: { PutRequest?: { Item?: Record<string, unknown> } }) => boolean): { calls: Array<{ at: number; n: number }> } {
+function storeLeavingUnprocessed(keep: (call: number, request: { PutRequest?: { Item?: Record<string, unknown> } }) => boolean): { writer: TaskStore; seen: { calls: Array<{ at: number; n: number }> } } {
+  const { dynamo } = dedicatedClients(aws);
   const seen = { calls: [] as Array<{ at: number; n: number }> };
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName !== 'BatchWriteItemCommand') return next(args);
-      const input = args.input as BatchWriteCommandInput;
+  installFaults(dynamo).add({
+    command: 'BatchWriteItem',
+    effect: 'shape',
+    shape: async (input: BatchWriteCommandInput, send) => {
       const [table, requests] = Object.entries(input.RequestItems!)[0]!;
       seen.calls.push({ at: Date.now(), n: requests.length });
       const kept = requests.filter((r) => keep(seen.calls.length, r));
       const left = requests.filter((r) => !kept.includes(r));
       const unprocessed = { UnprocessedItems: left.length > 0 ? { [table]: left } : {} };
-      if (kept.length === 0 && requests.length > 0) return { output: { ...unprocessed, $metadata: {} } } as never;
-      const out = await next({ ...args, input: { ...input, RequestItems: { [table]: kept } } });
-      return { ...out, output: { ...(out.output as object), ...unprocessed } } as never;
+      if (kept.length === 0) return { ...unprocessed, $metadata: {} };
+      return { ...(await send({ ...input, RequestItems: { [table]: kept } })), ...unprocessed };
     },
-    { step: 'serialize', priority: 'high', name: 'leaveUnprocessed' },
-  );
-  return seen;
-}
-
-function storeLeavingUnprocessed(keep: Parameters<typeof leaveUnprocessed>[1]): { writer: TaskStore; seen: { calls: Array<{ at: number; n: number }> }; faults: FaultKit } {
-  const { dynamo } = dedicatedClients(aws);
-  const seen = leaveUnprocessed(dynamo, keep);
-  return { writer: new TaskStore(createDocumentClient(dynamo), base.config.tableName), seen, faults: installFaults(dynamo) };
+  });
+  return { writer: new TaskStore(createDocumentClient(dynamo), base.config.tableName), seen };
 }
 
 describe('createMany', () => {
@@ -252,27 +245,24 @@ describe('reads', () => {
 });
 
 /**
- * A replica behind the leader: eventually consistent BatchGetItem reads do
- * not see the items `hidden` names yet. Records each call's consistency and keys.
- * (Installed where the document client's items are still plain objects.)
+ * A replica behind the leader: eventually consistent BatchGetItem reads on
+ * `client` do not see the items `hidden` names yet. Records each call's
+ * consistency and keys.
  */
 function staleReplica(client: DynamoDBClient, hidden: Set<string>): Array<{ consistent: boolean; keys: string[] }> {
   const seen: Array<{ consistent: boolean; keys: string[] }> = [];
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName !== 'BatchGetItemCommand') return next(args);
-      const input = args.input as BatchGetCommandInput;
+  installFaults(client).add({
+    command: 'BatchGetItem',
+    effect: 'shape',
+    shape: async (input: BatchGetCommandInput, send) => {
       const [table, request] = Object.entries(input.RequestItems!)[0]!;
       const consistent = request.ConsistentRead === true;
       seen.push({ consistent, keys: request.Keys!.map((k) => `${String(k.pk)}|${String(k.sk)}`) });
-      const out = await next(args);
-      if (consistent) return out;
-      const output = out.output as BatchGetCommandOutput;
-      const responses = (output.Responses?.[table] ?? []).filter((item) => !hidden.has(String(item.sk)));
-      return { ...out, output: { ...output, Responses: { [table]: responses } } } as never;
+      const output = (await send(input)) as BatchGetCommandOutput;
+      if (consistent) return output;
+      return { ...output, Responses: { [table]: (output.Responses?.[table] ?? []).filter((item) => !hidden.has(String(item.sk))) } };
     },
-    { step: 'serialize', priority: 'high', name: 'staleReplica' },
-  );
+  });
   return seen;
 }
 

@@ -29,8 +29,10 @@ export interface FaultRule {
    * - `delay`: the call waits `delayMs` (and `before`) and then goes out normally.
    * - `refuse-entries`: a batch call goes out without the entries `refuse` picks, which come back in `Failed`
    *   as SQS reports entries it did not take.
+   * - `shape`: the caller gets what `shape` answers, made from the real answer (`send`) or in its place:
+   *   answers that leave out what the API marks optional, or that a server under load gives.
    */
-  effect: 'fail' | 'lose-answer' | 'delay' | 'refuse-entries';
+  effect: 'fail' | 'lose-answer' | 'delay' | 'refuse-entries' | 'shape';
   step?: FaultStep;
   delayMs?: number;
   /** Awaited before the call goes out (`delay`) or is refused (`fail`): lets a test put another actor in between. */
@@ -42,6 +44,8 @@ export interface FaultRule {
   refuse?: (entry: Io, index: number) => boolean;
   /** For `refuse-entries`: SQS blames the request (SenderFault), so a retry cannot help. */
   senderFault?: boolean;
+  /** For `shape`: the answer, from the call's input and `send`, which makes the real call (with any input). */
+  shape?: (input: Io, send: (input: Io) => Promise<Io>) => Promise<Io>;
 }
 
 export interface FaultHandle {
@@ -124,6 +128,8 @@ export function installFaults(client: SQSClient | DynamoDBClient): FaultKit {
         const failed = refused.map((e) => ({ Id: e.Id, SenderFault: rule.senderFault ?? false, Code: rule.senderFault ? 'InvalidParameterValue' : 'InternalError', Message: 'refused (injected)' }));
         return { ...result, output: { ...result.output, Failed: [...(result.output.Failed ?? []), ...failed] } };
       }
+      case 'shape':
+        return { output: await rule.shape!(args.input, async (input) => (await next({ ...args, input })).output) };
     }
   };
 
