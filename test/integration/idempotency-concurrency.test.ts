@@ -131,7 +131,11 @@ describe('a request that meets another request holding the key', () => {
     expect(await queued()).toEqual([{ taskId: held.taskId, run: 1 }]);
   });
 
-  it('still waits when it has waited exactly 20 s, and answers 202 when the holder then finishes', async () => {
+  /**
+   * A holds `key` and sends until B's third look at the state; B's clock has
+   * moved `waitedMs` on by its second look. What B answers, and how often it looked.
+   */
+  async function waitedFor(key: string, waitedMs: number) {
     vi.useFakeTimers({ toFake: ['Date'] });
     const started = Date.now();
     const a = siblingEngine(aws, base, { dispatchHoldMs: 60_000 });
@@ -139,42 +143,32 @@ describe('a request that meets another request holding the key', () => {
     const sending = gate();
     const finish = gate();
     a.sqs.add({ command: 'SendMessage', effect: 'delay', before: async () => (sending.open(), finish.wait) });
-    const first = send(a.engine, 'limit-1');
+    const first = send(a.engine, key);
     const reads = onStateReads(b.dynamo, {
-      2: () => vi.setSystemTime(started + 20_000),
+      2: () => vi.setSystemTime(started + waitedMs),
       3: () => (finish.open(), first),
     });
-
     await sending.wait;
-    const second = await send(b.engine, 'limit-1');
+    const second = await send(b.engine, key).catch((e: unknown) => e);
+    finish.open();
+    return { first: await first, second, reads: reads.count, bSent: b.sqs.count('SendMessage') };
+  }
 
-    expect(reads.count).toBe(3);
-    expect(second).toMatchObject({ taskId: (await first).taskId, created: false });
+  it('still waits when it has waited exactly 20 s, and answers 202 when the holder then finishes', async () => {
+    const { first, second, reads } = await waitedFor('limit-1', 20_000);
+
+    expect(reads).toBe(3);
+    expect(second).toMatchObject({ taskId: first.taskId, created: false });
   });
 
   it('answers 503 (SQS, another request is still sending) once it has waited more than 20 s, and the holder still answers 202', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    const started = Date.now();
-    const a = siblingEngine(aws, base, { dispatchHoldMs: 60_000 });
-    const b = siblingEngine(aws, base);
-    const sending = gate();
-    const finish = gate();
-    a.sqs.add({ command: 'SendMessage', effect: 'delay', before: async () => (sending.open(), finish.wait) });
-    const first = send(a.engine, 'limit-2');
-    const reads = onStateReads(b.dynamo, {
-      2: () => vi.setSystemTime(started + 20_001),
-      3: () => (finish.open(), first),
-    });
+    const { first, second, reads, bSent } = await waitedFor('limit-2', 20_001);
 
-    await sending.wait;
-    const error = await send(b.engine, 'limit-2').catch((e: unknown) => e);
-    finish.open();
-
-    expect(error).toBeInstanceOf(DependencyUnavailableError);
-    expect(error).toMatchObject({ code: 'service_unavailable', dependency: 'sqs', message: 'SQS SendMessage failed', cause: 'another request is still sending this task' });
-    expect(reads.count).toBe(2);
-    expect(await first).toMatchObject({ created: true });
-    expect(b.sqs.count('SendMessage')).toBe(0);
+    expect(second).toBeInstanceOf(DependencyUnavailableError);
+    expect(second).toMatchObject({ code: 'service_unavailable', dependency: 'sqs', message: 'SQS SendMessage failed', cause: 'another request is still sending this task' });
+    expect(reads).toBe(2);
+    expect(first).toMatchObject({ created: true });
+    expect(bSent).toBe(0);
   });
 
   it('does not answer while the holder sends: when the holder fails and stops the task, it starts run 2 and sends it itself', async () => {
