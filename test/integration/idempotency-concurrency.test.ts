@@ -264,31 +264,41 @@ describe('a hold whose holder died', () => {
 });
 
 describe('a holder whose hold runs out while it sends', () => {
-  it('whose send lands: answers 202 only after the request that took over released, as not created by it', async () => {
+  /**
+   * A's send (which `aSend` then lets out, or fails) waits while A's hold runs
+   * out and B, with `key`, takes the hold over and reaches its own send, where
+   * `bSend` holds it until `bGo` opens. `taker.second` is B's answer.
+   */
+  function overrun(key: string, aSend: 'delay' | 'fail', bSend: 'delay' | 'fail') {
     vi.useFakeTimers({ toFake: ['Date'] });
     const started = Date.now();
     const a = siblingEngine(aws, base);
     const b = siblingEngine(aws, base);
     const bSending = gate();
     const bGo = gate();
-    let second: Promise<EnqueuedTask> | undefined;
+    const taker: { second?: Promise<EnqueuedTask> } = {};
     a.sqs.add({
       command: 'SendMessage',
-      effect: 'delay',
+      effect: aSend,
       times: 1,
       before: async () => {
         vi.setSystemTime(started + a.engine.config.dispatchHoldMs + 1);
-        second = send(b.engine, 'overrun-1');
-        await Promise.race([bSending.wait, settled(second)]);
+        taker.second = send(b.engine, key);
+        await Promise.race([bSending.wait, settled(taker.second)]);
       },
     });
-    b.sqs.add({ command: 'SendMessage', effect: 'delay', before: async () => (bSending.open(), bGo.wait) });
+    b.sqs.add({ command: 'SendMessage', effect: bSend, times: 1, before: async () => (bSending.open(), bGo.wait) });
+    return { a, bGo, taker };
+  }
+
+  it('whose send lands: answers 202 only after the request that took over released, as not created by it', async () => {
+    const { a, bGo, taker } = overrun('overrun-1', 'delay', 'delay');
     // A's reads: before it holds, after its release failed (B holds), then waiting for B.
     const reads = onStateReads(a.dynamo, { 3: () => bGo.open() });
 
     const first = await send(a.engine, 'overrun-1').finally(() => bGo.open());
 
-    expect(await second!).toMatchObject({ taskId: first.taskId, created: true });
+    expect(await taker.second!).toMatchObject({ taskId: first.taskId, created: true });
     expect(first).toMatchObject({ created: false, record: { status: 'PENDING' } });
     expect(reads.count).toBeGreaterThanOrEqual(3);
     expect(await base.store.getState(first.taskId)).not.toHaveProperty('dispatch');
@@ -303,31 +313,14 @@ describe('a holder whose hold runs out while it sends', () => {
     { outcome: 'fails too', bFails: true },
     { outcome: 'succeeds', bFails: false },
   ])('whose send fails, taken over by one whose send $outcome: answers as that one did, without a send of its own again', async ({ bFails }) => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    const started = Date.now();
-    const a = siblingEngine(aws, base);
-    const b = siblingEngine(aws, base);
-    const bSending = gate();
-    const bGo = gate();
-    let second: Promise<EnqueuedTask> | undefined;
-    a.sqs.add({
-      command: 'SendMessage',
-      effect: 'fail',
-      times: 1,
-      before: async () => {
-        vi.setSystemTime(started + a.engine.config.dispatchHoldMs + 1);
-        second = send(b.engine, 'overrun-2');
-        await Promise.race([bSending.wait, settled(second)]);
-      },
-    });
-    b.sqs.add({ command: 'SendMessage', effect: bFails ? 'fail' : 'delay', times: 1, before: async () => (bSending.open(), bGo.wait) });
+    const { a, bGo, taker } = overrun('overrun-2', 'fail', bFails ? 'fail' : 'delay');
     // A's reads: before it holds, in its stop (B holds: taken over), then waiting for B, whose outcome is known once it answered.
-    onStateReads(a.dynamo, { 3: () => (bGo.open(), second && settled(second)) });
+    onStateReads(a.dynamo, { 3: () => (bGo.open(), taker.second && settled(taker.second)) });
 
     const first = await send(a.engine, 'overrun-2')
       .catch((e: unknown) => e)
       .finally(() => bGo.open());
-    const other = await second!.catch((e: unknown) => e);
+    const other = await taker.second!.catch((e: unknown) => e);
 
     const taskId = a.dynamo.calls.find((c) => c.command === 'PutItem' && isStateSk(String(c.input.Item?.sk)))!.input.Item.taskId as string;
     if (bFails) {
