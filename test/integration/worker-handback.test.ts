@@ -74,6 +74,12 @@ const deadlineIn = (ms: number): DeadlineSource => ({ getRemainingTimeInMillis: 
 const url = () => base.config.queueUrls.default;
 const messageOf = (taskId: string) => receiveTaskMessage(aws.sqs, url(), taskId);
 
+/** A task of `definition` enqueued with `mode`, and its message as the worker receives it. */
+async function queued(definition: typeof task = task, mode: 'ok' | 'fail' | 'hold' | 'sleep' = 'ok'): Promise<{ taskId: string; message: SQSRecord }> {
+  const { taskId } = await enqueue(definition, { mode }, {}, base);
+  return { taskId, message: await messageOf(taskId) };
+}
+
 /** Sends `body` as a message of its own and receives it: a copy (a duplicate, a redrive) with its own receipt. */
 async function deliver(body: string, receives?: number): Promise<SQSRecord> {
   await aws.sqs.send(new SendMessageCommand({ QueueUrl: url(), MessageBody: body }));
@@ -142,8 +148,7 @@ describe('a batch that meets the Lambda deadline', () => {
     const w = worker();
     const held = gate();
     w.dynamo.add({ command: 'UpdateItem', effect: 'delay', times: 1, before: () => held.wait });
-    const { taskId } = await enqueue(task, { mode: 'ok' }, {}, base);
-    const message = await messageOf(taskId);
+    const { taskId, message } = await queued();
 
     const { failures, visibility } = await run(w, [message], deadlineIn(1_000));
 
@@ -170,8 +175,7 @@ describe('a batch that meets the Lambda deadline', () => {
   it('has no deadline without a Lambda context: a task that takes a while ends and is acknowledged', async () => {
     clock = Date.now();
     const w = worker();
-    const { taskId } = await enqueue(task, { mode: 'sleep' }, {}, base);
-    const message = await messageOf(taskId);
+    const { taskId, message } = await queued(task, 'sleep');
 
     const { failures, visibility } = await run(w, [message], 'no context');
 
@@ -183,8 +187,7 @@ describe('a batch that meets the Lambda deadline', () => {
   it('leaves no timer running once it answered: neither the batch’s deadline nor the attempt’s timeout', async () => {
     clock = Date.now();
     const w = worker();
-    const { taskId } = await enqueue(task, { mode: 'ok' }, {}, base);
-    const message = await messageOf(taskId);
+    const { message } = await queued();
     // The worker's own timers, told by their delays: the batch's deadline (~900 s less the margin) and the attempt's timeout (5 s).
     const set = vi.spyOn(globalThis, 'setTimeout');
     const clear = vi.spyOn(globalThis, 'clearTimeout');
@@ -207,8 +210,7 @@ describe('a message whose claim the task’s state refuses', () => {
   it('hands back a message that comes during a retry’s backoff for the rest of it', async () => {
     clock = Date.now();
     const w = worker();
-    const { taskId } = await enqueue(task, { mode: 'fail' }, {}, base);
-    const message = await messageOf(taskId);
+    const { taskId, message } = await queued(task, 'fail');
     await run(w, [message]);
     const nextAttemptAt = (await base.store.get(taskId))!.nextAttemptAt!;
     clock += 5_000;
@@ -223,8 +225,7 @@ describe('a message whose claim the task’s state refuses', () => {
   it('keeps a copy of a message whose task runs under a live lease until a second after the lease ends', async () => {
     clock = Date.now();
     const w = worker();
-    const { taskId } = await enqueue(task, { mode: 'ok' }, {}, base);
-    const message = await messageOf(taskId);
+    const { taskId, message } = await queued();
     await claimById(base, taskId, new Date(clock - 2_000), 10_000);
 
     const { failures, visibility } = await run(w, [message]);
@@ -237,8 +238,7 @@ describe('a message whose claim the task’s state refuses', () => {
   it('fails the task when the last attempt’s lease ends exactly now without an outcome', async () => {
     clock = Date.now();
     const w = worker();
-    const { taskId } = await enqueue(single, { mode: 'ok' }, {}, base);
-    const message = await messageOf(taskId);
+    const { taskId, message } = await queued(single);
     await claimById(base, taskId, new Date(clock - 1_000), 1_000);
 
     const { failures, visibility } = await run(w, [message]);
@@ -255,8 +255,7 @@ describe('a message whose claim the task’s state refuses', () => {
   it('hands back for a second, and fails nothing, when the lease it found live has ended by the time it reads the state', async () => {
     clock = Date.now();
     const w = worker();
-    const { taskId } = await enqueue(task, { mode: 'ok' }, {}, base);
-    const message = await messageOf(taskId);
+    const { taskId, message } = await queued();
     await claimById(base, taskId, new Date(clock - 2_000), 2_500);
     // The claim is refused under the lease; the state read after it comes a second later.
     w.dynamo.add({ command: 'GetItem', effect: 'delay', times: 1, before: async () => void (clock += 1_000) });
@@ -271,8 +270,7 @@ describe('a message whose claim the task’s state refuses', () => {
   it('hands back for a second, and counts nothing, when the last attempt reports just before it would fail the task', async () => {
     clock = Date.now();
     const w = worker();
-    const { taskId } = await enqueue(single, { mode: 'ok' }, {}, base);
-    const message = await messageOf(taskId);
+    const { taskId, message } = await queued(single);
     const claimed = await claimById(base, taskId, new Date(clock - 5_000), 1_000);
     const entry = { attempt: 1, run: 1, startedAt: new Date(clock - 5_000).toISOString(), durationMs: 4_000, outcome: 'succeeded' as const };
     w.dynamo.add({
@@ -528,8 +526,7 @@ describe('a message the worker cannot handle now', () => {
     clock = Date.now();
     const w = worker();
     w.dynamo.add({ command: 'UpdateItem', effect: 'fail' });
-    const { taskId } = await enqueue(task, { mode: 'ok' }, {}, base);
-    const message = await messageOf(taskId);
+    const { taskId, message } = await queued();
 
     const { failures, visibility } = await run(w, [message]);
 
