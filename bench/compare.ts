@@ -1,6 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { TEST_KEY } from '../test/support/api';
 import { API_KEY, copyCheckout, freePorts, startStack } from '../test/support/stack';
 import { driveSeed, getJson, type SeedReport, type SeedTarget } from './seedLoad';
 
@@ -39,6 +40,7 @@ export async function compareSeed(options: { count: number; inFlight: number; wa
     systems.push(await withProcesses(await fastApi(), measure));
     systems.push(await withProcesses(await celeryRedis(), measure));
   }
+  systems.push(await withProcesses(await seedFloor(), measure));
   systems.push(await ours(measure));
   const mine = systems.at(-1)!;
   const ratios = systems.slice(0, -1).map((s) => ({ name: s.name, tasksPerSecond: s.tasksPerSecond / mine.tasksPerSecond, acceptP50: mine.acceptMs.p50 / s.acceptMs.p50 }));
@@ -115,6 +117,32 @@ async function celeryRedis(): Promise<Running> {
   await waitForPort(port!);
   const baseUrl = `http://127.0.0.1:${port}`;
   return { processes: [server, worker, redis], target: { name: 'Celery + Redis', baseUrl, finished: async () => (await getJson<{ finished: number }>(`${baseUrl}/stats`)).finished } };
+}
+
+/**
+ * npm start's handlers, SDK calls and emulators without its Lambda and API
+ * Gateway emulation (bench/seedFloor.ts): what `npm start` could reach here
+ * if serverless-offline cost nothing.
+ */
+async function seedFloor(): Promise<Running> {
+  const server = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'seedFloor.ts')], {
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: 'true' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    server.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const ready = /^ready (\S+)$/m.exec(out);
+      if (ready) resolve(ready[1]!);
+      // The task log lines that follow are read and dropped, so the pipe never fills.
+      if (out.length > 4096) out = out.slice(-256);
+    });
+    server.once('exit', (code) => reject(new Error(`bench/seedFloor.ts exited (${code}) before it served`)));
+  });
+  const headers = { 'x-api-key': TEST_KEY };
+  const finished = async () => (await getJson<{ totals: { succeeded: number } }>(`${baseUrl}/stats`, headers)).totals.succeeded;
+  return { processes: [server], target: { name: 'npm start without Lambda emulation (floor)', baseUrl, headers, finished } };
 }
 
 /** `npm start` in a copy of the checkout, with its defaults (log level included), as a new user runs it. */
