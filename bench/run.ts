@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     const coldStart = await benchColdStart(quick ? 5 : 15);
     log('end to end: tasks through npm start, POST to SUCCEEDED ...');
     const endToEnd = await benchEndToEnd(quick ? 200 : 1_000);
-    log('seed route: FastAPI BackgroundTasks, Celery + Redis and npm start, one load driver ...');
+    log('seed route: FastAPI BackgroundTasks, Celery + Redis, the floor under npm start and npm start, one load driver ...');
     const seedRoute = await compareSeed({ count: quick ? 300 : 1_000, inFlight: 20, warmUp: quick ? 50 : 200 });
     const results = {
       date: new Date().toISOString(),
