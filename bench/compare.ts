@@ -1,5 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TEST_KEY } from '../test/support/api';
 import { API_KEY, copyCheckout, freePorts, startStack } from '../test/support/stack';
@@ -88,14 +90,24 @@ function ensurePythonSystems(): string | undefined {
 interface Running {
   target: SeedTarget;
   processes: ChildProcess[];
+  /** Run once the processes have exited. */
+  cleanup?: () => void;
 }
 
 async function withProcesses<T>(running: Running, run: (target: SeedTarget) => Promise<T>): Promise<T> {
   try {
     return await run(running.target);
   } finally {
-    for (const p of running.processes) p.kill('SIGKILL');
+    await Promise.all(running.processes.map(killed));
+    running.cleanup?.();
   }
+}
+
+function killed(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+  p.kill('SIGKILL');
+  return exited;
 }
 
 async function fastApi(): Promise<Running> {
@@ -125,7 +137,8 @@ async function celeryRedis(): Promise<Running> {
  * if serverless-offline cost nothing.
  */
 async function seedFloor(): Promise<Running> {
-  const server = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'seedFloor.ts')], {
+  const dataDir = mkdtempSync(join(tmpdir(), 'seed-floor-'));
+  const server = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'seedFloor.ts'), dataDir], {
     env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: 'true' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -139,10 +152,16 @@ async function seedFloor(): Promise<Running> {
       if (out.length > 4096) out = out.slice(-256);
     });
     server.once('exit', (code) => reject(new Error(`bench/seedFloor.ts exited (${code}) before it served`)));
+    setTimeout(() => reject(new Error('bench/seedFloor.ts did not serve within 60 s')), 60_000).unref();
+  }).catch((error: unknown) => {
+    server.kill('SIGKILL');
+    throw error;
   });
   const headers = { 'x-api-key': TEST_KEY };
   const finished = async () => (await getJson<{ totals: { succeeded: number } }>(`${baseUrl}/stats`, headers)).totals.succeeded;
-  return { processes: [server], target: { name: 'npm start without Lambda emulation (floor)', baseUrl, headers, finished } };
+  // The emulators' process exits with its parent; their LevelDB files go once it has.
+  const cleanup = () => rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  return { processes: [server], cleanup, target: { name: 'npm start without Lambda emulation (floor)', baseUrl, headers, finished } };
 }
 
 /** `npm start` in a copy of the checkout, with its defaults (log level included), as a new user runs it. */

@@ -9,14 +9,12 @@
  * this is serverless-offline's: hapi, worker threads, the event source.
  *
  * Run by bench/compare.ts as a child process (`node --import tsx
- * bench/seedFloor.ts`); prints `ready <url>` once it serves. Its api key is
+ * bench/seedFloor.ts <data dir>`), which stops it with SIGKILL and removes the
+ * directory; prints `ready <url>` once it serves. Its api key is
  * test/support/api.ts's TEST_KEY.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startEndpoints } from '../lib/local/servers';
 import { testApi } from '../test/support/api';
 import { createTestEngine, type LocalAws } from '../test/support/aws';
@@ -31,26 +29,19 @@ const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 async function main(): Promise<void> {
   const [sqsPort, dynamoPort] = await freePorts(2);
-  const dataDir = mkdtempSync(join(tmpdir(), 'seed-floor-'));
+  const dataDir = process.argv[2];
+  if (!dataDir) throw new Error('usage: node --import tsx bench/seedFloor.ts <data dir>');
   const endpoints = await startEndpoints({ host: '127.0.0.1', region, sqs: { port: sqsPort! }, dynamo: { port: dynamoPort!, dataDir, fresh: true } });
   const dynamo = new DynamoDBClient({ endpoint: endpoints.dynamo.url, region, credentials });
   const sqs = new SQSClient({ endpoint: endpoints.sqs.url, region, credentials });
   const aws: LocalAws = { dynamoEndpoint: endpoints.dynamo.url, sqsEndpoint: endpoints.sqs.url, dynamo, sqs, close: async () => undefined };
   const engine = await createTestEngine(aws);
   const server = await serveLambda(testApi(engine));
-  let running = true;
-  const pollers = Array.from({ length: DEFAULT_QUEUE_CONCURRENCY }, async () => {
-    while (running) await runOneBatch(engine, aws, engine.config.queueUrls.default, 1);
-  });
-  const stop = async () => {
-    running = false;
-    await Promise.all(pollers);
-    await server.close();
-    await endpoints.dynamo.close();
-    rmSync(dataDir, { recursive: true, force: true });
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop());
+  for (let i = 0; i < DEFAULT_QUEUE_CONCURRENCY; i++) {
+    void (async () => {
+      for (;;) await runOneBatch(engine, aws, engine.config.queueUrls.default, 1);
+    })();
+  }
   process.stdout.write(`ready ${server.url}\n`);
 }
 
