@@ -8,12 +8,13 @@ import { API_KEY, copyCheckout, freePorts, startStack } from '../test/support/st
 import { driveSeed, getJson, type SeedReport, type SeedTarget } from './seedLoad';
 
 /**
- * The seed's route on three systems, driven by the same client
+ * The seed's route on four systems, driven by the same client
  * (bench/seedLoad.ts): the seed's FastAPI app with BackgroundTasks (one
  * process, the work after each response), the same endpoint handing the work
- * to Celery with Redis, and `npm start`. Python, FastAPI, uvicorn, Celery and
- * Redis come from Debian's packages, installed here when absent if this runs
- * as root; otherwise the comparison says how to install them and runs ours alone.
+ * to Celery with Redis, the floor under `npm start` (bench/seedFloor.ts), and
+ * `npm start`. Python, FastAPI, uvicorn, Celery and Redis come from Debian's
+ * packages, installed here when absent if this runs as root; otherwise the
+ * comparison says how to install them and runs our two alone.
  */
 const SEED_DIR = join(__dirname, 'seed');
 const PYTHON = '/usr/bin/python3';
@@ -54,8 +55,8 @@ export function comparisonRows(c: Comparison): Array<[string, string, string, st
   const rows: Array<[string, string, string, string]> = c.systems.map((s) => {
     const ratio = c.ratios.find((r) => r.name === s.name);
     return [
-      `seed route, ${s.name}: tasks/s, accept p50 / p95 (ms)`,
-      `${s.tasksPerSecond.toFixed(0)}/s, ${s.acceptMs.p50.toFixed(0)} / ${s.acceptMs.p95.toFixed(0)}`,
+      `seed route, ${s.name}: tasks/s, accept p50 / p95 (ms), CPU per task`,
+      `${s.tasksPerSecond.toFixed(0)}/s, ${s.acceptMs.p50.toFixed(0)} / ${s.acceptMs.p95.toFixed(0)}${s.cpuMsPerTask === undefined ? '' : `, CPU ${s.cpuMsPerTask.toFixed(1)} ms/task`}`,
       '',
       ratio ? `${ratio.tasksPerSecond.toFixed(1)}× our tasks/s, ${ratio.acceptP50.toFixed(1)}× faster p50` : `${c.count} POSTs, ${c.inFlight} in flight`,
     ];
@@ -96,7 +97,7 @@ interface Running {
 
 async function withProcesses<T>(running: Running, run: (target: SeedTarget) => Promise<T>): Promise<T> {
   try {
-    return await run(running.target);
+    return await run({ ...running.target, pids: running.processes.map((p) => p.pid!) });
   } finally {
     await Promise.all(running.processes.map(killed));
     running.cleanup?.();
@@ -138,9 +139,13 @@ async function celeryRedis(): Promise<Running> {
  */
 async function seedFloor(): Promise<Running> {
   const dataDir = mkdtempSync(join(tmpdir(), 'seed-floor-'));
+  // The emulators' process exits with its parent; their LevelDB files go once it has.
+  const cleanup = () => rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+  // From the checkout, where tsx resolves; stdin a pipe, which closes if this process dies, and the floor with it.
   const server = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'seedFloor.ts'), dataDir], {
+    cwd: join(__dirname, '..'),
     env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'INFO', POWERTOOLS_METRICS_DISABLED: 'true' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   const baseUrl = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -153,14 +158,13 @@ async function seedFloor(): Promise<Running> {
     });
     server.once('exit', (code) => reject(new Error(`bench/seedFloor.ts exited (${code}) before it served`)));
     setTimeout(() => reject(new Error('bench/seedFloor.ts did not serve within 60 s')), 60_000).unref();
-  }).catch((error: unknown) => {
-    server.kill('SIGKILL');
+  }).catch(async (error: unknown) => {
+    await killed(server);
+    cleanup();
     throw error;
   });
   const headers = { 'x-api-key': TEST_KEY };
   const finished = async () => (await getJson<{ totals: { succeeded: number } }>(`${baseUrl}/stats`, headers)).totals.succeeded;
-  // The emulators' process exits with its parent; their LevelDB files go once it has.
-  const cleanup = () => rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   return { processes: [server], cleanup, target: { name: 'npm start without Lambda emulation (floor)', baseUrl, headers, finished } };
 }
 
@@ -172,7 +176,7 @@ async function ours(measure: (target: SeedTarget) => Promise<SeedReport>): Promi
   try {
     const headers = { 'x-api-key': API_KEY };
     const finished = async () => (await getJson<{ totals: { succeeded: number } }>(`${stack.url}/stats`, headers)).totals.succeeded;
-    return await measure({ name: 'npm start', baseUrl: stack.url, headers, finished });
+    return await measure({ name: 'npm start', baseUrl: stack.url, headers, finished, pids: [stack.pid] });
   } finally {
     stack.signal('SIGKILL');
     await stack.exited;

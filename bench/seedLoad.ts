@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import { processTreeCpuMs } from './processCpu';
 import { percentiles } from './stats';
 
 /** A system that serves the seed's route: POST /send-notification?email=, and a count of notifications it has finished. */
@@ -8,6 +9,8 @@ export interface SeedTarget {
   headers?: Record<string, string>;
   /** How many notifications the system has finished so far (its own count, read over HTTP). */
   finished(): Promise<number>;
+  /** The system's processes (each with all it starts), for its CPU time per task. */
+  pids?: number[];
 }
 
 export interface SeedReport {
@@ -19,6 +22,8 @@ export interface SeedReport {
   /** Accepted notifications per second, from the first POST to the last one finished. */
   tasksPerSecond: number;
   wallMs: number;
+  /** CPU time of the system's processes per accepted notification, where /proc tells it. */
+  cpuMsPerTask?: number;
 }
 
 /**
@@ -30,6 +35,7 @@ export interface SeedReport {
 export async function driveSeed(target: SeedTarget, options: { count: number; inFlight: number; timeoutMs?: number }): Promise<SeedReport> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.inFlight });
   const before = await target.finished();
+  const cpuBefore = target.pids ? processTreeCpuMs(target.pids) : 0;
   const latencies: number[] = [];
   let rejected = 0;
   let next = 0;
@@ -57,10 +63,11 @@ export async function driveSeed(target: SeedTarget, options: { count: number; in
     if (done < accepted) await new Promise((r) => setTimeout(r, 100));
   }
   const wallMs = performance.now() - started;
+  const cpuMs = target.pids ? processTreeCpuMs(target.pids) - cpuBefore : 0;
   agent.destroy();
   if (done < accepted) throw new Error(`${target.name}: ${accepted - done} of ${accepted} notifications not finished in time`);
   const p = percentiles(latencies);
-  return { name: target.name, accepted, rejected, acceptMs: { p50: p.p50, p95: p.p95 }, tasksPerSecond: (accepted / wallMs) * 1000, wallMs };
+  return { name: target.name, accepted, rejected, acceptMs: { p50: p.p50, p95: p.p95 }, tasksPerSecond: (accepted / wallMs) * 1000, wallMs, ...(cpuMs > 0 ? { cpuMsPerTask: cpuMs / accepted } : {}) };
 }
 
 function post(agent: Agent, url: string, headers: Record<string, string>): Promise<number> {

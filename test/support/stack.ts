@@ -41,6 +41,8 @@ export interface Body {
 /** `npm start` as a user runs it, in its own process group (a terminal's Ctrl+C reaches the whole group). */
 export interface Stack {
   url: string;
+  /** The process `npm start` (or `command`) runs as; the stack is it and what it starts. */
+  pid: number;
   ports: { http: number; lambda: number; sqs: number; dynamo: number };
   output(): string;
   /** Resolves with the exit code (or the signal) once npm and the stack have exited. */
@@ -89,6 +91,7 @@ export async function startStack(cwd: string, env: Record<string, string> = {}, 
   const url = `http://localhost:${ports.http}`;
   const stack: Stack = {
     url,
+    pid: child.pid!,
     ports,
     output: () => output,
     exited,
