@@ -6,6 +6,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { chunksOf } from './chunks';
 import { DependencyUnavailableError } from './errors';
 import { messageBody, type OutgoingMessage } from './message';
 import type { Priority } from './types';
@@ -59,11 +60,12 @@ export class TaskQueue {
    */
   async sendMany(messages: OutgoingMessage[]): Promise<Map<string, DependencyUnavailableError>> {
     const failed = new Map<string, DependencyUnavailableError>();
-    const chunks: Array<{ priority: Priority; chunk: OutgoingMessage[] }> = [];
-    for (const priority of ['high', 'default'] as const) {
-      const ofQueue = messages.filter((m) => m.priority === priority);
-      for (let rest = ofQueue; rest.length > 0; rest = rest.slice(SEND_BATCH_SIZE)) chunks.push({ priority, chunk: rest.slice(0, SEND_BATCH_SIZE) });
-    }
+    const chunks = (['high', 'default'] as const).flatMap((priority) =>
+      chunksOf(
+        messages.filter((m) => m.priority === priority),
+        SEND_BATCH_SIZE,
+      ).map((chunk) => ({ priority, chunk })),
+    );
     await Promise.all(
       chunks.map(async ({ priority, chunk }) => {
         let pending = chunk;

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { chunksOf } from '../chunks';
 
 /** One `sqs` event of a function in serverless.yml, resolved against the local queue. */
 export interface EventSourceMapping {
@@ -246,8 +247,7 @@ export class SqsEventSource {
   }
 
   private async delete(messages: Message[]): Promise<void> {
-    for (let i = 0; i < messages.length; i += MAX_RECEIVE) {
-      const chunk = messages.slice(i, i + MAX_RECEIVE);
+    for (const chunk of chunksOf(messages, MAX_RECEIVE)) {
       const out = await this.sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: this.mapping.queueUrl,

@@ -1,6 +1,7 @@
 /** How lib/store/ calls DynamoDB: the only code that knows its error names. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { chunksOf } from '../chunks';
 import { DependencyUnavailableError } from '../errors';
 
 /**
@@ -42,10 +43,8 @@ export async function batchGet(
 ): Promise<Map<string, Record<string, unknown>>> {
   const found = new Map<string, Record<string, unknown>>();
   const unique = [...new Map(keys.map((k) => [keyString(k), k])).values()];
-  const chunks: Array<typeof unique> = [];
-  for (let rest = unique; rest.length > 0; rest = rest.slice(BATCH_GET_KEYS)) chunks.push(rest.slice(0, BATCH_GET_KEYS));
   await Promise.all(
-    chunks.map(async (chunk) => {
+    chunksOf(unique, BATCH_GET_KEYS).map(async (chunk) => {
       let pending: Array<Record<string, unknown>> = chunk;
       for (let round = 0; pending.length > 0; round++) {
         if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1_000, 25 * 2 ** round)));

@@ -1,4 +1,5 @@
 import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { chunksOf } from '../chunks';
 import { DependencyUnavailableError, TaskNotFoundError, TaskStateConflictError } from '../errors';
 import type { TaskError, TaskRecord, TaskStatus } from '../types';
 import { batchGet, callTable, conditionalWrite, keyString } from './dynamo';
@@ -64,10 +65,8 @@ export class TaskStore {
       .flatMap(({ task, payload }) => [task, ...(payload ? [payload] : [])])
       .map((Item) => ({ PutRequest: { Item: Item as unknown as Record<string, unknown> } }));
     const taskIdOf = new Map(items.flatMap(({ task, payload }) => [[keyString(task), task.taskId], ...(payload ? [[keyString(payload), task.taskId] as const] : [])]));
-    const chunks: Array<typeof puts> = [];
-    for (let rest = puts; rest.length > 0; rest = rest.slice(25)) chunks.push(rest.slice(0, 25));
     await Promise.all(
-      chunks.map(async (chunk) => {
+      chunksOf(puts, 25).map(async (chunk) => {
         let pending: Array<{ PutRequest: { Item: Record<string, unknown> } }> = chunk;
         try {
           for (let round = 0; pending.length > 0 && round < 4; round++) {
