@@ -39,6 +39,8 @@ beforeAll(async () => {
 // A table and queues per test: what one test hands back to SQS comes again, and would come in the next one's way.
 beforeEach(async () => {
   base = await createTestEngine(aws, { leaseMarginMs: LEASE_MARGIN_MS, workerDeadlineMarginMs: DEADLINE_MARGIN_MS });
+  // The worker's clock starts at the real time; a test moves it where it needs it.
+  clock = Date.now();
 });
 afterAll(async () => aws.close());
 
@@ -120,7 +122,6 @@ afterEach(() => {
 
 describe('a batch that meets the Lambda deadline', () => {
   it('hands back a message that never started at once, and a running attempt when its lease ends', async () => {
-    clock = Date.now();
     const w = worker({ workerConcurrency: 1 });
     const held = await enqueue(task, { mode: 'hold' }, {}, base);
     const heldMessage = await messageOf(held.taskId);
@@ -144,7 +145,6 @@ describe('a batch that meets the Lambda deadline', () => {
   });
 
   it('hands back a message whose claim outlasts the deadline after the task’s timeout and the lease margin, and the late claim still runs', async () => {
-    clock = Date.now();
     const w = worker();
     const held = gate();
     w.dynamo.add({ command: 'UpdateItem', effect: 'delay', times: 1, before: () => held.wait });
@@ -159,7 +159,6 @@ describe('a batch that meets the Lambda deadline', () => {
   });
 
   it('hands back a message of a task this worker does not know, whose read outlasts the deadline, after the lease margin', async () => {
-    clock = Date.now();
     const w = worker();
     const held = gate();
     w.dynamo.add({ command: 'GetItem', effect: 'delay', times: 1, before: () => held.wait });
@@ -173,7 +172,6 @@ describe('a batch that meets the Lambda deadline', () => {
   });
 
   it('has no deadline without a Lambda context: a task that takes a while ends and is acknowledged', async () => {
-    clock = Date.now();
     const w = worker();
     const { taskId, message } = await queued(task, 'sleep');
 
@@ -185,7 +183,6 @@ describe('a batch that meets the Lambda deadline', () => {
   });
 
   it('leaves no timer running once it answered: neither the batch’s deadline nor the attempt’s timeout', async () => {
-    clock = Date.now();
     const w = worker();
     const { message } = await queued();
     // The worker's own timers, told by their delays: the batch's deadline (~900 s less the margin) and the attempt's timeout (5 s).
@@ -208,7 +205,6 @@ describe('a batch that meets the Lambda deadline', () => {
 
 describe('a message whose claim the task’s state refuses', () => {
   it('hands back a message that comes during a retry’s backoff for the rest of it', async () => {
-    clock = Date.now();
     const w = worker();
     const { taskId, message } = await queued(task, 'fail');
     await run(w, [message]);
@@ -223,7 +219,6 @@ describe('a message whose claim the task’s state refuses', () => {
   });
 
   it('keeps a copy of a message whose task runs under a live lease until a second after the lease ends', async () => {
-    clock = Date.now();
     const w = worker();
     const { taskId, message } = await queued();
     await claimById(base, taskId, new Date(clock - 2_000), 10_000);
@@ -236,7 +231,6 @@ describe('a message whose claim the task’s state refuses', () => {
   });
 
   it('fails the task when the last attempt’s lease ends exactly now without an outcome', async () => {
-    clock = Date.now();
     const w = worker();
     const { taskId, message } = await queued(single);
     await claimById(base, taskId, new Date(clock - 1_000), 1_000);
@@ -253,7 +247,6 @@ describe('a message whose claim the task’s state refuses', () => {
   });
 
   it('hands back for a second, and fails nothing, when the lease it found live has ended by the time it reads the state', async () => {
-    clock = Date.now();
     const w = worker();
     const { taskId, message } = await queued();
     await claimById(base, taskId, new Date(clock - 2_000), 2_500);
@@ -268,7 +261,6 @@ describe('a message whose claim the task’s state refuses', () => {
   });
 
   it('hands back for a second, and counts nothing, when the last attempt reports just before it would fail the task', async () => {
-    clock = Date.now();
     const w = worker();
     const { taskId, message } = await queued(single);
     const claimed = await claimById(base, taskId, new Date(clock - 5_000), 1_000);
@@ -291,7 +283,6 @@ describe('a message whose claim the task’s state refuses', () => {
   });
 
   it('acknowledges a message of a task that ended FAILED, or was CANCELLED, and runs nothing', async () => {
-    clock = Date.now();
     const w = worker();
     const failed = await enqueue(single, { mode: 'fail' }, {}, base);
     const failedMessage = await messageOf(failed.taskId);
@@ -309,7 +300,6 @@ describe('a message whose claim the task’s state refuses', () => {
   });
 
   it('hands back for a second a message of a new run whose claim came just before the retry that made the run', async () => {
-    clock = Date.now();
     const w = worker();
     const { taskId } = await enqueue(task, { mode: 'ok' }, {}, base);
     await messageOf(taskId);
@@ -331,7 +321,6 @@ describe('a message whose task definition cannot be read', () => {
   const deleteDefinition = (taskId: string) => base.store.client.send(new DeleteCommand({ TableName: base.config.tableName, Key: taskKey(taskId) }));
 
   it('hands back a message of the task’s current run, and acknowledges one of an older run', async () => {
-    clock = Date.now();
     const w = worker();
     const current = await enqueue(task, { mode: 'ok' }, {}, base);
     const currentMessage = await messageOf(current.taskId);
@@ -350,7 +339,6 @@ describe('a message whose task definition cannot be read', () => {
   });
 
   it('hands back every message of a batch it cannot read, even one whose task was stopped', async () => {
-    clock = Date.now();
     const w = worker();
     const { engine: failing, dynamo } = siblingEngine(aws, base);
     dynamo.add({ command: 'PutItem', effect: 'fail', times: 1 });
@@ -377,7 +365,6 @@ describe('a task of a type this worker does not know', () => {
   }
 
   it('ends FAILED with an error that names the type', async () => {
-    clock = Date.now();
     const taskId = await putUnknownTask();
     const message = await deliver(bodyOf(taskId, 'wh_renamed', 1));
 
@@ -388,7 +375,6 @@ describe('a task of a type this worker does not know', () => {
   });
 
   it('is handed back after its receive count’s backoff while a worker that knows the type runs it', async () => {
-    clock = Date.now();
     const taskId = await putUnknownTask();
     await claimById(base, taskId, new Date(clock), 60_000);
     const message = await deliver(bodyOf(taskId, 'wh_renamed', 1), 3);
@@ -422,7 +408,6 @@ describe('a first run with a delay', () => {
   });
 
   it('runs a retry of a delayed task at once: the delay was the first run’s', async () => {
-    clock = Date.now();
     const { taskId } = await enqueue(task, { mode: 'ok' }, { delaySeconds: 30, priority: 'high' }, base);
     await base.store.cancel(taskId, new Date());
     await base.store.resetForRetry(taskId, new Date());
@@ -437,7 +422,6 @@ describe('a first run with a delay', () => {
 
 describe('what the worker counts and measures', () => {
   it('counts an attempt that succeeds, and not one that succeeds after another attempt took the task over', async () => {
-    clock = Date.now();
     // The test's base table (beforeEach): no other test's counts fall in the minutes read.
     const w = worker();
     const counted = await enqueue(task, { mode: 'ok' }, {}, base);
@@ -456,7 +440,6 @@ describe('what the worker counts and measures', () => {
   });
 
   it('counts a last attempt that fails, and acknowledges without counting one that fails after another attempt took the task over', async () => {
-    clock = Date.now();
     // The test's base table (beforeEach): no other test's counts fall in the minutes read.
     const w = worker();
     const last = await enqueue(single, { mode: 'fail' }, {}, base);
@@ -523,7 +506,6 @@ describe('what the worker counts and measures', () => {
 
 describe('a message the worker cannot handle now', () => {
   it('hands back a message whose claim DynamoDB refuses to answer, after its receive count’s backoff', async () => {
-    clock = Date.now();
     const w = worker();
     w.dynamo.add({ command: 'UpdateItem', effect: 'fail' });
     const { taskId, message } = await queued();
@@ -536,7 +518,6 @@ describe('a message the worker cannot handle now', () => {
   });
 
   it('takes a message without attributes as received once', async () => {
-    clock = Date.now();
     const garbage = await deliver('{"not":"a task"}');
     const { attributes: _attributes, ...bare } = garbage;
 
