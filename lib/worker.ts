@@ -3,7 +3,7 @@ import { orphanBackoffSeconds, retryDelaySeconds } from './backoff';
 import { runWithConcurrency } from './concurrency';
 import type { Engine } from './engine';
 import { TaskTimeoutError } from './errors';
-import { parseMessage, type TaskMessage } from './message';
+import { parseMessage, type ParsedMessage, type TaskMessage } from './message';
 import { claimTask, finishAttempt, markTaskFailed, type AttemptOutcome } from './store/claims';
 import { addCounts, noCounts, type FinishedCounts } from './store/counters';
 import type { StateItem } from './store/items';
@@ -27,6 +27,8 @@ const handBack = (seconds: number): MessageOutcome => ({ retry: true, visibility
 /** What one batch is doing, shared by its lanes. */
 interface Batch {
   engine: Engine;
+  /** Each record's body, parsed once, by message id. */
+  messages: Map<string, ParsedMessage>;
   loaded: Map<string, LoadedTask>;
   counts: FinishedCounts;
   /** Epoch ms at which each claimed message's lease ends, while its attempt runs. */
@@ -60,12 +62,11 @@ async function runBatch(engine: Engine, event: SQSEvent, context?: DeadlineSourc
   });
   const outcomes = new Map<string, MessageOutcome>();
   const started = new Set<string>();
-  const batch: Batch = { engine, loaded: new Map(), counts: noCounts(), leases: new Map() };
+  const messages = new Map(event.Records.map((r) => [r.messageId, parseMessage(r.body)]));
+  const batch: Batch = { engine, messages, loaded: new Map(), counts: noCounts(), leases: new Map() };
 
   const work = (async () => {
-    const ids = event.Records.map((r) => parseMessage(r.body))
-      .filter((parsed) => parsed.ok)
-      .map((parsed) => parsed.message.taskId);
+    const ids = [...messages.values()].filter((parsed) => parsed.ok).map((parsed) => parsed.message.taskId);
     try {
       // One read for the whole batch: every task's definition and payload.
       batch.loaded = await engine.store.load(ids);
@@ -112,7 +113,7 @@ function unfinished(batch: Batch, record: SQSRecord, started: boolean): MessageO
   if (!started) return handBack(0);
   const leaseEnd = batch.leases.get(record.messageId);
   if (leaseEnd !== undefined) return handBack((leaseEnd - batch.engine.now().getTime()) / 1000 + 1);
-  const parsed = parseMessage(record.body);
+  const parsed = batch.messages.get(record.messageId)!;
   const task = parsed.ok ? getTask(parsed.message.name) : undefined;
   return handBack((task?.timeoutSeconds ?? 0) + batch.engine.config.leaseMarginMs / 1000 + 1);
 }
@@ -120,7 +121,7 @@ function unfinished(batch: Batch, record: SQSRecord, started: boolean): MessageO
 async function processMessage(batch: Batch, record: SQSRecord): Promise<MessageOutcome> {
   const { engine } = batch;
   const receiveCount = receiveCountOf(record);
-  const parsed = parseMessage(record.body);
+  const parsed = batch.messages.get(record.messageId)!;
   if (!parsed.ok) {
     // Not ours, or corrupted: without a run it may not touch any task. Redrive takes it to the DLQ.
     engine.logger.error('Message is not a task message', { messageId: record.messageId, taskId: parsed.taskId });
