@@ -5,7 +5,7 @@ import type { Engine } from '../../lib/engine';
 import { processBatch } from '../../lib/worker';
 import { claimTask } from '../../lib/store/claims';
 import { readCounts } from '../../lib/store/counters';
-import { copiedFields, stateKey, taskKey, type StateItem, type TaskItem } from '../../lib/store/items';
+import { copiedFields, newTaskItems, stateKey, type StateItem, type TaskItem } from '../../lib/store/items';
 import { newTaskId } from '../../lib/keys';
 import type { TaskRecord } from '../../lib/types';
 import { TERMINAL_STATUSES } from '../../lib/types';
@@ -75,18 +75,14 @@ export async function recentlyCounted(engine: Engine, field: 'succeeded' | 'fail
  */
 export async function storedTask(engine: Engine, name: string, state?: Partial<StateItem>, payload: (taskId: string) => unknown = () => ({})): Promise<TaskItem> {
   const taskId = newTaskId();
-  const task: TaskItem = {
-    ...taskKey(taskId),
-    taskId,
-    name,
-    priority: 'default',
-    maxAttempts: 3,
-    timeoutSeconds: 30,
-    createdAt: new Date().toISOString(),
-    expiresAt: Math.floor(Date.now() / 1000) + 86_400,
-    payloadJson: JSON.stringify(payload(taskId)),
-  };
-  await engine.store.client.send(new PutCommand({ TableName: engine.store.tableName, Item: task }));
+  const json = JSON.stringify(payload(taskId));
+  const items = newTaskItems(
+    { taskId, name, payload: undefined, priority: 'default', maxAttempts: 3, timeoutSeconds: 30, createdAt: new Date().toISOString(), expiresAt: Math.floor(Date.now() / 1000) + 86_400 },
+    json,
+    Buffer.byteLength(json),
+  );
+  await engine.store.create(items);
+  const { task } = items;
   if (state) {
     const item: StateItem = { ...stateKey(taskId), ...copiedFields(task), status: 'PENDING', run: 1, attempts: 0, updatedAt: task.createdAt, claimableAt: 0, attemptLog: [], ...state };
     await engine.store.client.send(new PutCommand({ TableName: engine.store.tableName, Item: item }));
