@@ -119,7 +119,6 @@ describe('order and paging', () => {
     const pages = await allPages(lister, { limit: 7 });
 
     expect(pages.map((p) => p.items.length)).toEqual([7, 7, 7, 7, 7, 5]);
-    expect(pages.slice(0, -1).every((p) => p.nextCursor !== undefined)).toBe(true);
     expect(pages.at(-1)!.nextCursor).toBeUndefined();
     const listed = pages.flatMap((p) => p.items);
     expect(ids(listed)).toEqual(newestFirst(all));

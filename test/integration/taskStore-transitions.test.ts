@@ -269,9 +269,21 @@ describe('resetForRetry and undoRetry', () => {
     expect(out.record).toMatchObject({ status: 'PENDING', run: 2, attempts: 0, updatedAt: NOW.toISOString(), attemptLog: before.attemptLog });
     const state = (await store.getState(task.taskId))!;
     expect(state.claimableAt).toBe(0);
-    for (const field of ['error', 'resultJson', 'finishedAt', 'durationMs', 'startedAt', 'attemptStartedAt', 'attention', 'stopped', 'dispatch'] as const) {
+    for (const field of ['error', 'resultJson', 'finishedAt', 'durationMs', 'startedAt', 'attemptStartedAt', 'attention'] as const) {
       expect(state[field]).toBeUndefined();
     }
+  });
+
+  it('clears what a stopped enqueue left (its stop mark, the hold) when the task is retried', async () => {
+    const task = await created();
+    await putState(task, { status: 'CANCELLED', attempts: 0, stopped: 'enqueue_failed', dispatch: { owner: 'crashed-request', until: 1 }, error: ERROR });
+
+    await store.resetForRetry(task.taskId, NOW);
+
+    const state = (await store.getState(task.taskId))!;
+    expect(state).toMatchObject({ status: 'PENDING', run: 2 });
+    expect(state.stopped).toBeUndefined();
+    expect(state.dispatch).toBeUndefined();
   });
 
   it('answers 503 naming UpdateItem when DynamoDB refuses the reset', async () => {
