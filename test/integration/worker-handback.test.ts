@@ -13,9 +13,9 @@ import { TaskMetrics } from '../../lib/metrics';
 import { finishAttempt } from '../../lib/store/claims';
 import { newTaskItems, taskKey } from '../../lib/store/items';
 import { defineTask } from '../../lib/task';
-import { processBatch, type DeadlineSource } from '../../lib/worker';
+import type { DeadlineSource } from '../../lib/worker';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
-import { claimById, gate, recentlyCounted } from '../support/drive';
+import { claimById, gate, recentlyCounted, runWorker } from '../support/drive';
 import { lambdaContext, receiveAll, receiveTaskMessage } from '../support/events';
 import type { FaultKit } from '../support/faults';
 
@@ -57,18 +57,8 @@ function worker(overrides: Partial<EngineConfig> = {}, metrics?: TaskMetrics): W
 }
 
 /** Runs `records` on `w`; returns the messages handed back, and the visibility set for each. */
-async function run(w: Worker, records: SQSRecord[], context: DeadlineSource | 'no context' = lambdaContext()) {
-  const calls = w.sqs.calls.length;
-  const response = await processBatch(w.engine, { Records: records }, context === 'no context' ? undefined : context);
-  const byHandle = new Map(records.map((r) => [r.receiptHandle, r.messageId]));
-  const visibility = new Map(
-    w.sqs.calls
-      .slice(calls)
-      .filter((c) => c.command === 'ChangeMessageVisibility')
-      .map((c) => [byHandle.get(c.input.ReceiptHandle)!, c.input.VisibilityTimeout as number]),
-  );
-  return { failures: response.batchItemFailures.map((f) => f.itemIdentifier), visibility };
-}
+const run = (w: Worker, records: SQSRecord[], context: DeadlineSource | 'no context' = lambdaContext()) =>
+  runWorker(w.engine, w.sqs, records, context === 'no context' ? undefined : context);
 
 /** A Lambda context whose deadline (less the worker's margin) comes `ms` after the batch starts. */
 const deadlineIn = (ms: number): DeadlineSource => ({ getRemainingTimeInMillis: () => ms + DEADLINE_MARGIN_MS });

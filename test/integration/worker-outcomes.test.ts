@@ -10,7 +10,7 @@ import { isStateSk } from '../../lib/store/items';
 import { defineTask } from '../../lib/task';
 import { processBatch } from '../../lib/worker';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
-import { claimById, recentlyCounted } from '../support/drive';
+import { claimById, recentlyCounted, runWorker } from '../support/drive';
 import { lambdaContext, receiveTaskMessage } from '../support/events';
 import type { FaultKit } from '../support/faults';
 
@@ -36,12 +36,7 @@ afterAll(async () => aws.close());
 /** Runs `records` on a fresh sibling engine, and returns the response and the visibility it set per message. */
 async function run(records: SQSRecord[]): Promise<{ failures: string[]; visibility: Map<string, number> }> {
   ({ engine, sqs } = siblingEngine(aws, base));
-  const response = await processBatch(engine, { Records: records }, lambdaContext());
-  const byHandle = new Map(records.map((r) => [r.receiptHandle, r.messageId]));
-  const visibility = new Map(
-    sqs.calls.filter((c) => c.command === 'ChangeMessageVisibility').map((c) => [byHandle.get(c.input.ReceiptHandle)!, c.input.VisibilityTimeout as number]),
-  );
-  return { failures: response.batchItemFailures.map((f) => f.itemIdentifier), visibility };
+  return runWorker(engine, sqs, records, lambdaContext());
 }
 
 const messageOf = (taskId: string) => receiveTaskMessage(aws.sqs, base.config.queueUrls.default, taskId);

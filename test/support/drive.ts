@@ -1,8 +1,8 @@
 import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { SQSBatchResponse } from 'aws-lambda';
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { Engine } from '../../lib/engine';
-import { processBatch } from '../../lib/worker';
+import { processBatch, type DeadlineSource } from '../../lib/worker';
 import { claimTask } from '../../lib/store/claims';
 import { readCounts } from '../../lib/store/counters';
 import { copiedFields, newTaskItems, stateKey, type StateItem, type TaskItem } from '../../lib/store/items';
@@ -10,6 +10,7 @@ import { newTaskId } from '../../lib/keys';
 import type { TaskRecord } from '../../lib/types';
 import { TERMINAL_STATUSES } from '../../lib/types';
 import type { LocalAws } from './aws';
+import type { FaultKit } from './faults';
 import { lambdaContext, receiveEvent } from './events';
 
 /**
@@ -52,6 +53,29 @@ export async function drainQueue(engine: Engine, aws: LocalAws, queueUrl: string
     if (batch.received === 0) return received;
     received += batch.received;
   }
+}
+
+/**
+ * Runs `records` through the worker on `engine`, whose SQS client `sqs`
+ * watches, with `context`'s deadline (none if undefined): the messages handed
+ * back, and the visibility the worker set for each (by message id).
+ */
+export async function runWorker(
+  engine: Engine,
+  sqs: FaultKit,
+  records: SQSRecord[],
+  context: DeadlineSource | undefined,
+): Promise<{ failures: string[]; visibility: Map<string, number> }> {
+  const calls = sqs.calls.length;
+  const response = await processBatch(engine, { Records: records }, context);
+  const byHandle = new Map(records.map((r) => [r.receiptHandle, r.messageId]));
+  const visibility = new Map(
+    sqs.calls
+      .slice(calls)
+      .filter((c) => c.command === 'ChangeMessageVisibility')
+      .map((c) => [byHandle.get(c.input.ReceiptHandle)!, c.input.VisibilityTimeout as number]),
+  );
+  return { failures: response.batchItemFailures.map((f) => f.itemIdentifier), visibility };
 }
 
 /** Claims a task directly, as a worker whose process then dies would: for tests that need a lease in place. */
