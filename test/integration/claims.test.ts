@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../lib/engine';
-import { DependencyUnavailableError } from '../../lib/errors';
 import { claimTask, endLease, finishAttempt, markTaskFailed } from '../../lib/store/claims';
 import { ATTEMPT_LOG_LIMIT, attentionKey, type StateItem } from '../../lib/store/items';
 import type { AttemptRecord } from '../../lib/types';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { storedTask } from '../support/drive';
-import type { FaultKit } from '../support/faults';
+import { expectUnavailable, type FaultKit } from '../support/faults';
 
 /**
  * The worker's conditional writes on a task's state (lib/store/claims.ts)
@@ -61,7 +60,7 @@ describe('claimTask', () => {
     const { store, dynamo } = faulty();
     dynamo.add({ command: 'UpdateItem', effect: 'fail' });
 
-    await expect(claimTask(store, task, 1, new Date(), LEASE_MS)).rejects.toMatchObject({ dependency: 'dynamodb', message: 'DynamoDB UpdateItem failed' });
+    await expectUnavailable(claimTask(store, task, 1, new Date(), LEASE_MS), 'UpdateItem');
   });
 });
 
@@ -147,8 +146,8 @@ describe('markTaskFailed', () => {
     dynamo.add({ command: 'PutItem', effect: 'fail' });
     dynamo.add({ command: 'UpdateItem', effect: 'fail' });
 
-    await expect(markTaskFailed(store, untouched, 1, error, new Date())).rejects.toMatchObject({ dependency: 'dynamodb', message: 'DynamoDB PutItem failed' });
-    await expect(markTaskFailed(store, retried, 2, error, new Date())).rejects.toMatchObject({ dependency: 'dynamodb', message: 'DynamoDB UpdateItem failed' });
+    await expectUnavailable(markTaskFailed(store, untouched, 1, error, new Date()), 'PutItem');
+    await expectUnavailable(markTaskFailed(store, retried, 2, error, new Date()), 'UpdateItem');
   });
 });
 
@@ -180,9 +179,6 @@ describe('endLease', () => {
     const { store, dynamo } = faulty();
     dynamo.add({ command: 'UpdateItem', effect: 'fail' });
 
-    const error = await endLease(store, task.taskId, claimed.claimableAt, new Date()).catch((e: unknown) => e);
-
-    expect(error).toBeInstanceOf(DependencyUnavailableError);
-    expect(error).toMatchObject({ dependency: 'dynamodb', message: 'DynamoDB UpdateItem failed' });
+    await expectUnavailable(endLease(store, task.taskId, claimed.claimableAt, new Date()), 'UpdateItem');
   });
 });

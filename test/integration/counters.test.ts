@@ -1,9 +1,9 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../lib/engine';
-import { DependencyUnavailableError } from '../../lib/errors';
 import { addCounts, noCounts, readCounts } from '../../lib/store/counters';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
+import { expectUnavailable } from '../support/faults';
 
 /**
  * The dashboard's finished-task counters (lib/store/counters.ts) against real
@@ -66,10 +66,7 @@ describe('addCounts', () => {
     const { engine: faulty, dynamo } = siblingEngine(aws, engine);
     dynamo.add({ command: 'UpdateItem', effect: 'fail' });
 
-    const error = await addCounts(faulty.store, { succeeded: 1, failed: 0, cancelled: 0 }, new Date()).catch((e: unknown) => e);
-
-    expect(error).toBeInstanceOf(DependencyUnavailableError);
-    expect(error).toMatchObject({ dependency: 'dynamodb', message: 'DynamoDB UpdateItem failed' });
+    await expectUnavailable(addCounts(faulty.store, { succeeded: 1, failed: 0, cancelled: 0 }, new Date()), 'UpdateItem');
   });
 });
 
@@ -96,9 +93,6 @@ describe('readCounts', () => {
     const { engine: faulty, dynamo } = siblingEngine(aws, engine);
     dynamo.add({ command: 'Query', effect: 'fail' });
 
-    const error = await readCounts(faulty.store, new Date(), new Date()).catch((e: unknown) => e);
-
-    expect(error).toBeInstanceOf(DependencyUnavailableError);
-    expect(error).toMatchObject({ dependency: 'dynamodb', message: 'DynamoDB Query failed' });
+    await expectUnavailable(readCounts(faulty.store, new Date(), new Date()), 'Query');
   });
 });

@@ -4,7 +4,7 @@ import { createDocumentClient } from '../../lib/clients';
 import type { Engine } from '../../lib/engine';
 import { batchGet } from '../../lib/store/dynamo';
 import { createTestEngine, dedicatedClients, startLocalAws, type LocalAws } from '../support/aws';
-import { installFaults } from '../support/faults';
+import { expectUnavailable, installFaults } from '../support/faults';
 
 /**
  * batchGet (lib/store/dynamo.ts) against real dynalite: requests of at most
@@ -110,6 +110,6 @@ describe('batchGet', () => {
     const raw = dedicatedClients(aws).dynamo;
     installFaults(raw).add({ command: 'BatchGetItem', effect: 'fail' });
 
-    await expect(batchGet(createDocumentClient(raw), engine.store.tableName, [{ pk: 'DYNAMO#x', sk: '0' }])).rejects.toMatchObject({ dependency: 'dynamodb', message: 'DynamoDB BatchGetItem failed' });
+    await expectUnavailable(batchGet(createDocumentClient(raw), engine.store.tableName, [{ pk: 'DYNAMO#x', sk: '0' }]), 'BatchGetItem');
   });
 });

@@ -8,8 +8,8 @@ import { listTasks } from '../../lib/store/listing';
 import type { TaskStore } from '../../lib/store/taskStore';
 import type { TaskStatus } from '../../lib/types';
 import type { LocalAws } from '../support/aws';
-import type { FaultKit } from '../support/faults';
-import { createdTask, expectUnavailable, openStoreUnderTest, putStateOf, rejection } from '../support/storeFixture';
+import { expectUnavailable, rejection, type FaultKit } from '../support/faults';
+import { createdTask, openStoreUnderTest, putStateOf } from '../support/storeFixture';
 
 /**
  * TaskStore's conditional writes against real dynalite: stop, cancel, retry

@@ -10,8 +10,8 @@ import { INLINE_PAYLOAD_BYTES, type StateItem, type TaskItem } from '../../lib/s
 import { TaskStore } from '../../lib/store/taskStore';
 import type { TaskStatus } from '../../lib/types';
 import { dedicatedClients, type LocalAws } from '../support/aws';
-import { installFaults, type FaultKit } from '../support/faults';
-import { createdTask, expectUnavailable, newTask, openStoreUnderTest, putStateOf } from '../support/storeFixture';
+import { expectUnavailable, installFaults, type FaultKit } from '../support/faults';
+import { createdTask, newTask, openStoreUnderTest, putStateOf } from '../support/storeFixture';
 
 /**
  * TaskStore against real dynalite, writing and reading: the items a new task

@@ -1,5 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { expect } from 'vitest';
+import { DependencyUnavailableError } from '../../lib/errors';
 
 /**
  * Fault injection on a real SDK client, as SDK middleware: the rest of the
@@ -169,4 +171,19 @@ export function installFaults(client: SQSClient | DynamoDBClient): FaultKit {
     calls,
     count: (command) => calls.filter((c) => c.command === command).length,
   };
+}
+
+/** The error `promise` rejects with; fails if it resolves. */
+export const rejection = (promise: Promise<unknown>) => promise.then(
+  () => {
+    throw new Error('expected a rejection');
+  },
+  (e: unknown) => e as Error,
+);
+
+/** `promise` rejects as the api's 503 does, naming the DynamoDB `action` that failed. */
+export async function expectUnavailable(promise: Promise<unknown>, action: string): Promise<void> {
+  const error = await rejection(promise);
+  expect(error).toBeInstanceOf(DependencyUnavailableError);
+  expect(error).toMatchObject({ dependency: 'dynamodb', message: `DynamoDB ${action} failed` });
 }

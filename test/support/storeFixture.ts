@@ -1,8 +1,6 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { expect } from 'vitest';
 import { createDocumentClient } from '../../lib/clients';
 import type { Engine } from '../../lib/engine';
-import { DependencyUnavailableError } from '../../lib/errors';
 import { newTaskId } from '../../lib/keys';
 import { copiedFields, newTaskItems, stateKey, type PayloadItem, type StateItem, type TaskItem } from '../../lib/store/items';
 import { TaskStore } from '../../lib/store/taskStore';
@@ -53,19 +51,4 @@ export async function putStateOf(store: TaskStore, task: TaskItem, fields: Parti
   const state: StateItem = { ...stateKey(task.taskId), ...copiedFields(task), run: 1, attempts: 1, updatedAt: '2026-01-01T00:01:00.000Z', attemptLog: [], ...fields };
   await store.client.send(new PutCommand({ TableName: store.tableName, Item: state }));
   return state;
-}
-
-/** The error `promise` rejects with; fails if it resolves. */
-export const rejection = (promise: Promise<unknown>) => promise.then(
-  () => {
-    throw new Error('expected a rejection');
-  },
-  (e: unknown) => e as Error,
-);
-
-/** `promise` rejects as the api's 503 does, naming the DynamoDB `action` that failed. */
-export async function expectUnavailable(promise: Promise<unknown>, action: string): Promise<void> {
-  const error = await rejection(promise);
-  expect(error).toBeInstanceOf(DependencyUnavailableError);
-  expect(error.message).toBe(`DynamoDB ${action} failed`);
 }
