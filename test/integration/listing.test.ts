@@ -1,15 +1,16 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../lib/clients';
 import { ValidationError } from '../../lib/errors';
 import { encodeCursor, newTaskId, shardOf, TASK_SHARDS } from '../../lib/keys';
-import { attentionKey, newTaskItems, stateKey, taskKey, type StateItem } from '../../lib/store/items';
+import { attentionKey, newTaskItems, taskKey } from '../../lib/store/items';
 import { listTasks, SCAN_BUDGET, type ListPage, type ListQuery } from '../../lib/store/listing';
 import { TaskStore } from '../../lib/store/taskStore';
 import type { TaskStatus, TaskSummary } from '../../lib/types';
 import { createTasksTable, dedicatedClients, startLocalAws, type LocalAws } from '../support/aws';
 import { expectUnavailable, installFaults } from '../support/faults';
+import { putStateOf } from '../support/storeFixture';
 
 /**
  * listTasks against real dynalite, on tables laid out shard by shard: newest
@@ -54,23 +55,8 @@ async function putTasks(store: TaskStore, ids: string[], name = 'list_task'): Pr
 
 /** A state item as a worker or client leaves it; FAILED and CANCELLED ones carry their index key. */
 async function putState(store: TaskStore, taskId: string, status: TaskStatus, name = 'list_task'): Promise<void> {
-  const state: StateItem = {
-    ...stateKey(taskId),
-    taskId,
-    name,
-    priority: 'default',
-    createdAt: CREATED,
-    maxAttempts: 3,
-    timeoutSeconds: 30,
-    expiresAt: EXPIRES,
-    status,
-    run: 1,
-    attempts: 1,
-    updatedAt: '2026-01-01T00:01:00.000Z',
-    attemptLog: [],
-    ...(status === 'FAILED' || status === 'CANCELLED' ? { attention: attentionKey(status, taskId), finishedAt: '2026-01-01T00:01:00.000Z' } : {}),
-  };
-  await store.client.send(new PutCommand({ TableName: store.tableName, Item: state }));
+  const finished = status === 'FAILED' || status === 'CANCELLED' ? { attention: attentionKey(status, taskId), finishedAt: '2026-01-01T00:01:00.000Z' } : {};
+  await putStateOf(store, definition(taskId, name).task, { status, ...finished });
 }
 
 /** Its definition gone (TTL deletes the two items of a task separately): the state alone is left. */
