@@ -29,10 +29,10 @@ const EXPIRES = Math.floor(Date.parse('2026-02-01T00:00:00Z') / 1000);
 let tables = 0;
 
 /** A table of its own (serverlessResources' TasksTable), with a store to write to it and one to list it through `client`. */
-async function freshTable(client: DynamoDBClient = aws.dynamo): Promise<{ writer: TaskStore; lister: TaskStore; tableName: string }> {
+async function freshTable(client: DynamoDBClient = aws.dynamo): Promise<{ writer: TaskStore; lister: TaskStore }> {
   const tableName = `listing-${process.pid}-${++tables}`;
   await createTasksTable(aws, tableName);
-  return { writer: new TaskStore(createDocumentClient(aws.dynamo), tableName), lister: new TaskStore(createDocumentClient(client), tableName), tableName };
+  return { writer: new TaskStore(createDocumentClient(aws.dynamo), tableName), lister: new TaskStore(createDocumentClient(client), tableName) };
 }
 
 /** New task ids, oldest first, the k-th of them in shard `shards[k]`. */
@@ -244,6 +244,8 @@ describe('what a page reads', () => {
     // One read of each shard, of 2 × ⌈2 × 16 / 16⌉ + 2 = 6 items; shard 0 runs dry and is read once more, for 12.
     expect(queries.length).toBeLessThanOrEqual(TASK_SHARDS + 1);
     expect(queries.reduce((n, q) => n + q.items, 0)).toBeLessThanOrEqual(TASK_SHARDS * 6 + 12);
+    const limits = queries.map((q) => q.limit!).sort((x, y) => x - y);
+    expect(limits).toEqual([...Array<number>(TASK_SHARDS).fill(6), ...Array<number>(queries.length - TASK_SHARDS).fill(12)]);
   });
 
   it('answers a FAILED page that one index key fills with one read of each key', async () => {
