@@ -34,8 +34,6 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** A point in one request that the test opens. */
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- SDK command inputs
 type Input = any;
 const isStateRead = (input: Input) => isStateSk(String(input.Key?.sk ?? ''));
@@ -63,7 +61,7 @@ function onStateReads(kit: FaultKit, at: Record<number, () => unknown>): { reado
   };
 }
 
-const send = (engine: Engine, key: string, message = 'shared'): Promise<EnqueuedTask> => enqueue(writeLog, { message }, { idempotencyKey: key }, engine);
+const send = (engine: Engine, key: string): Promise<EnqueuedTask> => enqueue(writeLog, { message: 'shared' }, { idempotencyKey: key }, engine);
 const settled = (p: Promise<unknown>) => p.then(
   () => undefined,
   () => undefined,
@@ -75,8 +73,8 @@ const waitedInstead = () => {
 };
 
 /** A request that wrote the key's marker and took the hold until `until`, then died: the task's id. */
-async function crashedHolder(key: string, until: number, message = 'shared', wroteTaskAt?: string): Promise<string> {
-  const prepared = prepareTask(base, 'write_log', { message }, { idempotencyKey: key });
+async function crashedHolder(key: string, until: number, wroteTaskAt?: string): Promise<string> {
+  const prepared = prepareTask(base, 'write_log', { message: 'shared' }, { idempotencyKey: key });
   await putMarker(base.store, key, { taskId: prepared.task.taskId, requestHash: prepared.requestHash }, prepared.task.expiresAt);
   expect(await beginDispatch(base.store, prepared.task, 'crashed-request', until, base.now())).toBe(true);
   // It got as far as writing its task (not sending it).
@@ -223,7 +221,7 @@ describe('a hold whose holder died', () => {
   });
 
   it('answers a take-over with the task the dead holder wrote (its creation time), not the one it would have written', async () => {
-    const taskId = await crashedHolder('crashed-3', Date.now() - 1, 'shared', '2026-01-01T00:00:00.000Z');
+    const taskId = await crashedHolder('crashed-3', Date.now() - 1, '2026-01-01T00:00:00.000Z');
     const b = siblingEngine(aws, base);
 
     const taken = await send(b.engine, 'crashed-3');
@@ -233,7 +231,7 @@ describe('a hold whose holder died', () => {
   });
 
   it('still answers 202 for a take-over it sent and released when reading the stored task then fails', async () => {
-    const taskId = await crashedHolder('crashed-4', Date.now() - 1, 'shared', '2026-01-01T00:00:00.000Z');
+    const taskId = await crashedHolder('crashed-4', Date.now() - 1, '2026-01-01T00:00:00.000Z');
     const b = siblingEngine(aws, base);
     b.dynamo.add({ command: 'BatchGetItem', effect: 'fail' });
 
