@@ -82,15 +82,6 @@ async function deliver(body: string, receives?: number): Promise<SQSRecord> {
 const bodyOf = (taskId: string, name: string, run: number) => messageBody({ v: 2, taskId, name, run });
 
 
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value) || Date.now() > until) return value;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 let holds: Array<() => void> = [];
 let onStart: ((signal: AbortSignal) => void | Promise<void>) | undefined;
 const behave = async ({ mode }: { mode: 'ok' | 'fail' | 'hold' | 'sleep' }, ctx: { signal: AbortSignal }) => {
@@ -113,24 +104,22 @@ afterEach(() => {
 describe('a batch that meets the Lambda deadline', () => {
   it('hands back a message that never started at once, and a running attempt when its lease ends', async () => {
     const w = worker({ workerConcurrency: 1 });
-    const held = await enqueue(task, { mode: 'hold' }, {}, base);
-    const heldMessage = await messageOf(held.taskId);
-    const waiting = await enqueue(task, { mode: 'ok' }, {}, base);
-    const waitingMessage = await messageOf(waiting.taskId);
+    const held = await queued(task, 'hold');
+    const waiting = await queued(task);
     const claimedAt = clock;
     // The attempt runs for 3 s of the worker's clock before the deadline.
     onStart = () => void (clock += 3_000);
 
-    const { failures, visibility } = await run(w, [heldMessage, waitingMessage], deadlineIn(2_500));
+    const { failures, visibility } = await run(w, [held.message, waiting.message], deadlineIn(2_500));
 
-    expect(failures).toEqual([heldMessage.messageId, waitingMessage.messageId]);
+    expect(failures).toEqual([held.message.messageId, waiting.message.messageId]);
     const lease = (await base.store.get(held.taskId))!.leaseExpiresAt!;
     expect(lease).toBe(claimedAt + 5_000 + LEASE_MARGIN_MS);
     // The lease ends 4 s after the deadline; one more second, and the next claim takes the task over.
-    expect(visibility.get(heldMessage.messageId)).toBe(5);
-    expect(visibility.get(waitingMessage.messageId)).toBe(0);
+    expect(visibility.get(held.message.messageId)).toBe(5);
+    expect(visibility.get(waiting.message.messageId)).toBe(0);
     for (const release of holds) release();
-    expect(await eventually(() => base.store.get(held.taskId), (r) => r?.status === 'SUCCEEDED')).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+    await vi.waitFor(async () => expect(await base.store.get(held.taskId)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 }), { timeout: 5_000, interval: 20 });
     expect(await base.store.get(waiting.taskId)).toMatchObject({ status: 'PENDING', attempts: 0 });
   });
 
@@ -145,7 +134,7 @@ describe('a batch that meets the Lambda deadline', () => {
     expect(failures).toEqual([message.messageId]);
     expect(visibility.get(message.messageId)).toBe(5 + LEASE_MARGIN_MS / 1_000 + 1);
     held.open();
-    expect(await eventually(() => base.store.get(taskId), (r) => r?.status === 'SUCCEEDED')).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+    await vi.waitFor(async () => expect(await base.store.get(taskId)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 }), { timeout: 5_000, interval: 20 });
   });
 
   it('hands back a message of a task this worker does not know, whose read outlasts the deadline, after the lease margin', async () => {
@@ -274,14 +263,12 @@ describe('a message whose claim the task’s state refuses', () => {
 
   it('acknowledges a message of a task that ended FAILED, or was CANCELLED, and runs nothing', async () => {
     const w = worker();
-    const failed = await enqueue(single, { mode: 'fail' }, {}, base);
-    const failedMessage = await messageOf(failed.taskId);
-    expect((await run(w, [failedMessage])).failures).toEqual([]);
-    const cancelled = await enqueue(task, { mode: 'ok' }, {}, base);
-    const cancelledMessage = await messageOf(cancelled.taskId);
+    const failed = await queued(single, 'fail');
+    expect((await run(w, [failed.message])).failures).toEqual([]);
+    const cancelled = await queued(task);
     await base.store.cancel(cancelled.taskId, new Date());
 
-    const { failures, visibility } = await run(w, [failedMessage, cancelledMessage]);
+    const { failures, visibility } = await run(w, [failed.message, cancelled.message]);
 
     expect(failures).toEqual([]);
     expect(visibility.size).toBe(0);
@@ -291,8 +278,7 @@ describe('a message whose claim the task’s state refuses', () => {
 
   it('hands back for a second a message of a new run whose claim came just before the retry that made the run', async () => {
     const w = worker();
-    const { taskId } = await enqueue(task, { mode: 'ok' }, {}, base);
-    await messageOf(taskId);
+    const { taskId } = await queued();
     await base.store.cancel(taskId, new Date());
     const message = await deliver(bodyOf(taskId, task.name, 2));
     // The claim of run 2 meets run 1, CANCELLED; the retry lands before the state is read again.
@@ -312,20 +298,18 @@ describe('a message whose task definition cannot be read', () => {
 
   it('hands back a message of the task’s current run, and acknowledges one of an older run', async () => {
     const w = worker();
-    const current = await enqueue(task, { mode: 'ok' }, {}, base);
-    const currentMessage = await messageOf(current.taskId);
+    const current = await queued(task);
     await claimById(base, current.taskId, new Date(clock - 60_000), 1_000);
-    const older = await enqueue(task, { mode: 'ok' }, {}, base);
-    const olderMessage = await messageOf(older.taskId);
+    const older = await queued(task);
     await base.store.cancel(older.taskId, new Date());
     await base.store.resetForRetry(older.taskId, new Date());
     await Promise.all([deleteDefinition(current.taskId), deleteDefinition(older.taskId)]);
 
-    const { failures, visibility } = await run(w, [currentMessage, olderMessage]);
+    const { failures, visibility } = await run(w, [current.message, older.message]);
 
-    expect(failures).toEqual([currentMessage.messageId]);
-    expect(visibility.get(currentMessage.messageId)).toBe(2);
-    expect(visibility.has(olderMessage.messageId)).toBe(false);
+    expect(failures).toEqual([current.message.messageId]);
+    expect(visibility.get(current.message.messageId)).toBe(2);
+    expect(visibility.has(older.message.messageId)).toBe(false);
   });
 
   it('hands back every message of a batch it cannot read, even one whose task was stopped', async () => {
@@ -414,15 +398,14 @@ describe('what the worker counts and measures', () => {
   it('counts an attempt that succeeds, and not one that succeeds after another attempt took the task over', async () => {
     // The test's base table (beforeEach): no other test's counts fall in the minutes read.
     const w = worker();
-    const counted = await enqueue(task, { mode: 'ok' }, {}, base);
-    expect((await run(w, [await messageOf(counted.taskId)])).failures).toEqual([]);
+    const counted = await queued(task);
+    expect((await run(w, [counted.message])).failures).toEqual([]);
     expect(await recentlyCounted(base, 'succeeded')).toBe(1);
 
-    const lost = await enqueue(task, { mode: 'ok' }, {}, base);
-    const lostMessage = await messageOf(lost.taskId);
+    const lost = await queued(task);
     onStart = async () => void (await claimById(base, lost.taskId, new Date(clock + 60_000), 60_000));
 
-    const { failures } = await run(w, [lostMessage]);
+    const { failures } = await run(w, [lost.message]);
 
     expect(failures).toEqual([]);
     expect(await base.store.get(lost.taskId)).toMatchObject({ status: 'RUNNING', attempts: 2 });
@@ -432,15 +415,14 @@ describe('what the worker counts and measures', () => {
   it('counts a last attempt that fails, and acknowledges without counting one that fails after another attempt took the task over', async () => {
     // The test's base table (beforeEach): no other test's counts fall in the minutes read.
     const w = worker();
-    const last = await enqueue(single, { mode: 'fail' }, {}, base);
-    expect((await run(w, [await messageOf(last.taskId)])).failures).toEqual([]);
+    const last = await queued(single, 'fail');
+    expect((await run(w, [last.message])).failures).toEqual([]);
     expect(await recentlyCounted(base, 'failed')).toBe(1);
 
-    const lost = await enqueue(task, { mode: 'fail' }, {}, base);
-    const lostMessage = await messageOf(lost.taskId);
+    const lost = await queued(task, 'fail');
     onStart = async () => void (await claimById(base, lost.taskId, new Date(clock + 60_000), 60_000));
 
-    const { failures, visibility } = await run(w, [lostMessage]);
+    const { failures, visibility } = await run(w, [lost.message]);
 
     // The attempt that bases the task now retries it if it must: this one leaves it.
     expect(failures).toEqual([]);
@@ -484,8 +466,7 @@ describe('what the worker counts and measures', () => {
     clock = Date.parse(early.record.createdAt) + 10_000 - 500;
     expect(await queueWaits([await deliver(bodyOf(early.taskId, task.name, 1))])).toEqual([0]);
 
-    const retried = await enqueue(task, { mode: 'ok' }, {}, base);
-    await messageOf(retried.taskId);
+    const retried = await queued();
     await base.store.cancel(retried.taskId, new Date());
     await base.store.resetForRetry(retried.taskId, new Date());
     clock = Date.now();
