@@ -1,4 +1,3 @@
-import type { BatchWriteItemCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -12,6 +11,7 @@ import { processBatch } from '../../lib/worker';
 import { createTestEngine, dedicatedClients, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { recentlyCounted, runUntilTerminal } from '../support/drive';
 import { lambdaContext, receiveTaskMessage } from '../support/events';
+import { installFaults, leaveUnprocessed } from '../support/faults';
 import { createEngine } from '../../lib/engine';
 import { TaskStore } from '../../lib/store/taskStore';
 import { createDocumentClient } from '../../lib/clients';
@@ -160,33 +160,11 @@ describe('limits and expiry', () => {
   });
 });
 
-/**
- * DynamoDB under load: the `call`-th BatchWriteItem (from 1) writes only the
- * first `keep(call, n)` of its n items and returns the rest as UnprocessedItems.
- */
-function leaveUnprocessed(client: DynamoDBClient, keep: (call: number, n: number) => number): { calls: number[] } {
-  const seen = { calls: [] as number[] };
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName !== 'BatchWriteItemCommand') return next(args);
-      const input = args.input as BatchWriteItemCommandInput;
-      const [table, requests] = Object.entries(input.RequestItems!)[0]!;
-      seen.calls.push(requests.length);
-      const kept = keep(seen.calls.length, requests.length);
-      const unprocessed = { UnprocessedItems: kept < requests.length ? { [table]: requests.slice(kept) } : {} };
-      if (kept === 0) return { output: { ...unprocessed, $metadata: {} } } as never;
-      const out = await next({ ...args, input: { ...input, RequestItems: { [table]: requests.slice(0, kept) } } });
-      return { ...out, output: { ...(out.output as object), ...unprocessed } } as never;
-    },
-    { step: 'serialize', priority: 'high', name: 'leaveUnprocessed' },
-  );
-  return seen;
-}
-
 /** An engine whose DynamoDB client of its own has `keep` installed. */
-function engineLeavingUnprocessed(keep: (call: number, n: number) => number): { engine: Engine; seen: { calls: number[] } } {
+/** An engine whose DynamoDB client of its own writes, of the `call`-th BatchWriteItem's `n` items, only the first `keep(call, n)` (leaveUnprocessed). */
+function engineLeavingUnprocessed(keep: (call: number, n: number) => number): { engine: Engine; seen: { calls: Array<{ n: number }> } } {
   const clients = dedicatedClients(aws);
-  const seen = leaveUnprocessed(clients.dynamo, keep);
+  const seen = leaveUnprocessed(installFaults(clients.dynamo), (call, _request, index, n) => index < keep(call, n));
   return { engine: createEngine({ ...base, store: new TaskStore(createDocumentClient(clients.dynamo), base.config.tableName) }), seen };
 }
 
@@ -199,7 +177,7 @@ describe('batch writes', () => {
     const results = await enqueueMany(engine, items('chunks', 30));
 
     expect(results.every((r) => r.ok)).toBe(true);
-    expect(Math.max(...seen.calls)).toBeLessThanOrEqual(25);
+    expect(Math.max(...seen.calls.map((c) => c.n))).toBeLessThanOrEqual(25);
     expect(seen.calls.length).toBeGreaterThanOrEqual(4);
     const records = await Promise.all(results.map((r) => (r.ok ? base.store.get(r.task.taskId) : undefined)));
     expect(records.every((r) => r?.status === 'PENDING')).toBe(true);
@@ -211,7 +189,7 @@ describe('batch writes', () => {
 
     const results = await enqueueMany(engine, batch);
 
-    expect(seen.calls).toEqual([4, 3, 3, 3]);
+    expect(seen.calls.map((c) => c.n)).toEqual([4, 3, 3, 3]);
     expect(results.map((r) => r.ok)).toEqual([true, false, false, false]);
     for (const [i, r] of results.entries()) {
       if (r.ok) continue;

@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { BatchGetCommandInput, BatchGetCommandOutput, BatchWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { BatchGetCommandInput, BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../lib/clients';
@@ -10,7 +10,7 @@ import { INLINE_PAYLOAD_BYTES, type StateItem, type TaskItem } from '../../lib/s
 import { TaskStore } from '../../lib/store/taskStore';
 import type { TaskStatus } from '../../lib/types';
 import { dedicatedClients, type LocalAws } from '../support/aws';
-import { expectUnavailable, installFaults, type FaultKit } from '../support/faults';
+import { expectUnavailable, installFaults, leaveUnprocessed, type FaultKit } from '../support/faults';
 import { createdTask, newTask, openStoreUnderTest, putStateOf } from '../support/storeFixture';
 
 /**
@@ -57,27 +57,10 @@ describe('create', () => {
   });
 });
 
-/**
- * A store on a client of its own, under load: BatchWriteItem writes only the
- * requests `keep` picks and returns the others as UnprocessedItems. Records
- * each call's request count.
- */
+/** A store on a client of its own, under load: BatchWriteItem writes only the requests `keep` picks (leaveUnprocessed). */
 function storeLeavingUnprocessed(keep: (call: number, request: { PutRequest?: { Item?: Record<string, unknown> } }) => boolean): { writer: TaskStore; seen: { calls: Array<{ at: number; n: number }> } } {
   const { dynamo } = dedicatedClients(aws);
-  const seen = { calls: [] as Array<{ at: number; n: number }> };
-  installFaults(dynamo).add({
-    command: 'BatchWriteItem',
-    effect: 'shape',
-    shape: async (input: BatchWriteCommandInput, send) => {
-      const [table, requests] = Object.entries(input.RequestItems!)[0]!;
-      seen.calls.push({ at: Date.now(), n: requests.length });
-      const kept = requests.filter((r) => keep(seen.calls.length, r));
-      const left = requests.filter((r) => !kept.includes(r));
-      const unprocessed = { UnprocessedItems: left.length > 0 ? { [table]: left } : {} };
-      if (kept.length === 0) return { ...unprocessed, $metadata: {} };
-      return { ...(await send({ ...input, RequestItems: { [table]: kept } })), ...unprocessed };
-    },
-  });
+  const seen = leaveUnprocessed(installFaults(dynamo), keep);
   return { writer: new TaskStore(createDocumentClient(dynamo), base.config.tableName), seen };
 }
 

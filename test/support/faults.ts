@@ -173,6 +173,30 @@ export function installFaults(client: SQSClient | DynamoDBClient): FaultKit {
   };
 }
 
+/**
+ * DynamoDB under load, on `kit`'s client: the `call`-th BatchWriteItem (from 1)
+ * writes only the requests `keep` picks (by the request, its index and the
+ * call's count) and returns the others as UnprocessedItems. Records when each
+ * call came and how many requests it carried.
+ */
+export function leaveUnprocessed(kit: FaultKit, keep: (call: number, request: Io, index: number, n: number) => boolean): { calls: Array<{ at: number; n: number }> } {
+  const seen = { calls: [] as Array<{ at: number; n: number }> };
+  kit.add({
+    command: 'BatchWriteItem',
+    effect: 'shape',
+    shape: async (input: { RequestItems: Record<string, Io[]> }, send) => {
+      const [table, requests] = Object.entries(input.RequestItems)[0]!;
+      seen.calls.push({ at: Date.now(), n: requests.length });
+      const kept = requests.filter((r, i) => keep(seen.calls.length, r, i, requests.length));
+      const left = requests.filter((r) => !kept.includes(r));
+      const unprocessed = { UnprocessedItems: left.length > 0 ? { [table]: left } : {} };
+      if (kept.length === 0) return { ...unprocessed, $metadata: {} };
+      return { ...(await send({ ...input, RequestItems: { [table]: kept } })), ...unprocessed };
+    },
+  });
+  return seen;
+}
+
 /** The error `promise` rejects with; fails if it resolves. */
 export const rejection = (promise: Promise<unknown>) => promise.then(
   () => {
