@@ -1,16 +1,16 @@
 import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { Engine } from '../../lib/engine';
 import { processBatch, type DeadlineSource } from '../../lib/worker';
 import { claimTask } from '../../lib/store/claims';
 import { readCounts } from '../../lib/store/counters';
-import { copiedFields, newTaskItems, stateKey, type StateItem, type TaskItem } from '../../lib/store/items';
+import { newTaskItems, type StateItem, type TaskItem } from '../../lib/store/items';
 import { newTaskId } from '../../lib/keys';
 import type { TaskRecord } from '../../lib/types';
 import { TERMINAL_STATUSES } from '../../lib/types';
 import type { LocalAws } from './aws';
 import type { FaultKit } from './faults';
+import { putStateOf } from './storeFixture';
 import { lambdaContext, receiveEvent } from './events';
 
 /**
@@ -107,10 +107,7 @@ export async function storedTask(engine: Engine, name: string, state?: Partial<S
   );
   await engine.store.create(items);
   const { task } = items;
-  if (state) {
-    const item: StateItem = { ...stateKey(taskId), ...copiedFields(task), status: 'PENDING', run: 1, attempts: 0, updatedAt: task.createdAt, claimableAt: 0, attemptLog: [], ...state };
-    await engine.store.client.send(new PutCommand({ TableName: engine.store.tableName, Item: item }));
-  }
+  if (state) await putStateOf(engine.store, task, { status: 'PENDING', attempts: 0, updatedAt: task.createdAt, claimableAt: 0, ...state });
   return task;
 }
 
