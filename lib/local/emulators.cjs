@@ -9,7 +9,8 @@
  *
  * Messages: {start: {sqs?: {host, port, region}, dynamo?: {host, port, path}}}
  * → {ready: true} or {error: {server, code, message}}; {stop: true} closes
- * both and exits. It exits too when its parent goes (the IPC channel closes).
+ * both and exits. It exits too when its parent goes (the IPC channel closes),
+ * and only then: SIGINT and SIGTERM are left to the parent's drain.
  */
 const { createServer } = require('node:http');
 
@@ -118,3 +119,7 @@ process.on('message', (message) => {
 });
 // The parent is gone (killed, or exited without stopping us): so are we.
 process.on('disconnect', () => process.exit(0));
+// Ctrl+C in a terminal (and a process manager's SIGTERM to the group) reaches
+// this process too, while the parent still drains: the running tasks must
+// still record their outcomes here. The parent ends us ({stop}, or by going).
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => undefined);

@@ -79,6 +79,19 @@ describe('npm start', { timeout: 180_000 }, () => {
     for (const id of ids) expect((await stack.request('GET', `/tasks/${id}`)).body).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
   });
 
+  it.each(['SIGINT', 'SIGTERM'] as const)('on %s to the whole process group (a terminal's Ctrl+C, a process manager's stop), the emulators outlive the drain and every running task records its one attempt', async (signal) => {
+    stack = stack ?? (await startStack(checkout.dir, { LOCAL_DIR: dataDir }));
+    const ids = await startSleeps(stack, 10, 2_000);
+    stack.signal(signal);
+    await stack.closed;
+    expect(stack.output()).toContain('Drained: every task in flight has finished');
+    expect(stack.output()).not.toMatch(/Could not|ECONNREFUSED|cannot poll/);
+
+    stack = await startStack(checkout.dir, { LOCAL_DIR: dataDir });
+    expect(stack.output()).toContain('nothing to re-queue');
+    for (const id of ids) expect((await stack.request('GET', `/tasks/${id}`)).body).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+  });
+
   it('on SIGTERM to npm itself (which stops only the shell), the server notices and still drains', async () => {
     const ids = await startSleeps(stack!, 3, 8_000);
     stack!.signalNpm('SIGTERM');
