@@ -79,7 +79,7 @@ describe('npm start', { timeout: 180_000 }, () => {
     for (const id of ids) expect((await stack.request('GET', `/tasks/${id}`)).body).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
   });
 
-  it.each(['SIGINT', 'SIGTERM'] as const)('on %s to the whole process group (a terminal's Ctrl+C, a process manager's stop), the emulators outlive the drain and every running task records its one attempt', async (signal) => {
+  it.each(['SIGINT', 'SIGTERM'] as const)('on %s to the whole process group (Ctrl+C in a terminal, or a process manager stopping the group), the emulators outlive the drain and every running task records its one attempt', async (signal) => {
     stack = stack ?? (await startStack(checkout.dir, { LOCAL_DIR: dataDir }));
     const ids = await startSleeps(stack, 10, 2_000);
     stack.signal(signal);
