@@ -115,7 +115,7 @@ export async function benchWorker(aws: BenchAws, rounds: number): Promise<Worker
     await Promise.all(
       claimedIds.map(async (taskId) => {
         const { task } = await engine.store.getItems(taskId);
-        const claim = task && (await claimTask(engine.store, task, 1, new Date(), 70_000));
+        const claim = task && (await claimTask(engine.store, task, 1, new Date(), 70_000)).claimed;
         if (!claim) throw new Error('record floor: claim failed');
         const now = new Date().toISOString();
         await finishAttempt(engine.store, claim, { attempt: 1, run: 1, startedAt: now, durationMs: 0, outcome: 'succeeded' }, { status: 'SUCCEEDED', resultJson: '{"message":"noop"}' }, new Date());

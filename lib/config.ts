@@ -53,3 +53,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     dispatchHoldMs: e.IDEMPOTENCY_HOLD_MS,
   };
 }
+
+/** The DynamoDB TTL (epoch seconds) of a task created, or retried, at `now`. */
+export function expiresAtFrom(now: Date, retentionDays: number): number {
+  return Math.floor(now.getTime() / 1000) + retentionDays * 86_400;
+}

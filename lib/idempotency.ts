@@ -67,7 +67,7 @@ export async function enqueueWithKey(engine: Engine, prepared: PreparedTask, key
     let released = false;
     try {
       await Promise.all([engine.store.create(items), engine.queue.send(toMessage(task, run, task.delaySeconds))]);
-      released = await release(engine, task.taskId, owner);
+      released = await release(engine, task.taskId, owner, run);
     } catch (error) {
       // A hold that cannot be released would run out, and whoever took it over could stop the task a 202
       // promised: so a refused release is resolved like a refused send (stopped → 503, claimed → 202).
@@ -84,18 +84,16 @@ export async function enqueueWithKey(engine: Engine, prepared: PreparedTask, key
 }
 
 /**
- * Releases the hold once the task is sent, so that the waiting requests
+ * Releases the hold once run `run` is sent, so that the waiting requests
  * answer 202 too. It must land: a hold left in place runs out, and a request
  * that takes it over could stop the task this request answers 202 for. False
- * if another request took the hold over meanwhile.
+ * if another request took the hold over meanwhile and has not released the
+ * run unstopped: this request may not answer 202 for it (yet).
  */
-async function release(engine: Engine, taskId: string, owner: string): Promise<boolean> {
+async function release(engine: Engine, taskId: string, owner: string, run: number): Promise<boolean> {
   for (let attempt = 0; ; attempt++) {
     try {
-      if (await endDispatch(engine.store, taskId, owner)) return true;
-      // The condition failed: another request holds it now, or our release landed though its answer was lost.
-      const state = await engine.store.getState(taskId);
-      return state !== undefined && state.dispatch === undefined;
+      return await endDispatch(engine.store, taskId, owner, run);
     } catch (error) {
       if (attempt + 1 >= RELEASE_TRIES) throw error;
       await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));

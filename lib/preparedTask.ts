@@ -1,4 +1,5 @@
 import type { $ZodError } from 'zod/v4/core';
+import { expiresAtFrom } from './config';
 import type { Engine } from './engine';
 import { PayloadTooLargeError, UnknownTaskError, ValidationError } from './errors';
 import { newTaskId } from './keys';
@@ -79,7 +80,7 @@ export function prepareTask(engine: Engine, name: string, payload: unknown, rawO
     createdAt: now.toISOString(),
     ...(delaySeconds ? { delaySeconds } : {}),
     ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
-    expiresAt: Math.floor(now.getTime() / 1000) + engine.config.retentionDays * 86_400,
+    expiresAt: expiresAtFrom(now, engine.config.retentionDays),
   };
   const hash = requestHash({ name, payload: payload ?? null, priority, maxAttempts, delaySeconds: delaySeconds ?? 0 });
   return { task, payloadJson, payloadBytes, requestHash: hash };

@@ -1,3 +1,4 @@
+import { expiresAtFrom } from './config';
 import type { Engine } from './engine';
 import { toMessage } from './message';
 import type { TaskRecord } from './types';
@@ -10,7 +11,8 @@ import type { TaskRecord } from './types';
  * after all): then it runs, and the answer is the task, not an error.
  */
 export async function retryTask(engine: Engine, taskId: string): Promise<TaskRecord> {
-  const { before, record } = await engine.store.resetForRetry(taskId, engine.now());
+  const now = engine.now();
+  const { before, record } = await engine.store.resetForRetry(taskId, now, expiresAtFrom(now, engine.config.retentionDays));
   try {
     await engine.queue.send(toMessage(record, record.run));
     return record;

@@ -4,8 +4,9 @@ import { runWithConcurrency } from './concurrency';
 import type { Engine } from './engine';
 import { TaskTimeoutError } from './errors';
 import { parseMessage, type ParsedMessage, type TaskMessage } from './message';
-import { claimTask, finishAttempt, markTaskFailed, type AttemptOutcome } from './store/claims';
+import { claimTask, finishAttempt, markTaskFailed, releaseClaim, type AttemptOutcome, type Claim } from './store/claims';
 import { addCounts, noCounts, type FinishedCounts } from './store/counters';
+import { newWriteToken } from './store/dynamo';
 import type { StateItem } from './store/items';
 import type { LoadedTask } from './store/taskStore';
 import { getTask, type TaskDefinition } from './task';
@@ -33,6 +34,8 @@ interface Batch {
   counts: FinishedCounts;
   /** Epoch ms at which each claimed message's lease ends, while its attempt runs. */
   leases: Map<string, number>;
+  /** Set once the batch has answered (its deadline came): nothing may start after that. */
+  closed: boolean;
 }
 
 /**
@@ -55,7 +58,6 @@ export async function processBatch(engine: Engine, event: SQSEvent, context?: De
 
 async function runBatch(engine: Engine, event: SQSEvent, context?: DeadlineSource): Promise<SQSBatchResponse> {
   const budget = context ? context.getRemainingTimeInMillis() - engine.config.workerDeadlineMarginMs : Infinity;
-  let closed = false;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<void>((resolve) => {
     if (Number.isFinite(budget)) timer = setTimeout(resolve, Math.max(0, budget));
@@ -63,7 +65,7 @@ async function runBatch(engine: Engine, event: SQSEvent, context?: DeadlineSourc
   const outcomes = new Map<string, MessageOutcome>();
   const started = new Set<string>();
   const messages = new Map(event.Records.map((r) => [r.messageId, parseMessage(r.body)]));
-  const batch: Batch = { engine, messages, loaded: new Map(), counts: noCounts(), leases: new Map() };
+  const batch: Batch = { engine, messages, loaded: new Map(), counts: noCounts(), leases: new Map(), closed: false };
 
   const work = (async () => {
     const ids = [...messages.values()].filter((parsed) => parsed.ok).map((parsed) => parsed.message.taskId);
@@ -82,12 +84,12 @@ async function runBatch(engine: Engine, event: SQSEvent, context?: DeadlineSourc
         started.add(record.messageId);
         outcomes.set(record.messageId, await processMessage(batch, record));
       },
-      () => closed,
+      () => batch.closed,
     );
   })();
 
   await Promise.race([work, deadline]);
-  closed = true;
+  batch.closed = true;
   clearTimeout(timer);
   if (outcomes.size < event.Records.length) {
     engine.logger.warn('Lambda deadline near: answering, and handing back what has not finished', { unfinished: event.Records.length - outcomes.size });
@@ -142,13 +144,25 @@ async function processMessage(batch: Batch, record: SQSRecord): Promise<MessageO
     if (message.run === 1 && runsAt - nowMs > 1_000) return handBack((runsAt - nowMs) / 1000);
 
     const leaseMs = definition.timeoutSeconds * 1000 + engine.config.leaseMarginMs;
-    const claimed = await claimTask(engine.store, loaded.task, message.run, engine.now(), leaseMs);
-    if (claimed) {
-      // Read only for a message the batch answers for before its attempt ends; a finished one has its outcome.
-      batch.leases.set(record.messageId, claimed.claimableAt!);
-      return await runAttempt(batch, definition, claimed, loaded.payloadJson, runsAt);
+    const token = newWriteToken();
+    let claim: Claim;
+    try {
+      claim = await claimTask(engine.store, loaded.task, message.run, engine.now(), leaseMs, token);
+    } catch (error) {
+      // No try of the claim answered: it may have landed. If it did, its attempt is given back rather than lost.
+      await releaseClaim(engine.store, message.taskId, token, engine.now()).catch(() => false);
+      throw error;
     }
-    return await notClaimed(batch, loaded, message);
+    const { claimed } = claim;
+    if (!claimed) return await notClaimed(batch, loaded, message, claim.current);
+    if (batch.closed) {
+      // The claim answered after the batch did: on Lambda the environment may freeze now, so the attempt does not start.
+      await releaseClaim(engine.store, message.taskId, token, engine.now(), claimed).catch(() => false);
+      return handBack(0);
+    }
+    // Read only for a message the batch answers for before its attempt ends; a finished one has its outcome.
+    batch.leases.set(record.messageId, claimed.claimableAt!);
+    return await runAttempt(batch, definition, claimed, loaded.payloadJson, runsAt);
   } catch (error) {
     engine.logger.error('Task message could not be processed; SQS will deliver it again', { taskId: message.taskId, error });
     return handBack(orphanBackoffSeconds(receiveCount));
@@ -168,10 +182,9 @@ async function withoutRecord(batch: Batch, message: TaskMessage, receiveCount: n
   return handBack(orphanBackoffSeconds(receiveCount));
 }
 
-/** Why a claim did not take the task, and what that means for its message. */
-async function notClaimed(batch: Batch, loaded: LoadedTask, message: TaskMessage): Promise<MessageOutcome> {
+/** Why a claim did not take the task (`state`, as its condition found it), and what that means for its message. */
+async function notClaimed(batch: Batch, loaded: LoadedTask, message: TaskMessage, state: StateItem | undefined): Promise<MessageOutcome> {
   const { engine } = batch;
-  const state = await engine.store.getState(message.taskId);
   const nowMs = engine.now().getTime();
   if (!state || state.run !== message.run) {
     engine.logger.info('Message skipped: it belongs to another run', { taskId: message.taskId, run: message.run, status: state?.status });

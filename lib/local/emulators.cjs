@@ -38,6 +38,7 @@ async function start({ sqs, dynamo }) {
   }
   if (dynamo) {
     cacheTableDescriptions();
+    require('./dynaliteGaps.cjs').fillDynaliteGaps();
     const dynalite = require('dynalite');
     const server = dynalite({ path: dynamo.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     try {

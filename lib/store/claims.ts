@@ -1,6 +1,7 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AttemptRecord, TaskError } from '../types';
-import { conditionalWrite } from './dynamo';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { callTable, guardedWrite, newWriteToken, onFailureReturnItem } from './dynamo';
 import { ATTEMPT_LOG_LIMIT, attentionKey, copiedFields, stateKey, type StateItem, type TaskItem } from './items';
 import type { TaskStore } from './taskStore';
 
@@ -26,10 +27,13 @@ import type { TaskStore } from './taskStore';
  */
 const RUNNABLE = 'run = :run AND attempts < maxAttempts AND claimableAt <= :nowMs';
 
-export async function claimTask(store: TaskStore, task: TaskItem, run: number, now: Date, leaseMs: number): Promise<StateItem | undefined> {
+/** A claim's outcome: the state it claimed, or the state that refused it (absent if there was none). */
+export type Claim = { claimed: StateItem } | { claimed?: undefined; current?: StateItem };
+
+export async function claimTask(store: TaskStore, task: TaskItem, run: number, now: Date, leaseMs: number, token = newWriteToken()): Promise<Claim> {
   const nowMs = now.getTime();
   const copied = copiedFields(task);
-  const out = await conditionalWrite('UpdateItem', () =>
+  const out = await guardedWrite('UpdateItem', token, () =>
     store.client.send(
       new UpdateCommand({
         TableName: store.tableName,
@@ -37,7 +41,7 @@ export async function claimTask(store: TaskStore, task: TaskItem, run: number, n
         UpdateExpression:
           'SET #s = :running, run = :run, attempts = if_not_exists(attempts, :zero) + :one, claimableAt = :lease, updatedAt = :now, ' +
           'startedAt = if_not_exists(startedAt, :now), attemptStartedAt = :now, attemptLog = if_not_exists(attemptLog, :noLog), ' +
-          'taskId = :taskId, #n = :name, priority = :priority, createdAt = :createdAt, maxAttempts = :maxAttempts, timeoutSeconds = :timeout, expiresAt = :expiresAt ' +
+          'taskId = :taskId, #n = :name, priority = :priority, createdAt = :createdAt, maxAttempts = :maxAttempts, timeoutSeconds = :timeout, expiresAt = :expiresAt, wt = :wt ' +
           'REMOVE dispatch',
         // Only run 1 can start from nothing: a later run exists because a retry wrote it.
         ConditionExpression: `${run === 1 ? 'attribute_not_exists(#s) OR ' : ''}(${RUNNABLE})`,
@@ -58,12 +62,45 @@ export async function claimTask(store: TaskStore, task: TaskItem, run: number, n
           ':maxAttempts': copied.maxAttempts,
           ':timeout': copied.timeoutSeconds,
           ':expiresAt': copied.expiresAt,
+          ':wt': token,
         },
         ReturnValues: 'ALL_NEW',
+        ...onFailureReturnItem,
       }),
     ),
   );
-  return out?.Attributes as StateItem | undefined;
+  if (out.applied) return { claimed: (out.output?.Attributes ?? out.item) as StateItem };
+  return { current: out.item as StateItem | undefined };
+}
+
+/**
+ * Undoes a claim whose attempt will not run (its answer came too late, or
+ * never came, so the worker cannot run it now): the attempt is given back and
+ * the task is claimable at once, if the state is still as that claim (its
+ * `token`) left it. Returns whether it was given back; false also when the
+ * claim never landed. Without it, such a claim would cost an attempt that
+ * never ran once its lease ended.
+ */
+export async function releaseClaim(store: TaskStore, taskId: string, token: string, now: Date, claimed?: StateItem): Promise<boolean> {
+  const state =
+    claimed ?? ((await callTable('GetItem', () => store.client.send(new GetCommand({ TableName: store.tableName, Key: stateKey(taskId), ConsistentRead: true })))).Item as StateItem | undefined);
+  if (state?.wt !== token) return false;
+  const attempts = state.attempts - 1;
+  const next = newWriteToken();
+  const out = await guardedWrite('UpdateItem', next, () =>
+    store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: stateKey(taskId),
+        UpdateExpression: `SET #s = :back, attempts = :attempts, claimableAt = :nowMs, updatedAt = :now, wt = :wt REMOVE attemptStartedAt${attempts === 0 ? ', startedAt' : ''}`,
+        ConditionExpression: 'wt = :claim',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':back': attempts === 0 ? 'PENDING' : 'RETRYING', ':attempts': attempts, ':nowMs': now.getTime(), ':now': now.toISOString(), ':claim': token, ':wt': next },
+        ...onFailureReturnItem,
+      }),
+    ),
+  );
+  return out.applied;
 }
 
 /** How an attempt ended: a result (JSON), or an error and whether, and when, another attempt follows. */
@@ -88,7 +125,9 @@ export async function finishAttempt(store: TaskStore, claimed: StateItem, entry:
     ':run': claimed.run,
     ':attempt': claimed.attempts,
   };
-  const set = ['#s = :status', 'attemptLog = :log', 'updatedAt = :now', 'durationMs = :duration'];
+  const token = newWriteToken();
+  values[':wt'] = token;
+  const set = ['#s = :status', 'attemptLog = :log', 'updatedAt = :now', 'durationMs = :duration', 'wt = :wt'];
   const remove = ['attemptStartedAt'];
   if (outcome.status === 'SUCCEEDED') {
     set.push('resultJson = :result', 'finishedAt = :now');
@@ -107,7 +146,7 @@ export async function finishAttempt(store: TaskStore, claimed: StateItem, entry:
       remove.push('claimableAt');
     }
   }
-  const out = await conditionalWrite('UpdateItem', () =>
+  const out = await guardedWrite('UpdateItem', token, () =>
     store.client.send(
       new UpdateCommand({
         TableName: store.tableName,
@@ -116,10 +155,11 @@ export async function finishAttempt(store: TaskStore, claimed: StateItem, entry:
         ConditionExpression: '#s = :running AND run = :run AND attempts = :attempt',
         ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
         ExpressionAttributeValues: values,
+        ...onFailureReturnItem,
       }),
     ),
   );
-  return out !== undefined;
+  return out.applied;
 }
 
 /**
@@ -133,18 +173,20 @@ export async function markTaskFailed(store: TaskStore, task: TaskItem, run: numb
   const failed = { status: 'FAILED' as const, error, finishedAt: now.toISOString(), updatedAt: now.toISOString(), attention: attentionKey('FAILED', task.taskId) };
   if (run === 1) {
     // Never touched: its state starts as FAILED.
-    const state: StateItem = { ...stateKey(task.taskId), ...copiedFields(task), run, attempts: 0, attemptLog: [], ...failed };
-    const created = await conditionalWrite('PutItem', () =>
-      store.client.send(new PutCommand({ TableName: store.tableName, Item: state, ConditionExpression: 'attribute_not_exists(sk)' })),
+    const token = newWriteToken();
+    const state: StateItem = { ...stateKey(task.taskId), ...copiedFields(task), run, attempts: 0, attemptLog: [], ...failed, wt: token };
+    const created = await guardedWrite('PutItem', token, () =>
+      store.client.send(new PutCommand({ TableName: store.tableName, Item: state, ConditionExpression: 'attribute_not_exists(sk)', ...onFailureReturnItem })),
     );
-    if (created) return state;
+    if (created.applied) return state;
   }
-  const out = await conditionalWrite('UpdateItem', () =>
+  const token = newWriteToken();
+  const out = await guardedWrite('UpdateItem', token, () =>
     store.client.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: stateKey(task.taskId),
-        UpdateExpression: 'SET #s = :failed, #e = :error, finishedAt = :now, updatedAt = :now, attention = :attention REMOVE claimableAt, attemptStartedAt, dispatch',
+        UpdateExpression: 'SET #s = :failed, #e = :error, finishedAt = :now, updatedAt = :now, attention = :attention, wt = :wt REMOVE claimableAt, attemptStartedAt, dispatch',
         // Not over (it has a claimableAt), and not running under a live lease.
         ConditionExpression: 'run = :run AND attribute_exists(claimableAt) AND (#s <> :running OR claimableAt <= :nowMs)',
         ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
@@ -156,12 +198,15 @@ export async function markTaskFailed(store: TaskStore, task: TaskItem, run: numb
           ':run': run,
           ':running': 'RUNNING',
           ':nowMs': now.getTime(),
+          ':wt': token,
         },
         ReturnValues: 'ALL_NEW',
+        ...onFailureReturnItem,
       }),
     ),
   );
-  return out?.Attributes as StateItem | undefined;
+  if (!out.applied) return undefined;
+  return (out.output?.Attributes ?? out.item) as StateItem;
 }
 
 /**
@@ -170,17 +215,19 @@ export async function markTaskFailed(store: TaskStore, task: TaskItem, run: numb
  * whether it ended the lease. (The local recovery sweep's.)
  */
 export async function endLease(store: TaskStore, taskId: string, leaseEnd: number | undefined, now: Date): Promise<boolean> {
-  const out = await conditionalWrite('UpdateItem', () =>
+  const token = newWriteToken();
+  const out = await guardedWrite('UpdateItem', token, () =>
     store.client.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: stateKey(taskId),
-        UpdateExpression: 'SET claimableAt = :now',
+        UpdateExpression: 'SET claimableAt = :now, wt = :wt',
         ConditionExpression: '#s = :running AND claimableAt = :read',
         ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':now': now.getTime(), ':running': 'RUNNING', ':read': leaseEnd },
+        ExpressionAttributeValues: { ':now': now.getTime(), ':running': 'RUNNING', ':read': leaseEnd, ':wt': token },
+        ...onFailureReturnItem,
       }),
     ),
   );
-  return out !== undefined;
+  return out.applied;
 }

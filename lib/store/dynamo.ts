@@ -1,6 +1,8 @@
 /** How lib/store/ calls DynamoDB: the only code that knows its error names. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { randomBytes } from 'node:crypto';
 import { chunksOf } from '../chunks';
 import { DependencyUnavailableError } from '../errors';
 
@@ -26,6 +28,42 @@ export async function conditionalWrite<T>(action: string, send: () => Promise<T>
     throw error;
   }
 }
+
+/** The attribute in which every write of a task's state leaves its own token. */
+export const WRITE_TOKEN = 'wt';
+
+/** A token for one write: the same in every try the SDK sends of it, different from every other write's. */
+export function newWriteToken(): string {
+  return randomBytes(9).toString('base64url');
+}
+
+/**
+ * How a guarded write ended. Applied: its output (absent when an earlier try
+ * of it landed: then `item` is what it left). Not applied: the item as the
+ * condition found it (absent if there was none).
+ */
+export type Guarded<T> = { applied: true; output?: T; item?: Record<string, unknown> } | { applied: false; item?: Record<string, unknown> };
+
+/**
+ * Runs a conditional write that sets WRITE_TOKEN to `token` and asks DynamoDB
+ * for the item when its condition fails (ReturnValuesOnConditionCheckFailure:
+ * ALL_OLD, which costs no read). The SDK sends a write again when an answer is
+ * lost (a 500, a socket timeout); if the first try landed, the second one's
+ * condition fails on the first one's result. That item carries this token, so
+ * the write is recognised as applied, never read as "someone else won".
+ */
+export async function guardedWrite<T>(action: string, token: string, send: () => Promise<T>): Promise<Guarded<T>> {
+  try {
+    return { applied: true, output: await callTable(action, send) };
+  } catch (error) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    const item = error.Item ? unmarshall(error.Item) : undefined;
+    return { applied: item?.[WRITE_TOKEN] === token, item };
+  }
+}
+
+/** The parts of a write's input that guardedWrite needs: the token's value, and the item on a failed condition. */
+export const onFailureReturnItem = { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } as const;
 
 /** BatchGetItem's limit on keys per request. */
 const BATCH_GET_KEYS = 100;

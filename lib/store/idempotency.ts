@@ -1,5 +1,5 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { callTable, conditionalWrite } from './dynamo';
+import { callTable, conditionalWrite, guardedWrite, newWriteToken, onFailureReturnItem } from './dynamo';
 import { copiedFields, stateKey, type Copied, type StateItem } from './items';
 import type { TaskStore } from './taskStore';
 
@@ -45,28 +45,31 @@ export async function beginDispatch(store: TaskStore, task: Copied, owner: strin
     attemptLog: [],
     updatedAt: now.toISOString(),
     dispatch: { owner, until },
+    wt: newWriteToken(),
   };
-  const out = await conditionalWrite('PutItem', () =>
-    store.client.send(new PutCommand({ TableName: store.tableName, Item: state, ConditionExpression: 'attribute_not_exists(sk)' })),
+  const out = await guardedWrite('PutItem', state.wt!, () =>
+    store.client.send(new PutCommand({ TableName: store.tableName, Item: state, ConditionExpression: 'attribute_not_exists(sk)', ...onFailureReturnItem })),
   );
-  return out !== undefined;
+  return out.applied;
 }
 
 /** Takes the sending over from a request whose hold (`held`, read in `seen`) has run out (it crashed, or hangs). */
 export async function takeOverDispatch(store: TaskStore, seen: StateItem, held: Dispatch, owner: string, until: number): Promise<boolean> {
-  const out = await conditionalWrite('UpdateItem', () =>
+  const token = newWriteToken();
+  const out = await guardedWrite('UpdateItem', token, () =>
     store.client.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: stateKey(seen.taskId),
-        UpdateExpression: 'SET dispatch = :mine',
+        UpdateExpression: 'SET dispatch = :mine, wt = :wt',
         ConditionExpression: 'dispatch.#owner = :theirs AND dispatch.#until = :until AND run = :run',
         ExpressionAttributeNames: { '#owner': 'owner', '#until': 'until' },
-        ExpressionAttributeValues: { ':mine': { owner, until }, ':theirs': held.owner, ':until': held.until, ':run': seen.run },
+        ExpressionAttributeValues: { ':mine': { owner, until }, ':theirs': held.owner, ':until': held.until, ':run': seen.run, ':wt': token },
+        ...onFailureReturnItem,
       }),
     ),
   );
-  return out !== undefined;
+  return out.applied;
 }
 
 /**
@@ -75,34 +78,54 @@ export async function takeOverDispatch(store: TaskStore, seen: StateItem, held: 
  * Returns the new run, or undefined if the task is no longer stopped.
  */
 export async function reviveStopped(store: TaskStore, seen: StateItem, owner: string, until: number, now: Date): Promise<number | undefined> {
-  const out = await conditionalWrite('UpdateItem', () =>
+  const token = newWriteToken();
+  const out = await guardedWrite('UpdateItem', token, () =>
     store.client.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: stateKey(seen.taskId),
-        UpdateExpression: 'SET #s = :pending, run = :next, attempts = :zero, claimableAt = :zero, updatedAt = :now, dispatch = :mine REMOVE stopped, #e, finishedAt, attention',
+        UpdateExpression: 'SET #s = :pending, run = :next, attempts = :zero, claimableAt = :zero, updatedAt = :now, dispatch = :mine, wt = :wt REMOVE stopped, #e, finishedAt, attention',
         ConditionExpression: 'stopped = :stopped AND run = :run',
         ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
-        ExpressionAttributeValues: { ':pending': 'PENDING', ':next': seen.run + 1, ':zero': 0, ':now': now.toISOString(), ':mine': { owner, until }, ':stopped': 'enqueue_failed', ':run': seen.run },
+        ExpressionAttributeValues: {
+          ':pending': 'PENDING',
+          ':next': seen.run + 1,
+          ':zero': 0,
+          ':now': now.toISOString(),
+          ':mine': { owner, until },
+          ':stopped': 'enqueue_failed',
+          ':run': seen.run,
+          ':wt': token,
+        },
+        ...onFailureReturnItem,
       }),
     ),
   );
-  return out ? seen.run + 1 : undefined;
+  return out.applied ? seen.run + 1 : undefined;
 }
 
-/** Marks the task sent: the requests waiting on it may answer 202. False if `owner` no longer held the sending. */
-export async function endDispatch(store: TaskStore, taskId: string, owner: string): Promise<boolean> {
-  const out = await conditionalWrite('UpdateItem', () =>
+/**
+ * Marks run `run` sent: the requests waiting on it may answer 202. Released
+ * (true) also when another request that held the sending since has released
+ * it: the run went out, unstopped. False if the run was stopped or moved on,
+ * or another request holds the sending now: it decides.
+ */
+export async function endDispatch(store: TaskStore, taskId: string, owner: string, run: number): Promise<boolean> {
+  const token = newWriteToken();
+  const out = await guardedWrite('UpdateItem', token, () =>
     store.client.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: stateKey(taskId),
-        UpdateExpression: 'REMOVE dispatch',
+        UpdateExpression: 'SET wt = :wt REMOVE dispatch',
         ConditionExpression: 'dispatch.#owner = :owner',
         ExpressionAttributeNames: { '#owner': 'owner' },
-        ExpressionAttributeValues: { ':owner': owner },
+        ExpressionAttributeValues: { ':owner': owner, ':wt': token },
+        ...onFailureReturnItem,
       }),
     ),
   );
-  return out !== undefined;
+  if (out.applied) return true;
+  const state = out.item as StateItem | undefined;
+  return state !== undefined && state.run === run && state.dispatch === undefined && state.stopped === undefined;
 }

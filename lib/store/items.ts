@@ -93,6 +93,8 @@ export interface StateItem extends Key, Copied {
   stopped?: 'enqueue_failed';
   /** An idempotent enqueue in progress: which request is sending the task, and until when others wait for it. */
   dispatch?: { owner: string; until: number };
+  /** The token of the last write (guardedWrite): how a write whose answer was lost knows it landed. */
+  wt?: string;
 }
 
 /** The items of a new task: its definition, and its payload's own item if the payload is large. */

@@ -2,7 +2,7 @@ import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDB
 import { chunksOf } from '../chunks';
 import { DependencyUnavailableError, TaskNotFoundError, TaskStateConflictError } from '../errors';
 import type { TaskError, TaskRecord, TaskStatus } from '../types';
-import { batchGet, callTable, conditionalWrite, keyString } from './dynamo';
+import { batchGet, callTable, conditionalWrite, guardedWrite, keyString, newWriteToken, onFailureReturnItem } from './dynamo';
 import {
   attentionKey,
   copiedFields,
@@ -143,32 +143,47 @@ export class TaskStore {
    * request took the enqueue over), or undefined once stopped.
    */
   async stop(task: Copied, run: number, error: TaskError, now: Date, owner?: string, tries = 0): Promise<StateItem | undefined> {
-    const stopped = { status: 'CANCELLED' as TaskStatus, stopped: 'enqueue_failed' as const, error, finishedAt: now.toISOString(), updatedAt: now.toISOString(), attention: attentionKey('CANCELLED', task.taskId) };
+    const token = newWriteToken();
+    const stopped = { status: 'CANCELLED' as TaskStatus, stopped: 'enqueue_failed' as const, error, finishedAt: now.toISOString(), updatedAt: now.toISOString(), attention: attentionKey('CANCELLED', task.taskId), wt: token };
     const out =
       owner === undefined
-        ? await conditionalWrite('PutItem', () =>
+        ? await guardedWrite('PutItem', token, () =>
             this.client.send(
               new PutCommand({
                 TableName: this.tableName,
                 Item: { ...stateKey(task.taskId), ...copiedFields(task), run, attempts: 0, attemptLog: [], ...stopped } satisfies StateItem,
                 ConditionExpression: 'attribute_not_exists(sk)',
+                ...onFailureReturnItem,
               }),
             ),
           )
-        : await conditionalWrite('UpdateItem', () =>
+        : await guardedWrite('UpdateItem', token, () =>
             this.client.send(
               new UpdateCommand({
                 TableName: this.tableName,
                 Key: stateKey(task.taskId),
-                UpdateExpression: 'SET #s = :s, stopped = :stopped, #e = :error, finishedAt = :now, updatedAt = :now, attention = :attention REMOVE dispatch, claimableAt',
+                UpdateExpression: 'SET #s = :s, stopped = :stopped, #e = :error, finishedAt = :now, updatedAt = :now, attention = :attention, wt = :wt REMOVE dispatch, claimableAt',
                 ConditionExpression: 'dispatch.#owner = :owner AND #s = :pending AND attempts = :zero AND run = :run',
                 ExpressionAttributeNames: { '#s': 'status', '#e': 'error', '#owner': 'owner' },
-                ExpressionAttributeValues: { ':s': stopped.status, ':stopped': stopped.stopped, ':error': error, ':now': stopped.finishedAt, ':attention': stopped.attention, ':owner': owner, ':pending': 'PENDING', ':zero': 0, ':run': run },
+                ExpressionAttributeValues: {
+                  ':s': stopped.status,
+                  ':stopped': stopped.stopped,
+                  ':error': error,
+                  ':now': stopped.finishedAt,
+                  ':attention': stopped.attention,
+                  ':owner': owner,
+                  ':pending': 'PENDING',
+                  ':zero': 0,
+                  ':run': run,
+                  ':wt': token,
+                },
+                ...onFailureReturnItem,
               }),
             ),
           );
-    if (out) return undefined;
-    const state = await this.getState(task.taskId);
+    if (out.applied) return undefined;
+    // The state that refused the stop, as its condition found it.
+    const state = out.item as StateItem | undefined;
     if (state) return state;
     // Neither written nor there to yield to: whether the stop holds cannot be known (compensation says so).
     if (tries >= 3) throw new DependencyUnavailableError('dynamodb', 'PutItem', 'the state kept changing under the stop');
@@ -183,31 +198,34 @@ export class TaskStore {
       if (!task) throw new TaskNotFoundError(taskId);
       const status = state?.status ?? 'PENDING';
       if (status !== 'PENDING' && status !== 'RETRYING') throw new TaskStateConflictError(taskId, status, 'cancel');
-      const cancelled = { status: 'CANCELLED' as const, finishedAt: now.toISOString(), updatedAt: now.toISOString(), attention: attentionKey('CANCELLED', taskId) };
+      const token = newWriteToken();
+      const cancelled = { status: 'CANCELLED' as const, finishedAt: now.toISOString(), updatedAt: now.toISOString(), attention: attentionKey('CANCELLED', taskId), wt: token };
       const done = state
-        ? await conditionalWrite('UpdateItem', () =>
+        ? await guardedWrite('UpdateItem', token, () =>
             this.client.send(
               new UpdateCommand({
                 TableName: this.tableName,
                 Key: stateKey(taskId),
-                UpdateExpression: 'SET #s = :s, finishedAt = :now, updatedAt = :now, attention = :attention REMOVE claimableAt, dispatch',
+                UpdateExpression: 'SET #s = :s, finishedAt = :now, updatedAt = :now, attention = :attention, wt = :wt REMOVE claimableAt, dispatch',
                 ConditionExpression: '#s = :read AND run = :run',
                 ExpressionAttributeNames: { '#s': 'status' },
-                ExpressionAttributeValues: { ':s': cancelled.status, ':now': cancelled.finishedAt, ':attention': cancelled.attention, ':read': status, ':run': state.run },
+                ExpressionAttributeValues: { ':s': cancelled.status, ':now': cancelled.finishedAt, ':attention': cancelled.attention, ':read': status, ':run': state.run, ':wt': token },
+                ...onFailureReturnItem,
               }),
             ),
           )
-        : await conditionalWrite('PutItem', () =>
+        : await guardedWrite('PutItem', token, () =>
             this.client.send(
               new PutCommand({
                 TableName: this.tableName,
                 Item: { ...stateKey(taskId), ...copiedFields(task), run: 1, attempts: 0, attemptLog: [], ...cancelled } satisfies StateItem,
                 ConditionExpression: 'attribute_not_exists(sk)',
+                ...onFailureReturnItem,
               }),
             ),
           );
       // A worker or another request moved it between the read and the write: look again.
-      if (done) return (await this.get(taskId))!;
+      if (done.applied) return (await this.get(taskId))!;
       if (tries >= 3) throw new DependencyUnavailableError('dynamodb', 'UpdateItem', 'the task kept changing');
     }
   }
@@ -216,29 +234,61 @@ export class TaskStore {
    * FAILED or CANCELLED → PENDING, as a new run with a fresh budget of
    * attempts (the attempt log is kept). Returns the state before, for undoRetry.
    */
-  async resetForRetry(taskId: string, now: Date): Promise<{ before: StateItem; record: TaskRecord }> {
+  async resetForRetry(taskId: string, now: Date, expiresAt: number): Promise<{ before: StateItem; record: TaskRecord }> {
     const { task, state } = await this.getItems(taskId);
     if (!task) throw new TaskNotFoundError(taskId);
     if (!state || (state.status !== 'FAILED' && state.status !== 'CANCELLED')) throw new TaskStateConflictError(taskId, state?.status ?? 'PENDING', 'retry');
-    const out = await conditionalWrite('UpdateItem', () =>
+    // The new run gets the whole retention, definition and payload included: none of them may expire under it.
+    await this.extendExpiry(task, expiresAt);
+    const token = newWriteToken();
+    const out = await guardedWrite('UpdateItem', token, () =>
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: stateKey(taskId),
           UpdateExpression:
-            'SET #s = :pending, run = :next, attempts = :zero, claimableAt = :zero, updatedAt = :now ' +
+            'SET #s = :pending, run = :next, attempts = :zero, claimableAt = :zero, updatedAt = :now, expiresAt = :expiresAt, wt = :wt ' +
             'REMOVE #e, resultJson, finishedAt, durationMs, startedAt, attemptStartedAt, attention, stopped, dispatch',
           ConditionExpression: '#s = :read AND run = :run',
           ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
-          ExpressionAttributeValues: { ':pending': 'PENDING', ':next': state.run + 1, ':zero': 0, ':now': now.toISOString(), ':read': state.status, ':run': state.run },
+          ExpressionAttributeValues: {
+            ':pending': 'PENDING',
+            ':next': state.run + 1,
+            ':zero': 0,
+            ':now': now.toISOString(),
+            ':expiresAt': expiresAt,
+            ':read': state.status,
+            ':run': state.run,
+            ':wt': token,
+          },
+          ...onFailureReturnItem,
         }),
       ),
     );
-    if (!out) {
-      const current = await this.getState(taskId);
-      throw new TaskStateConflictError(taskId, current?.status ?? 'PENDING', 'retry');
-    }
+    if (!out.applied) throw new TaskStateConflictError(taskId, (out.item as StateItem | undefined)?.status ?? 'PENDING', 'retry');
     return { before: state, record: (await this.get(taskId))! };
+  }
+
+  /** Moves a task's definition (and its payload's item) to expire no sooner than `expiresAt`. */
+  private async extendExpiry(task: TaskItem, expiresAt: number): Promise<void> {
+    if (task.expiresAt >= expiresAt) return;
+    const keys = [taskKey(task.taskId), ...(task.payloadJson === undefined ? [payloadKey(task.taskId)] : [])];
+    await Promise.all(
+      keys.map((Key) =>
+        conditionalWrite('UpdateItem', () =>
+          this.client.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key,
+              UpdateExpression: 'SET expiresAt = :e',
+              // Never creates an item that is not there (a payload item gone with its task).
+              ConditionExpression: 'attribute_exists(sk) AND expiresAt < :e',
+              ExpressionAttributeValues: { ':e': expiresAt },
+            }),
+          ),
+        ),
+      ),
+    );
   }
 
   /**
@@ -247,15 +297,16 @@ export class TaskStore {
    * has already been claimed. Returns whether it was put back.
    */
   async undoRetry(before: StateItem, now: Date): Promise<boolean> {
-    const values: Record<string, unknown> = { ':s': before.status, ':now': now.toISOString(), ':pending': 'PENDING', ':zero': 0, ':run': before.run + 1 };
-    let update = 'SET #s = :s, updatedAt = :now';
+    const token = newWriteToken();
+    const values: Record<string, unknown> = { ':s': before.status, ':now': now.toISOString(), ':pending': 'PENDING', ':zero': 0, ':run': before.run + 1, ':wt': token };
+    let update = 'SET #s = :s, updatedAt = :now, wt = :wt';
     for (const field of RESTORED_BY_UNDO) {
       if (before[field] === undefined) continue;
       update += `, #${field} = :${field}`;
       values[`:${field}`] = before[field];
     }
     update += ' REMOVE claimableAt';
-    const out = await conditionalWrite('UpdateItem', () =>
+    const out = await guardedWrite('UpdateItem', token, () =>
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -264,9 +315,10 @@ export class TaskStore {
           ConditionExpression: '#s = :pending AND attempts = :zero AND run = :run',
           ExpressionAttributeNames: { '#s': 'status', ...Object.fromEntries(RESTORED_BY_UNDO.filter((f) => update.includes(`#${f}`)).map((f) => [`#${f}`, f])) },
           ExpressionAttributeValues: values,
+          ...onFailureReturnItem,
         }),
       ),
     );
-    return out !== undefined;
+    return out.applied;
   }
 }

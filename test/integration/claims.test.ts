@@ -39,16 +39,16 @@ describe('claimTask', () => {
     const task = await taskIn();
     const now = new Date();
 
-    expect(await claimTask(engine.store, task, 2, now, LEASE_MS)).toBeUndefined();
+    expect((await claimTask(engine.store, task, 2, now, LEASE_MS)).claimed).toBeUndefined();
     expect(await engine.store.getState(task.taskId)).toBeUndefined();
 
-    expect(await claimTask(engine.store, task, 1, now, LEASE_MS)).toMatchObject({ status: 'RUNNING', run: 1, attempts: 1, claimableAt: now.getTime() + LEASE_MS });
+    expect((await claimTask(engine.store, task, 1, now, LEASE_MS)).claimed).toMatchObject({ status: 'RUNNING', run: 1, attempts: 1, claimableAt: now.getTime() + LEASE_MS });
   });
 
   it('takes a PENDING task out of a request’s hold: the claimed state has no dispatch', async () => {
     const task = await taskIn({ dispatch: { owner: 'request', until: Date.now() + 10_000 } });
 
-    const claimed = await claimTask(engine.store, task, 1, new Date(), LEASE_MS);
+    const claimed = (await claimTask(engine.store, task, 1, new Date(), LEASE_MS)).claimed;
 
     expect(claimed).toMatchObject({ status: 'RUNNING', attempts: 1 });
     expect(claimed).not.toHaveProperty('dispatch');
@@ -67,7 +67,7 @@ describe('claimTask', () => {
 describe('finishAttempt', () => {
   it('ends a FAILED attempt finished, flagged for attention, with no claim time left', async () => {
     const task = await taskIn();
-    const claimed = (await claimTask(engine.store, task, 1, new Date(), LEASE_MS))!;
+    const claimed = (await claimTask(engine.store, task, 1, new Date(), LEASE_MS)).claimed!;
     const error = { type: 'Error', message: 'boom' };
 
     expect(await finishAttempt(engine.store, claimed, entryOf(claimed), { status: 'FAILED', error }, new Date())).toBe(true);
@@ -80,9 +80,9 @@ describe('finishAttempt', () => {
 
   it('returns false and changes nothing when the attempt no longer owns the task', async () => {
     const task = await taskIn();
-    const first = (await claimTask(engine.store, task, 1, new Date(Date.now() - 2 * LEASE_MS), LEASE_MS))!;
+    const first = (await claimTask(engine.store, task, 1, new Date(Date.now() - 2 * LEASE_MS), LEASE_MS)).claimed!;
     // Its lease ended, and another worker took the task over.
-    const second = (await claimTask(engine.store, task, 1, new Date(), LEASE_MS))!;
+    const second = (await claimTask(engine.store, task, 1, new Date(), LEASE_MS)).claimed!;
 
     expect(await finishAttempt(engine.store, first, entryOf(first), { status: 'SUCCEEDED', resultJson: '1' }, new Date())).toBe(false);
     expect(await engine.store.getState(task.taskId)).toMatchObject({ status: 'RUNNING', attempts: 2, claimableAt: second.claimableAt });
@@ -90,7 +90,7 @@ describe('finishAttempt', () => {
 
   it('starts the attempt log of a state that has none, and keeps only the last ten entries', async () => {
     const bare = await taskIn();
-    const claimed = (await claimTask(engine.store, bare, 1, new Date(), LEASE_MS))!;
+    const claimed = (await claimTask(engine.store, bare, 1, new Date(), LEASE_MS)).claimed!;
     const { attemptLog: _none, ...withoutLog } = claimed;
     const entry = entryOf(claimed);
 
@@ -99,7 +99,7 @@ describe('finishAttempt', () => {
 
     const older = Array.from({ length: ATTEMPT_LOG_LIMIT }, (_, i) => ({ ...entry, attempt: i + 1, durationMs: i }));
     const full = await taskIn({ attemptLog: older, maxAttempts: 20, attempts: ATTEMPT_LOG_LIMIT, status: 'RETRYING' });
-    const again = (await claimTask(engine.store, full, 1, new Date(), LEASE_MS))!;
+    const again = (await claimTask(engine.store, full, 1, new Date(), LEASE_MS)).claimed!;
     const last = entryOf(again, 99);
 
     await finishAttempt(engine.store, again, last, { status: 'SUCCEEDED', resultJson: '1' }, new Date());
@@ -108,7 +108,7 @@ describe('finishAttempt', () => {
 
   it('rejects as DynamoDB UpdateItem unavailable when the write fails', async () => {
     const task = await taskIn();
-    const claimed = (await claimTask(engine.store, task, 1, new Date(), LEASE_MS))!;
+    const claimed = (await claimTask(engine.store, task, 1, new Date(), LEASE_MS)).claimed!;
     const { store, dynamo } = faulty();
     dynamo.add({ command: 'UpdateItem', effect: 'fail' });
 
@@ -154,7 +154,7 @@ describe('markTaskFailed', () => {
 describe('endLease', () => {
   it('ends the lease it read: the task is claimable from now', async () => {
     const task = await taskIn();
-    const claimed = (await claimTask(engine.store, task, 1, new Date(), LEASE_MS))!;
+    const claimed = (await claimTask(engine.store, task, 1, new Date(), LEASE_MS)).claimed!;
     const now = new Date();
 
     expect(await endLease(engine.store, task.taskId, claimed.claimableAt, now)).toBe(true);
@@ -163,7 +163,7 @@ describe('endLease', () => {
 
   it('leaves a lease other than the one read, or a task no longer RUNNING, as it is', async () => {
     const task = await taskIn();
-    const claimed = (await claimTask(engine.store, task, 1, new Date(), LEASE_MS))!;
+    const claimed = (await claimTask(engine.store, task, 1, new Date(), LEASE_MS)).claimed!;
     const waiting = await taskIn({ status: 'RETRYING', attempts: 1, claimableAt: Date.now() + LEASE_MS });
     const backoffEnd = (await engine.store.getState(waiting.taskId))!.claimableAt;
 
@@ -175,7 +175,7 @@ describe('endLease', () => {
 
   it('rejects as DynamoDB UpdateItem unavailable when the write fails', async () => {
     const task = await taskIn();
-    const claimed = (await claimTask(engine.store, task, 1, new Date(), LEASE_MS))!;
+    const claimed = (await claimTask(engine.store, task, 1, new Date(), LEASE_MS)).claimed!;
     const { store, dynamo } = faulty();
     dynamo.add({ command: 'UpdateItem', effect: 'fail' });
 

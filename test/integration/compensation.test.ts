@@ -224,10 +224,14 @@ describe('stopUnstarted, by what stands in the way of the stop', () => {
 
   it('throws at once, without retrying, what is not DynamoDB being unavailable', async () => {
     const task = await taskIn({ status: 'CANCELLED' });
-    // No real read answers this: it stands for any error the store does not turn into DependencyUnavailableError (a bug).
-    const odd = dynamo.add({ command: 'GetItem', effect: 'fail', error: () => new ConditionalCheckFailedException({ message: 'not a read’s answer (injected)', $metadata: {} }) });
+    // No real server answers this: an item no DynamoDB type describes stands for any error the store does not turn into DependencyUnavailableError (a bug).
+    const odd = dynamo.add({
+      command: 'PutItem',
+      effect: 'fail',
+      error: () => new ConditionalCheckFailedException({ message: 'an unreadable item (injected)', $metadata: {}, Item: { sk: { X: 'no such type' } as never } }),
+    });
 
-    await expect(stopUnstarted(engine, task, 1, cause)).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    await expect(stopUnstarted(engine, task, 1, cause)).rejects.toThrow(/Unsupported type/);
     expect(odd.hits).toBe(1);
   });
 });

@@ -40,7 +40,8 @@ const isStateRead = (input: Input) => isStateSk(String(input.Key?.sk ?? ''));
 // Below the SDK's retries (deserialize step) the input is marshalled: { S: '...' }.
 const isStateWrite = (input: Input) => isStateSk(String(input.Item?.sk?.S ?? input.Item?.sk ?? ''));
 const isNewRun = (input: Input) => String(input.UpdateExpression).startsWith('SET #s = :pending, run = :next');
-const isTakeOver = (input: Input) => input.UpdateExpression === 'SET dispatch = :mine';
+const isTakeOver = (input: Input) => String(input.UpdateExpression).startsWith('SET dispatch = :mine');
+const isRelease = (input: Input) => /^(SET wt = :wt )?REMOVE dispatch$/.test(String(input.UpdateExpression));
 
 /** Counts the state reads of one request's client, and runs `at[n]` just before the n-th goes out. */
 function onStateReads(kit: FaultKit, at: Record<number, () => unknown>): { readonly count: number } {
@@ -332,6 +333,30 @@ describe('a holder whose hold runs out while it sends', () => {
     }
     expect(a.sqs.count('SendMessage')).toBe(1);
   });
+  it('whose send lands after the request that took over failed its own and stopped the task: never answers 202 for the stopped run; it sends a new run', async () => {
+    const { a, bGo, taker } = overrun('overrun-3', 'delay', 'fail');
+    // A's release goes out only once B has failed its send and stopped the task.
+    a.dynamo.add({
+      command: 'UpdateItem',
+      effect: 'delay',
+      times: 1,
+      when: isRelease,
+      before: async () => {
+        bGo.open();
+        await settled(taker.second!);
+      },
+    });
+
+    const first = await send(a.engine, 'overrun-3');
+    const other = await taker.second!.catch((e: unknown) => e);
+
+    expect(other).toMatchObject({ code: 'service_unavailable', dependency: 'sqs' });
+    expect(first).toMatchObject({ created: true, record: { run: 2 } });
+    // The run A answers for goes; the stopped run's message (A's first) finds run 2 and runs nothing.
+    expect(await base.store.getState(first.taskId)).toMatchObject({ status: 'PENDING', run: 2 });
+    expect(await base.store.getState(first.taskId)).not.toHaveProperty('stopped');
+    expect(a.sqs.count('SendMessage')).toBe(2);
+  });
 });
 
 describe('a holder whose own try failed', () => {
@@ -380,7 +405,8 @@ describe('a holder whose own try failed', () => {
     const enqueued = await send(a.engine, 'own-1');
 
     expect(enqueued).toMatchObject({ created: true, record: { status: 'PENDING', run: 1 } });
-    expect(reads.count).toBe(2);
+    // The refusal carries the state its own first try wrote: no second read to find that out.
+    expect(reads.count).toBe(1);
     expect(a.sqs.count('SendMessage')).toBe(1);
     expect(await base.store.getState(enqueued.taskId)).not.toHaveProperty('dispatch');
   });

@@ -62,7 +62,7 @@ describe('Idempotency-Key', () => {
 
   it('releases the hold on the sending through DynamoDB errors, so the next request answers at once', async () => {
     const { engine, dynamo } = siblingEngine(aws, base);
-    const refused = dynamo.add({ command: 'UpdateItem', effect: 'fail', times: 2, error: serviceUnavailable, when: (input) => String(input.UpdateExpression) === 'REMOVE dispatch' });
+    const refused = dynamo.add({ command: 'UpdateItem', effect: 'fail', times: 2, error: serviceUnavailable, when: (input) => String(input.UpdateExpression).endsWith(' REMOVE dispatch') && String(input.UpdateExpression).startsWith('SET wt') });
 
     const first = await enqueue(writeLog, { message: 'held' }, { idempotencyKey: 'release-1' }, engine);
 
@@ -77,7 +77,7 @@ describe('Idempotency-Key', () => {
   it('gives up releasing after five refused tries, 100, 200, 400 and 800 ms apart, with a 503 naming the UpdateItem, and stops the task it sent', async () => {
     const { engine, dynamo, sqs } = siblingEngine(aws, base);
     // A sixth try would land: a request that tried on would answer 202.
-    const refused = dynamo.add({ command: 'UpdateItem', effect: 'fail', times: 5, error: serviceUnavailable, when: (input) => String(input.UpdateExpression) === 'REMOVE dispatch' });
+    const refused = dynamo.add({ command: 'UpdateItem', effect: 'fail', times: 5, error: serviceUnavailable, when: (input) => String(input.UpdateExpression).endsWith(' REMOVE dispatch') && String(input.UpdateExpression).startsWith('SET wt') });
 
     const started = Date.now();
     const error = await enqueue(writeLog, { message: 'never released' }, { idempotencyKey: 'release-2' }, engine).catch((e: unknown) => e);
@@ -95,7 +95,7 @@ describe('Idempotency-Key', () => {
 
   it('answers 202 as the creator when its release landed but the answer was lost (the retry finds the hold gone)', async () => {
     const { engine, dynamo } = siblingEngine(aws, base);
-    const lost = dynamo.add({ command: 'UpdateItem', effect: 'lose-answer', step: 'deserialize', times: 1, error: serviceUnavailable, when: (input) => String(input.UpdateExpression) === 'REMOVE dispatch' });
+    const lost = dynamo.add({ command: 'UpdateItem', effect: 'lose-answer', step: 'deserialize', times: 1, error: serviceUnavailable, when: (input) => String(input.UpdateExpression).endsWith(' REMOVE dispatch') && String(input.UpdateExpression).startsWith('SET wt') });
 
     const first = await enqueue(writeLog, { message: 'lost release' }, { idempotencyKey: 'release-3' }, engine);
 

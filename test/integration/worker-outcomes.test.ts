@@ -79,8 +79,8 @@ describe('worker outcomes', () => {
     const { task } = await base.store.getItems(other.taskId);
     const t0 = new Date(Date.now() - 60_000);
     await claimTask(base.store, task!, 1, t0, 5_000);
-    expect(await claimTask(base.store, task!, 1, new Date(t0.getTime() + 4_999), 5_000)).toBeUndefined();
-    expect(await claimTask(base.store, task!, 1, new Date(t0.getTime() + 5_000), 5_000)).toMatchObject({ status: 'RUNNING', attempts: 2 });
+    expect((await claimTask(base.store, task!, 1, new Date(t0.getTime() + 4_999), 5_000)).claimed).toBeUndefined();
+    expect((await claimTask(base.store, task!, 1, new Date(t0.getTime() + 5_000), 5_000)).claimed).toMatchObject({ status: 'RUNNING', attempts: 2 });
   });
 
   it('aborts a handler past its timeout and records the attempt as timed_out, within the time it took', async () => {

@@ -11,6 +11,7 @@ import type { EngineConfig } from '../../lib/config';
 import { createEngine, type Engine } from '../../lib/engine';
 import { TaskQueue } from '../../lib/queue';
 import { TaskStore } from '../../lib/store/taskStore';
+import { fillDynaliteGaps } from '../../lib/local/dynaliteGaps.cjs';
 import { installFaults, type FaultKit } from './faults';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -26,6 +27,7 @@ export interface LocalAws {
 }
 
 export async function startLocalAws(): Promise<LocalAws> {
+  fillDynaliteGaps();
   const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dynamoServer.listen(0, '127.0.0.1', () => resolve()));
   const dynamoEndpoint = `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`;

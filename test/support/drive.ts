@@ -81,7 +81,7 @@ export async function runWorker(
 /** Claims a task directly, as a worker whose process then dies would: for tests that need a lease in place. */
 export async function claimById(engine: Engine, taskId: string, at: Date, leaseMs: number): Promise<StateItem> {
   const { task, state } = await engine.store.getItems(taskId);
-  const claimed = task && (await claimTask(engine.store, task, state?.run ?? 1, at, leaseMs));
+  const claimed = task && (await claimTask(engine.store, task, state?.run ?? 1, at, leaseMs)).claimed;
   if (!claimed) throw new Error(`could not claim ${taskId}`);
   return claimed;
 }
