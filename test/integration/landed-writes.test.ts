@@ -80,6 +80,22 @@ describe('the worker', () => {
     expect(await base.store.get(taskId)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
   });
 
+  it('gives the attempt back when the claim landed but no try of it answered (lost above the SDK’s retries): the next delivery runs the one-attempt task', async () => {
+    const { taskId } = await enqueue(once, { key: 'claim-unanswered' }, {}, base);
+    const message = await messageOf(taskId);
+    const worker = siblingEngine(aws, base);
+    worker.dynamo.add({ command: 'UpdateItem', effect: 'lose-answer', times: 1, error: internalServerError, when: updating('attemptStartedAt = :now') });
+
+    const first = await runOn(worker, [message]);
+
+    expect(first.failures).toEqual([message.messageId]);
+    expect(await base.store.getState(taskId)).toMatchObject({ status: 'PENDING', attempts: 0 });
+    const again = await runOn(siblingEngine(aws, base), [message]);
+    expect(again.failures).toEqual([]);
+    expect(runs.get('claim-unanswered')).toBe(1);
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+  });
+
   it('hands a failed attempt’s message back for its backoff when the RETRYING outcome landed though its answer was lost', async () => {
     const { taskId } = await enqueue(retried, { key: 'retrying' }, {}, base);
     const worker = siblingEngine(aws, base);

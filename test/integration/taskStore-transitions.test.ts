@@ -1,10 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DependencyUnavailableError, TaskNotFoundError, TaskStateConflictError } from '../../lib/errors';
 import { newTaskId } from '../../lib/keys';
 import { claimTask } from '../../lib/store/claims';
-import { attentionKey, copiedFields, stateKey, type StateItem, type TaskItem } from '../../lib/store/items';
+import { attentionKey, copiedFields, payloadKey, stateKey, taskKey, type StateItem, type TaskItem } from '../../lib/store/items';
 import { listTasks } from '../../lib/store/listing';
 import type { TaskStore } from '../../lib/store/taskStore';
 import type { TaskStatus } from '../../lib/types';
@@ -263,6 +263,21 @@ describe('resetForRetry and undoRetry', () => {
     for (const field of ['error', 'resultJson', 'finishedAt', 'durationMs', 'startedAt', 'attemptStartedAt', 'attention'] as const) {
       expect(state[field]).toBeUndefined();
     }
+  });
+
+  it('gives the new run the whole retention: the state, the definition and a payload of its own expire no sooner than it asks', async () => {
+    // Created long ago: its items were to expire on 2026-02-01, before the new run could end.
+    const task = await created(8 * 1024);
+    await putState(task, { status: 'FAILED', error: ERROR });
+
+    const { record } = await store.resetForRetry(task.taskId, NOW, RETAINED_UNTIL);
+
+    expect(record.expiresAt).toBe(RETAINED_UNTIL);
+    expect((await store.getState(task.taskId))?.expiresAt).toBe(RETAINED_UNTIL);
+    const items = await Promise.all(
+      [taskKey(task.taskId), payloadKey(task.taskId)].map(async (Key) => (await store.client.send(new GetCommand({ TableName: store.tableName, Key }))).Item),
+    );
+    expect(items.map((item) => item?.expiresAt)).toEqual([RETAINED_UNTIL, RETAINED_UNTIL]);
   });
 
   it('clears what a stopped enqueue left (its stop mark, the hold) when the task is retried', async () => {
