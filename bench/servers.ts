@@ -72,7 +72,7 @@ export async function startBenchAws(): Promise<BenchAws> {
   const url = async (name: string) => (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-${generation}`, Attributes: { VisibilityTimeout: '30' } }))).QueueUrl!;
   const queueUrls = { high: await url('bench-high'), default: await url('bench-default') };
   const engine = createEngine({
-    config: { stage: 'bench', tableName: 'bench-tasks', queueUrls, retentionDays: 30, workerConcurrency: 10, workerDeadlineMarginMs: 5_000, leaseMarginMs: 60_000, dispatchHoldMs: 10_000 },
+    config: { stage: 'bench', tableName: 'bench-tasks', queueUrls, retentionDays: 30, workerConcurrency: 10, workerDeadlineMarginMs: 5_000, leaseMarginMs: 60_000, dispatchHoldMs: 10_000, resolveReserveMs: 5_000 },
     store: new TaskStore(createDocumentClient(dynamo), 'bench-tasks'),
     queue: new TaskQueue(sqs, queueUrls),
   });

@@ -1,3 +1,4 @@
+import { pauseWithin } from './deadline';
 import type { Engine } from './engine';
 import { DependencyUnavailableError } from './errors';
 import type { Copied, StateItem } from './store/items';
@@ -28,7 +29,7 @@ export async function stopUnstarted(engine: Engine, task: Copied, run: number, c
   let last: unknown;
   for (let attempt = 0; attempt < STOP_TRIES; attempt++) {
     // Stryker disable next-line ConditionalExpression,EqualityOperator: a pause before the first try only delays the answer
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+    if (attempt > 0 && !(await pauseWithin(100 * 2 ** attempt))) break;
     try {
       const blocker = await engine.store.stop(task, run, error, engine.now(), owner);
       if (!blocker) return STOPPED;

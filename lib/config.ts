@@ -17,6 +17,8 @@ const EnvSchema = z.object({
   LEASE_MARGIN_MS: z.intFromText(60_000, 1),
   /** How long a request holds the sending of an idempotent task before another request with the key may take it over. */
   IDEMPOTENCY_HOLD_MS: z.intFromText(10_000, 100, 25_000),
+  /** The api stops its own calls this long before its Lambda's deadline, to resolve what they left undecided and answer. */
+  API_RESOLVE_RESERVE_MS: z.intFromText(5_000, 0, 20_000),
 });
 
 /** The engine's configuration, read once from the environment. */
@@ -29,6 +31,7 @@ export interface EngineConfig {
   workerDeadlineMarginMs: number;
   leaseMarginMs: number;
   dispatchHoldMs: number;
+  resolveReserveMs: number;
 }
 
 /**
@@ -51,6 +54,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     workerDeadlineMarginMs: e.WORKER_DEADLINE_MARGIN_MS,
     leaseMarginMs: e.LEASE_MARGIN_MS,
     dispatchHoldMs: e.IDEMPOTENCY_HOLD_MS,
+    resolveReserveMs: e.API_RESOLVE_RESERVE_MS,
   };
 }
 

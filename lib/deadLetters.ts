@@ -1,4 +1,5 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { consumerBudget, withBudget, type DeadlineSource } from './deadline';
 import type { Engine } from './engine';
 import { parseMessage } from './message';
 import { markTaskFailed } from './store/claims';
@@ -18,7 +19,12 @@ const DELIVERY_EXHAUSTED = {
  * which a message of an earlier run must never touch. A task still running
  * under a live lease is left for later: its attempt records its own outcome.
  */
-export async function processDeadLetters(engine: Engine, event: SQSEvent): Promise<SQSBatchResponse> {
+export async function processDeadLetters(engine: Engine, event: SQSEvent, context?: DeadlineSource): Promise<SQSBatchResponse> {
+  // A call still unanswered near the deadline is given up: its letter comes back, instead of the whole batch timing out.
+  return context ? withBudget(consumerBudget(context), () => consume(engine, event)) : consume(engine, event);
+}
+
+async function consume(engine: Engine, event: SQSEvent): Promise<SQSBatchResponse> {
   const counts = noCounts();
   try {
     const failures: SQSBatchResponse['batchItemFailures'] = [];

@@ -1,4 +1,5 @@
 import { stopUnstarted } from './compensation';
+import { resolving } from './deadline';
 import { getDefaultEngine, type Engine } from './engine';
 import { TaskQueueError } from './errors';
 import { enqueueWithKey } from './idempotency';
@@ -49,7 +50,7 @@ async function enqueueNew(engine: Engine, prepared: PreparedTask): Promise<Enque
   ]);
   const failure = [written, sent].find((r) => r.status === 'rejected');
   if (!failure) return { taskId: task.taskId, record: newRecord(prepared), created: true };
-  const resolution = await stopUnstarted(engine, task, 1, failure.reason);
+  const resolution = await resolving(() => stopUnstarted(engine, task, 1, failure.reason));
   if (resolution.outcome === 'started') {
     const { status, run, attempts } = resolution.state;
     return { taskId: task.taskId, record: { ...newRecord(prepared), status, run, attempts }, created: true };
@@ -95,7 +96,7 @@ export async function enqueueMany(engine: Engine, items: EnqueueManyItem[], { al
   const firstError = valid.map((p) => errorOf(p.task.taskId)).find((e) => e !== undefined);
   const toStop = allOrNothing && firstError ? valid : valid.filter((p) => errorOf(p.task.taskId));
   const resolutions = new Map(
-    await Promise.all(toStop.map(async (p) => [p.task.taskId, await stopUnstarted(engine, p.task, 1, errorOf(p.task.taskId) ?? firstError)] as const)),
+    await resolving(() => Promise.all(toStop.map(async (p) => [p.task.taskId, await stopUnstarted(engine, p.task, 1, errorOf(p.task.taskId) ?? firstError)] as const))),
   );
   const started = [...resolutions].filter(([, r]) => r.outcome === 'started').map(([id]) => id);
   // All or nothing fails only if a task was stopped: if a worker had claimed every one, all of them run, and the answer is theirs.

@@ -84,6 +84,13 @@ export class DependencyUnavailableError extends TaskQueueError {
   }
 }
 
+/** The request's Lambda was about to time out: it answers this instead of API Gateway's bare 5xx. */
+export class OutOfTimeError extends TaskQueueError {
+  constructor() {
+    super('service_unavailable', 'The request ran out of time; try again');
+  }
+}
+
 /** Tasks added during a handler could not all be enqueued, so none was: the handler's response must not go out. */
 export class BackgroundEnqueueError extends TaskQueueError {
   constructor(readonly failures: Array<{ name: string; error: TaskQueueError }>) {

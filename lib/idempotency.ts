@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { stopUnstarted } from './compensation';
+import { pauseWithin, resolving, timeLeft } from './deadline';
 import { newRecord, type EnqueuedTask, type PreparedTask } from './preparedTask';
 import type { Engine } from './engine';
 import { DependencyUnavailableError, IdempotencyConflictError } from './errors';
@@ -33,7 +34,8 @@ export async function enqueueWithKey(engine: Engine, prepared: PreparedTask, key
   const items = newTaskItems(task, prepared.payloadJson, prepared.payloadBytes);
   const owner = randomUUID();
   const hold = () => Date.now() + engine.config.dispatchHoldMs;
-  const waitUntil = Date.now() + WAIT_LIMIT_MS;
+  // Waiting for another request ends with the request's own budget, if that comes first.
+  const waitUntil = Date.now() + Math.min(WAIT_LIMIT_MS, timeLeft());
   let failure: unknown;
 
   for (let round = 0; ; round++) {
@@ -67,12 +69,12 @@ export async function enqueueWithKey(engine: Engine, prepared: PreparedTask, key
     let released = false;
     try {
       await Promise.all([engine.store.create(items), engine.queue.send(toMessage(task, run, task.delaySeconds))]);
-      released = await release(engine, task.taskId, owner, run);
+      released = await resolving(() => release(engine, task.taskId, owner, run));
     } catch (error) {
       // A hold that cannot be released would run out, and whoever took it over could stop the task a 202
       // promised: so a refused release is resolved like a refused send (stopped → 503, claimed → 202).
       failure = error;
-      const resolution = await stopUnstarted(engine, task, run, error, owner);
+      const resolution = await resolving(() => stopUnstarted(engine, task, run, error, owner));
       if (resolution.outcome === 'stopped') throw error;
       if (resolution.outcome === 'started') return { taskId: task.taskId, record: recordOf(prepared, task.taskId, resolution.state), created: true };
       // taken over: wait for the new holder's outcome
@@ -95,8 +97,7 @@ async function release(engine: Engine, taskId: string, owner: string, run: numbe
     try {
       return await endDispatch(engine.store, taskId, owner, run);
     } catch (error) {
-      if (attempt + 1 >= RELEASE_TRIES) throw error;
-      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      if (attempt + 1 >= RELEASE_TRIES || !(await pauseWithin(100 * 2 ** attempt))) throw error;
     }
   }
 }

@@ -7,6 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { chunksOf } from './chunks';
+import { boundCalls } from './deadline';
 import { DependencyUnavailableError } from './errors';
 import { messageBody, type OutgoingMessage } from './message';
 import type { Priority } from './types';
@@ -36,6 +37,7 @@ export class TaskQueue {
     private readonly client: SQSClient,
     private readonly queueUrls: Record<Priority, string>,
   ) {
+    boundCalls(client);
     for (const url of Object.values(queueUrls)) this.urlsByName.set(queueNameOf(url), url);
   }
 

@@ -1,4 +1,5 @@
 import { expiresAtFrom } from './config';
+import { resolving } from './deadline';
 import type { Engine } from './engine';
 import { toMessage } from './message';
 import type { TaskRecord } from './types';
@@ -17,7 +18,7 @@ export async function retryTask(engine: Engine, taskId: string): Promise<TaskRec
     await engine.queue.send(toMessage(record, record.run));
     return record;
   } catch (error) {
-    const undone = await engine.store.undoRetry(before, engine.now()).catch((cause: unknown) => {
+    const undone = await resolving(() => engine.store.undoRetry(before, engine.now())).catch((cause: unknown) => {
       // The task stays PENDING, perhaps without a message: cancel it, then retry it.
       engine.logger.error('Could not undo a retry whose message was not sent', { taskId, error: cause });
       return true;

@@ -1,6 +1,7 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { orphanBackoffSeconds, retryDelaySeconds } from './backoff';
 import { runWithConcurrency } from './concurrency';
+import { consumerBudget, withBudget, type DeadlineSource } from './deadline';
 import type { Engine } from './engine';
 import { TaskTimeoutError } from './errors';
 import { parseMessage, type ParsedMessage, type TaskMessage } from './message';
@@ -14,10 +15,7 @@ import { briefError, resultJson, toTaskError } from './taskError';
 import type { AttemptRecord, TaskError } from './types';
 import * as z from './zod';
 
-/** The part of the Lambda context the worker uses. */
-export interface DeadlineSource {
-  getRemainingTimeInMillis(): number;
-}
+export type { DeadlineSource } from './deadline';
 
 /** How one message ended: acknowledged, or handed back to SQS to come again in `visibilitySeconds`. */
 type MessageOutcome = { retry: false } | { retry: true; visibilitySeconds: number };
@@ -49,7 +47,7 @@ interface Batch {
  */
 export async function processBatch(engine: Engine, event: SQSEvent, context?: DeadlineSource): Promise<SQSBatchResponse> {
   try {
-    return await runBatch(engine, event, context);
+    return await (context ? withBudget(consumerBudget(context), () => runBatch(engine, event, context)) : runBatch(engine, event));
   } finally {
     // Once per invocation, whatever happened: unfinished tasks are simply not counted yet.
     engine.metrics?.flush();

@@ -1,5 +1,7 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { budgetOf, settleBy, withBudget } from '../deadline';
 import { getDefaultEngine, type Engine } from '../engine';
+import { OutOfTimeError } from '../errors';
 import { loadApiKeys } from './apiKeys';
 import { authorize } from './auth';
 import { AuthNotConfiguredError } from './errors';
@@ -25,13 +27,20 @@ export function createApiHandler(options: ApiOptions = {}) {
   return async (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResponse> => {
     let req: ApiRequest | undefined;
     try {
-      engine ??= getDefaultEngine();
-      route ??= createRouter([healthRoute, ...taskRoutes(engine), ...(options.routes?.(engine) ?? [])]);
-      req = toApiRequest(event, context);
-      const matched = route(req);
-      req.params = matched.params;
-      if (!matched.route.public) authorize(req.headers, await keysOrRefuse(apiKeys, engine));
-      return await matched.route.handle(req);
+      const ready = (engine ??= getDefaultEngine());
+      const serve = async (): Promise<HttpResponse> => {
+        route ??= createRouter([healthRoute, ...taskRoutes(ready), ...(options.routes?.(ready) ?? [])]);
+        req = toApiRequest(event, context);
+        const matched = route(req);
+        req.params = matched.params;
+        if (!matched.route.public) authorize(req.headers, await keysOrRefuse(apiKeys, ready));
+        return matched.route.handle(req);
+      };
+      const remaining = context?.getRemainingTimeInMillis?.();
+      if (remaining === undefined) return await serve();
+      // Every AWS call of the request stops in time to resolve what it left undecided and answer before the Lambda's deadline.
+      const budget = budgetOf(remaining, ready.config.resolveReserveMs, ANSWER_MARGIN_MS);
+      return await withBudget(budget, () => settleBy(serve(), budget.end, () => new OutOfTimeError()));
     } catch (error) {
       const response = errorResponse(error);
       if (response.statusCode >= 500) {
@@ -41,6 +50,9 @@ export function createApiHandler(options: ApiOptions = {}) {
     }
   };
 }
+
+/** Time to hand the answer back to Lambda once it is decided. */
+const ANSWER_MARGIN_MS = 300;
 
 const healthRoute: Route = { method: 'GET', path: '/health', public: true, handle: async () => json(200, { status: 'ok' }) };
 

@@ -1,5 +1,6 @@
 import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { chunksOf } from '../chunks';
+import { boundCalls } from '../deadline';
 import { DependencyUnavailableError, TaskNotFoundError, TaskStateConflictError } from '../errors';
 import type { TaskError, TaskRecord, TaskStatus } from '../types';
 import { batchGet, callTable, conditionalWrite, guardedWrite, keyString, newWriteToken, onFailureReturnItem } from './dynamo';
@@ -35,7 +36,9 @@ export class TaskStore {
   constructor(
     readonly client: DynamoDBDocumentClient,
     readonly tableName: string,
-  ) {}
+  ) {
+    boundCalls(client);
+  }
 
   /**
    * Writes a new task's items (its definition, and its payload's item if

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import dynalite from 'dynalite';
 import yaml from 'js-yaml';
 import { createSqsServer } from 'local-aws-sqs';
-import { createDocumentClient } from '../../lib/clients';
+import { CALL_TIMEOUTS, createDocumentClient, createDynamoClient, createSqsClient } from '../../lib/clients';
 import type { EngineConfig } from '../../lib/config';
 import { createEngine, type Engine } from '../../lib/engine';
 import { TaskQueue } from '../../lib/queue';
@@ -49,11 +49,17 @@ export async function startLocalAws(): Promise<LocalAws> {
   };
 }
 
-/** Fresh clients to the same servers, for a test that injects faults without touching the shared ones. */
-export function dedicatedClients(aws: LocalAws): { dynamo: DynamoDBClient; sqs: SQSClient } {
+/** Per-try timeouts for a test's clients: the engine's own unless a test asks for shorter ones. */
+export type CallTimeouts = typeof CALL_TIMEOUTS | { connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: true };
+
+/**
+ * Fresh clients to the same servers, built as the engine builds its own (with
+ * its timeouts, or `timeouts`), for a test that injects faults without touching the shared ones.
+ */
+export function dedicatedClients(aws: LocalAws, timeouts: CallTimeouts = CALL_TIMEOUTS): { dynamo: DynamoDBClient; sqs: SQSClient } {
   return {
-    dynamo: new DynamoDBClient({ endpoint: aws.dynamoEndpoint, region, credentials }),
-    sqs: new SQSClient({ endpoint: aws.sqsEndpoint, region, credentials }),
+    dynamo: createDynamoClient({ endpoint: aws.dynamoEndpoint, region, credentials, requestHandler: timeouts }),
+    sqs: createSqsClient({ endpoint: aws.sqsEndpoint, region, credentials, requestHandler: timeouts }),
   };
 }
 
@@ -105,6 +111,7 @@ export async function createTestEngine(
     workerDeadlineMarginMs: 1_000,
     leaseMarginMs: 60_000,
     dispatchHoldMs: 10_000,
+    resolveReserveMs: 5_000,
     ...overrides,
   };
   return createEngine({
@@ -118,8 +125,8 @@ export async function createTestEngine(
  * A second engine on the same table and queues, with SDK clients of its own and
  * a fault kit on each: another Lambda instance, as AWS would run two.
  */
-export function siblingEngine(aws: LocalAws, of: Engine, overrides: Partial<EngineConfig> = {}): { engine: Engine; dynamo: FaultKit; sqs: FaultKit } {
-  const clients = dedicatedClients(aws);
+export function siblingEngine(aws: LocalAws, of: Engine, overrides: Partial<EngineConfig> = {}, timeouts?: CallTimeouts): { engine: Engine; dynamo: FaultKit; sqs: FaultKit } {
+  const clients = dedicatedClients(aws, timeouts);
   const config = { ...of.config, ...overrides };
   const engine = createEngine({
     config,

@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { expect } from 'vitest';
 import { DependencyUnavailableError } from '../../lib/errors';
+import { blackHole, FORWARD_HEADER } from './blackHole';
 
 /**
  * Fault injection on a real SDK client, as SDK middleware: the rest of the
@@ -33,8 +34,14 @@ export interface FaultRule {
    *   as SQS reports entries it did not take.
    * - `shape`: the caller gets what `shape` answers, made from the real answer (`send`) or in its place:
    *   answers that leave out what the API marks optional, or that a server under load gives.
+   * - `hang`: no answer ever comes. At the `deserialize` step (each HTTP try) the request goes to a server
+   *   that never answers, so the client's own connection and request timeouts must end it (and the SDK
+   *   retries it); with `lands`, that server first passes it on, so the write lands. At the `initialize`
+   *   step the call never settles: only the invocation's budget can end it.
    */
-  effect: 'fail' | 'lose-answer' | 'delay' | 'refuse-entries' | 'shape';
+  effect: 'fail' | 'lose-answer' | 'delay' | 'refuse-entries' | 'shape' | 'hang';
+  /** For `hang` at the deserialize step: the request reaches its server before its answer is swallowed. */
+  lands?: boolean;
   step?: FaultStep;
   delayMs?: number;
   /** Awaited before the call goes out (`delay`) or is refused (`fail`): lets a test put another actor in between. */
@@ -106,7 +113,7 @@ export function installFaults(client: SQSClient | DynamoDBClient): FaultKit {
     return rule;
   };
 
-  const apply = async (rule: ActiveRule | undefined, args: { input: Io }, next: (args: { input: Io }) => Promise<{ output: Io }>) => {
+  const apply = async (rule: ActiveRule | undefined, args: { input: Io; request?: Io }, next: (args: { input: Io; request?: Io }) => Promise<{ output: Io }>) => {
     if (!rule) return next(args);
     const error = rule.error ?? serviceUnavailable;
     switch (rule.effect) {
@@ -132,6 +139,18 @@ export function installFaults(client: SQSClient | DynamoDBClient): FaultKit {
       }
       case 'shape':
         return { output: await rule.shape!(args.input, async (input) => (await next({ ...args, input })).output) };
+      case 'hang': {
+        if (!args.request) return new Promise<never>(() => undefined);
+        const hole = await blackHole();
+        const request = args.request as { hostname: string; port?: number; headers: Record<string, string> };
+        // A copy: the SDK sends the same request object again on its next try, which must reach the real server.
+        const redirected = Object.assign(Object.create(Object.getPrototypeOf(request) as object) as object, request, {
+          hostname: '127.0.0.1',
+          port: hole.port,
+          headers: { ...request.headers, ...(rule.lands ? { [FORWARD_HEADER]: `${request.hostname}:${request.port}` } : {}) },
+        });
+        return next({ ...args, request: redirected });
+      }
     }
   };
 
