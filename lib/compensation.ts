@@ -2,6 +2,7 @@ import { pauseWithin } from './deadline';
 import type { Engine } from './engine';
 import { DependencyUnavailableError } from './errors';
 import type { Copied, StateItem } from './store/items';
+import { loggableError } from './taskError';
 import { clip } from './text';
 
 /** How a failed enqueue was resolved: nothing of it will run, a worker already runs it, or another request now sends it. */
@@ -43,6 +44,6 @@ export async function stopUnstarted(engine: Engine, task: Copied, run: number, c
       last = error;
     }
   }
-  engine.logger.error('Enqueue failed and could not be stopped: the task may still run', { taskId: task.taskId, error: last, cause });
+  engine.logger.error('Enqueue failed and could not be stopped: the task may still run', { taskId: task.taskId, error: loggableError(last), cause: loggableError(cause) });
   return STOPPED;
 }

@@ -4,6 +4,7 @@ import type { Engine } from './engine';
 import { parseMessage } from './message';
 import { markTaskFailed } from './store/claims';
 import { addCounts, noCounts } from './store/counters';
+import { loggableError } from './taskError';
 
 const DELIVERY_EXHAUSTED = {
   type: 'DeliveryExhausted',
@@ -35,12 +36,12 @@ async function consume(engine: Engine, event: SQSEvent): Promise<SQSBatchRespons
           if (outcome === 'later') failures.push({ itemIdentifier: message.messageId });
           if (outcome === 'failed') counts.failed++;
         } catch (error) {
-          engine.logger.error('Could not record a dead-lettered task; will retry', { messageId: message.messageId, error });
+          engine.logger.error('Could not record a dead-lettered task; will retry', { messageId: message.messageId, error: loggableError(error) });
           failures.push({ itemIdentifier: message.messageId });
         }
       }),
     );
-    await addCounts(engine.store, counts, engine.now()).catch((error: unknown) => engine.logger.warn('Could not update the task counters', { error }));
+    await addCounts(engine.store, counts, engine.now()).catch((error: unknown) => engine.logger.warn('Could not update the task counters', { error: loggableError(error) }));
     return { batchItemFailures: failures };
   } finally {
     engine.metrics?.flush();

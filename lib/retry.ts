@@ -2,6 +2,7 @@ import { expiresAtFrom } from './config';
 import { resolving } from './deadline';
 import type { Engine } from './engine';
 import { toMessage } from './message';
+import { loggableError } from './taskError';
 import type { TaskRecord } from './types';
 
 /**
@@ -20,7 +21,7 @@ export async function retryTask(engine: Engine, taskId: string): Promise<TaskRec
   } catch (error) {
     const undone = await resolving(() => engine.store.undoRetry(before, engine.now())).catch((cause: unknown) => {
       // The task stays PENDING, perhaps without a message: cancel it, then retry it.
-      engine.logger.error('Could not undo a retry whose message was not sent', { taskId, error: cause });
+      engine.logger.error('Could not undo a retry whose message was not sent', { taskId, error: loggableError(cause) });
       return true;
     });
     if (undone) throw error;

@@ -30,6 +30,42 @@ export function toTaskError(thrown: unknown): TaskError {
   }
 }
 
+/** A thrown value as a log line shows it: plain text only, so that writing the line can never throw. */
+export interface LoggedError {
+  name: string;
+  message: string;
+  stack?: string;
+  cause?: LoggedError;
+}
+
+/**
+ * What a log may show of a thrown value: its name, message, stack and causes
+ * (two deep), each read once and safely, bounded. A logger given the value
+ * itself walks it (a cause that refers back to it, a getter that throws, a
+ * Proxy whose traps throw), and a log call that throws would lose the very
+ * outcome it reports. Never throws.
+ */
+export function loggableError(thrown: unknown, depth = 0): LoggedError {
+  try {
+    if (!(thrown instanceof Error)) return { name: 'NonErrorThrown', message: clip(describe(thrown), ERROR_MESSAGE_LIMIT) };
+    const name = read(() => thrown.name);
+    const message = read(() => thrown.message);
+    const stack = read(() => thrown.stack);
+    const cause = depth < 2 ? read(() => thrown.cause) : undefined;
+    return {
+      name: clip(typeof name === 'string' && name !== '' ? name : 'Error', ERROR_TYPE_LIMIT),
+      message: clip(message === undefined ? '' : describe(message), ERROR_MESSAGE_LIMIT),
+      ...(typeof stack === 'string' ? { stack: clip(stack, LOGGED_STACK_LIMIT) } : {}),
+      ...(cause === undefined ? {} : { cause: loggableError(cause, depth + 1) }),
+    };
+  } catch {
+    return { name: 'UnreadableError', message: 'The thrown value could not be read' };
+  }
+}
+
+/** Stacks in logs are kept to this many characters. */
+const LOGGED_STACK_LIMIT = 4_000;
+
 /** A shorter copy, for the attempt log, which keeps several. */
 export function briefError(error: TaskError): TaskError {
   return { type: clip(error.type, 100), message: clip(error.message, 200) };

@@ -11,7 +11,7 @@ import { newWriteToken } from './store/dynamo';
 import type { StateItem } from './store/items';
 import type { LoadedTask } from './store/taskStore';
 import { getTask, type TaskDefinition } from './task';
-import { briefError, resultJson, toTaskError } from './taskError';
+import { briefError, loggableError, resultJson, toTaskError } from './taskError';
 import type { AttemptRecord, TaskError } from './types';
 import * as z from './zod';
 
@@ -71,7 +71,7 @@ async function runBatch(engine: Engine, event: SQSEvent, context?: DeadlineSourc
       // One read for the whole batch: every task's definition and payload.
       batch.loaded = await engine.store.load(ids);
     } catch (error) {
-      engine.logger.error('Batch could not be read; SQS will deliver it again', { error });
+      engine.logger.error('Batch could not be read; SQS will deliver it again', { error: loggableError(error) });
       for (const r of event.Records) outcomes.set(r.messageId, handBack(orphanBackoffSeconds(receiveCountOf(r))));
       return;
     }
@@ -99,7 +99,7 @@ async function runBatch(engine: Engine, event: SQSEvent, context?: DeadlineSourc
   });
   await Promise.all([
     ...retries.map(({ record, visibilitySeconds }) => setVisibility(engine, record, visibilitySeconds)),
-    addCounts(engine.store, batch.counts, engine.now()).catch((error: unknown) => engine.logger.warn('Could not update the task counters', { error })),
+    addCounts(engine.store, batch.counts, engine.now()).catch((error: unknown) => engine.logger.warn('Could not update the task counters', { error: loggableError(error) })),
   ]);
   return { batchItemFailures: retries.map(({ record }) => ({ itemIdentifier: record.messageId })) };
 }
@@ -162,7 +162,7 @@ async function processMessage(batch: Batch, record: SQSRecord): Promise<MessageO
     batch.leases.set(record.messageId, claimed.claimableAt!);
     return await runAttempt(batch, definition, claimed, loaded.payloadJson, runsAt);
   } catch (error) {
-    engine.logger.error('Task message could not be processed; SQS will deliver it again', { taskId: message.taskId, error });
+    engine.logger.error('Task message could not be processed; SQS will deliver it again', { taskId: message.taskId, error: loggableError(error) });
     return handBack(orphanBackoffSeconds(receiveCount));
   }
 }
@@ -259,7 +259,10 @@ async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem
   const next: AttemptOutcome = retryable
     ? { status: 'RETRYING', error: outcome.error, nextAttemptAt: finishedAt.getTime() + Math.ceil(delaySeconds * 1000) }
     : { status: 'FAILED', error: outcome.error };
-  logger.error(retryable ? 'Task attempt failed; will retry' : 'Task failed', { durationMs: entry.durationMs, ...waited, error: outcome.cause });
+  // A retried attempt is a warning: the task has not failed yet, and only its end should page anyone.
+  const details = { durationMs: entry.durationMs, ...waited, error: loggableError(outcome.cause) };
+  if (retryable) logger.warn('Task attempt failed; will retry', details);
+  else logger.error('Task failed', details);
   const owned = await finishAttempt(engine.store, claimed, entry, next, finishedAt);
   // An attempt that lost the task (its lease was taken over, its run retried) leaves the retry to the new owner.
   if (!owned) return ack;
@@ -279,12 +282,12 @@ async function runHandler(task: TaskDefinition, state: StateItem, payload: unkno
     return { ok: false, error, cause: parsed.error, timedOut: false, retryable: false };
   }
   const controller = new AbortController();
+  const timedOut = new TaskTimeoutError(state.timeoutSeconds);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      const error = new TaskTimeoutError(state.timeoutSeconds);
-      controller.abort(error);
-      reject(error);
+      controller.abort(timedOut);
+      reject(timedOut);
     }, state.timeoutSeconds * 1000);
   });
   try {
@@ -292,7 +295,8 @@ async function runHandler(task: TaskDefinition, state: StateItem, payload: unkno
     const result = await Promise.race([Promise.resolve().then(() => task.run(parsed.data, ctx)), timeout]);
     return { ok: true, result };
   } catch (cause) {
-    return { ok: false, error: toTaskError(cause), cause, timedOut: cause instanceof TaskTimeoutError, retryable: true };
+    // Compared by identity: whatever the task threw is only ever read through toTaskError and loggableError, which cannot throw.
+    return { ok: false, error: toTaskError(cause), cause, timedOut: cause === timedOut, retryable: true };
   } finally {
     clearTimeout(timer);
   }
@@ -308,6 +312,6 @@ async function setVisibility(engine: Engine, record: SQSRecord, seconds: number)
     await engine.queue.changeVisibility(queueUrl, record.receiptHandle, seconds);
   } catch (error) {
     // The message still comes back, after the queue's own visibility timeout.
-    engine.logger.warn('Could not set when the message comes back', { messageId: record.messageId, error });
+    engine.logger.warn('Could not set when the message comes back', { messageId: record.messageId, error: loggableError(error) });
   }
 }

@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { budgetOf, settleBy, withBudget } from '../deadline';
 import { getDefaultEngine, type Engine } from '../engine';
 import { OutOfTimeError } from '../errors';
+import { loggableError } from '../taskError';
 import { loadApiKeys } from './apiKeys';
 import { authorize } from './auth';
 import { AuthNotConfiguredError } from './errors';
@@ -44,7 +45,7 @@ export function createApiHandler(options: ApiOptions = {}) {
     } catch (error) {
       const response = errorResponse(error);
       if (response.statusCode >= 500) {
-        (engine?.logger ?? console).error('Request failed', { method: req?.method, path: req?.path, error });
+        (engine?.logger ?? console).error('Request failed', { method: req?.method, path: req?.path, error: loggableError(error) });
       }
       return response;
     }

@@ -43,10 +43,14 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
  * message; anything else is a 500 that says nothing of its cause.
  */
 export function describeError(error: unknown): { status: number; body: ErrorBody } {
-  if (error instanceof CodedError && (error.code as string) in STATUS_OF) {
-    const code = error.code as ErrorCode;
-    const details = error instanceof ValidationError ? error.details : undefined;
-    return { status: STATUS_OF[code], body: { code, message: error.message, ...(details === undefined ? {} : { details }) } };
+  try {
+    if (error instanceof CodedError && (error.code as string) in STATUS_OF) {
+      const code = error.code as ErrorCode;
+      const details = error instanceof ValidationError ? error.details : undefined;
+      return { status: STATUS_OF[code], body: { code, message: error.message, ...(details === undefined ? {} : { details }) } };
+    }
+  } catch {
+    // A thrown value that cannot even be inspected (a Proxy whose traps throw) is an internal error like any other.
   }
   return { status: 500, body: { code: 'internal_error', message: 'Internal error' } };
 }
@@ -55,8 +59,9 @@ export function describeError(error: unknown): { status: number; body: ErrorBody
 export function errorResponse(error: unknown): HttpResponse {
   const { status, body } = describeError(error);
   const headers: Record<string, string> = {};
-  if (error instanceof MethodNotAllowedError) headers.allow = error.allowed.join(', ');
-  if (error instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
+  // Only our own errors get here with these statuses: describeError has read them safely.
+  if (status === 405 && error instanceof MethodNotAllowedError) headers.allow = error.allowed.join(', ');
+  if (status === 401 && error instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
   if (status === 503) headers['retry-after'] = '1';
   return json(status, { error: body }, headers);
 }

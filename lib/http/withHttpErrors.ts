@@ -1,3 +1,4 @@
+import { loggableError } from '../taskError';
 import { errorResponse, type HttpResponse } from './response';
 
 /**
@@ -13,7 +14,7 @@ export function withHttpErrors<E, C, R>(handler: (event: E, context: C) => Promi
       return await handler(event, context);
     } catch (error) {
       const response = errorResponse(error);
-      if (response.statusCode >= 500) console.error('Request failed', error);
+      if (response.statusCode >= 500) console.error('Request failed', loggableError(error));
       return response;
     }
   };

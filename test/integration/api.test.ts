@@ -4,6 +4,13 @@ import { call as callApi, testApi } from '../support/api';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
 import { apiEvent, lambdaContext, type ApiEventInit } from '../support/events';
+import { expectErrorLogs } from '../support/logs';
+
+// Its tasks fail on purpose, and its 503 tests refuse DynamoDB or SQS.
+expectErrorLogs(
+  'Request failed',
+  'Task failed',
+);
 
 let aws: LocalAws;
 let engine: Engine;

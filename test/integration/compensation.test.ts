@@ -12,6 +12,12 @@ import { defineTask } from '../../lib/task';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { claimById, storedTask } from '../support/drive';
 import { internalServerError, serviceUnavailable, type FaultKit } from '../support/faults';
+import { expectErrorLogs } from '../support/logs';
+
+// Its all-or-nothing tests let a worker claim a task before the others fail.
+expectErrorLogs(
+  'Tasks of an all-or-nothing enqueue had already started when the others failed; they run',
+);
 
 /**
  * What a failed enqueue leaves behind (lib/compensation.ts): the task is

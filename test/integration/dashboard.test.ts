@@ -10,6 +10,12 @@ import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '.
 import { runUntilTerminal } from '../support/drive';
 import { apiEvent, lambdaContext, type ApiEventInit } from '../support/events';
 import { routeLikeApiGateway } from '../support/httpServer';
+import { expectErrorLogs } from '../support/logs';
+
+// It shows tasks that failed.
+expectErrorLogs(
+  'Task failed',
+);
 
 let aws: LocalAws;
 let engine: Engine;

@@ -13,6 +13,14 @@ import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '.
 import { claimById, recentlyCounted } from '../support/drive';
 import { lambdaContext, receiveTaskMessage } from '../support/events';
 import { internalServerError } from '../support/faults';
+import { expectErrorLogs } from '../support/logs';
+
+// Dead letters are what it handles; some tests refuse DynamoDB.
+expectErrorLogs(
+  'Could not record a dead-lettered task; will retry',
+  'Dead-lettered message is not a task message; dropped',
+  'Dead-lettered task',
+);
 
 /**
  * The DLQ consumer against real dynalite: each dead letter ends its run as

@@ -9,6 +9,14 @@ import { testApi } from '../support/api';
 import { createTestEngine, siblingEngine, startLocalAws, type CallTimeouts, type LocalAws } from '../support/aws';
 import { runWorker } from '../support/drive';
 import { apiEvent, lambdaContext, receiveTaskMessage } from '../support/events';
+import { expectErrorLogs } from '../support/logs';
+
+// Its calls hang until they are given up.
+expectErrorLogs(
+  'Could not record a dead-lettered task; will retry',
+  'Request failed',
+  'Task message could not be processed; SQS will deliver it again',
+);
 
 /**
  * "Every call is bounded; every request has a deadline": calls whose answer

@@ -14,6 +14,15 @@ import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '.
 import { drainQueue, runUntilTerminal } from '../support/drive';
 import { apiEvent, lambdaContext, receiveAll } from '../support/events';
 import { internalServerError, timeoutError } from '../support/faults';
+import { expectErrorLogs } from '../support/logs';
+
+// It injects the faults that break each promise, and its tasks fail on purpose.
+expectErrorLogs(
+  'Background tasks could not be enqueued; none was',
+  'Request failed',
+  'Task failed',
+  'Task message could not be processed; SQS will deliver it again',
+);
 
 /**
  * The delivery promises of the README, each under the race or the fault that
@@ -377,6 +386,35 @@ describe('7. every thrown value is recorded', () => {
         Object.defineProperty(e, 'message', { get: () => { throw new Error('getter'); } });
         return e;
       },
+    ],
+    [
+      'an Error whose cause is itself',
+      () => {
+        const e = new Error('loops');
+        e.cause = e;
+        return e;
+      },
+    ],
+    [
+      'an Error whose cause is an object that refers back to it',
+      () => {
+        const e = new Error('loops through its cause');
+        const cause: Record<string, unknown> = { note: 'cause' };
+        cause.back = e;
+        e.cause = cause;
+        return e;
+      },
+    ],
+    [
+      'a Proxy whose every trap throws',
+      () =>
+        new Proxy(new Error('trapped'), {
+          get: () => { throw new Error('get trap'); },
+          getPrototypeOf: () => { throw new Error('getPrototypeOf trap'); },
+          ownKeys: () => { throw new Error('ownKeys trap'); },
+          has: () => { throw new Error('has trap'); },
+          getOwnPropertyDescriptor: () => { throw new Error('getOwnPropertyDescriptor trap'); },
+        }),
     ],
     ['a string', () => 'plain string'],
     ['null', () => null],

@@ -12,6 +12,19 @@ import { prng } from '../support/prng';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { apiEvent, lambdaContext, receiveEvent } from '../support/events';
 import { internalServerError, serviceUnavailable, timeoutError, type FaultKit } from '../support/faults';
+import { expectErrorLogs } from '../support/logs';
+
+// It draws a fault for every call; these are the errors those faults are logged as.
+expectErrorLogs(
+  'Background tasks could not be enqueued; none was',
+  'Batch could not be read; SQS will deliver it again',
+  'Request failed',
+  'Task message could not be processed; SQS will deliver it again',
+  'Task failed',
+  'Enqueue failed and could not be stopped: the task may still run',
+  'Tasks of an all-or-nothing enqueue had already started when the others failed; they run',
+  'Could not record a dead-lettered task; will retry',
+);
 
 /**
  * The delivery promises under random interleavings: each run puts a few

@@ -17,6 +17,15 @@ import { runUntilTerminal } from '../support/drive';
 import { apiEvent, lambdaContext, receiveAll } from '../support/events';
 import { installFaults, type FaultKit } from '../support/faults';
 import * as z from '../../lib/zod';
+import { expectErrorLogs } from '../support/logs';
+
+// It refuses DynamoDB or SQS under each step of an enqueue.
+expectErrorLogs(
+  'Background tasks could not be enqueued; none was',
+  'Enqueue failed and could not be stopped: the task may still run',
+  'Request failed',
+  'Task message could not be processed; SQS will deliver it again',
+);
 
 let aws: LocalAws;
 let engine: Engine;

@@ -10,6 +10,12 @@ import { createTestEngine, dedicatedClients, startLocalAws, type LocalAws } from
 import { claimById, runUntilTerminal } from '../support/drive';
 import { lambdaContext, receiveAll } from '../support/events';
 import { installFaults, throttlingError } from '../support/faults';
+import { expectErrorLogs } from '../support/logs';
+
+// It sends poison messages.
+expectErrorLogs(
+  'Message is not a task message',
+);
 
 let aws: LocalAws;
 let engine: Engine;

@@ -11,6 +11,15 @@ import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '.
 import { claimById, recentlyCounted, runWorker } from '../support/drive';
 import { lambdaContext, receiveTaskMessage } from '../support/events';
 import { internalServerError, timeoutError, type FaultKit, type FaultRule } from '../support/faults';
+import { expectErrorLogs } from '../support/logs';
+
+// Its tasks fail and its calls fail on purpose.
+expectErrorLogs(
+  'Dead-lettered task',
+  'Request failed',
+  'Task failed',
+  'Task message could not be processed; SQS will deliver it again',
+);
 
 /**
  * "A landed write is one's own": every conditional write whose first try

@@ -16,6 +16,13 @@ import { createEngine } from '../../lib/engine';
 import { TaskStore } from '../../lib/store/taskStore';
 import { createDocumentClient } from '../../lib/clients';
 import { newTaskId } from '../../lib/keys';
+import { expectErrorLogs } from '../support/logs';
+
+// Its tasks fail so that they can be retried; one undo meets a DynamoDB error.
+expectErrorLogs(
+  'Could not undo a retry whose message was not sent',
+  'Task failed',
+);
 
 /**
  * A task's life after enqueue, against real dynalite and local-aws-sqs:

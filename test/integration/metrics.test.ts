@@ -6,6 +6,12 @@ import { TaskMetrics } from '../../lib/metrics';
 import { fail, writeLog } from '../../lib/tasks/examples';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
+import { expectErrorLogs } from '../support/logs';
+
+// It counts a task that fails.
+expectErrorLogs(
+  'Task failed',
+);
 
 interface EmfDocument {
   _aws: { Timestamp: number; CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> };
@@ -19,6 +25,8 @@ let written: string[] = [];
 /** Metrics as Powertools writes them on Lambda: EMF JSON lines on stdout (tests switch output off; this one on). */
 function capturedMetrics(): TaskMetrics {
   vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+  // Out of dev mode, as deployed: EMF documents go to stdout, where the test reads them.
+  vi.stubEnv('POWERTOOLS_DEV', 'false');
   const metrics = new Metrics({ namespace: 'BackgroundTasksTest', serviceName: 'metrics-test' });
   vi.unstubAllEnvs();
   return new TaskMetrics(metrics);
@@ -109,6 +117,7 @@ describe('task metrics in EMF', () => {
       }
     }
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    vi.stubEnv('POWERTOOLS_DEV', 'false');
     const metrics = new TaskMetrics(new BrokenOnce({ namespace: 'BackgroundTasksTest', serviceName: 'metrics-test' }));
     vi.unstubAllEnvs();
     metrics.enqueued('lost');

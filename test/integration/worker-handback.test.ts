@@ -18,6 +18,15 @@ import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '.
 import { claimById, gate, recentlyCounted, runWorker } from '../support/drive';
 import { lambdaContext, receiveAll, receiveTaskMessage } from '../support/events';
 import type { FaultKit } from '../support/faults';
+import { expectErrorLogs } from '../support/logs';
+
+// Its tasks fail and its reads fail on purpose.
+expectErrorLogs(
+  'Batch could not be read; SQS will deliver it again',
+  'Message is not a task message',
+  'Task failed',
+  'Task message could not be processed; SQS will deliver it again',
+);
 
 /** Where a retried run's expiry moves to. */
 const RETAINED_UNTIL = Math.floor(Date.now() / 1000) + 30 * 86_400;
@@ -439,6 +448,8 @@ describe('what the worker counts and measures', () => {
   it('measures the queue wait of a first attempt from when the task could run, and of no later attempt or run', async () => {
     const written: string[] = [];
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    // Out of dev mode, as deployed: EMF documents go to stdout, where the test reads them.
+    vi.stubEnv('POWERTOOLS_DEV', 'false');
     const metrics = new TaskMetrics(new Metrics({ namespace: 'WorkerHandbackTest', serviceName: 'worker-handback-test' }));
     vi.unstubAllEnvs();
     const w = worker({}, metrics);

@@ -13,6 +13,14 @@ import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '.
 import { claimById, recentlyCounted, runWorker } from '../support/drive';
 import { lambdaContext, receiveTaskMessage } from '../support/events';
 import type { FaultKit } from '../support/faults';
+import { expectErrorLogs } from '../support/logs';
+
+// Its tasks fail, its reads fail and its messages are poison, on purpose.
+expectErrorLogs(
+  'Batch could not be read; SQS will deliver it again',
+  'Message is not a task message',
+  'Task failed',
+);
 
 /**
  * What the worker decides for each message and records for each attempt,

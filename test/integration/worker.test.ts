@@ -11,6 +11,14 @@ import { fail, flaky, sleep, writeLog } from '../../lib/tasks/examples';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
 import { lambdaContext, receiveAll } from '../support/events';
+import { expectErrorLogs } from '../support/logs';
+
+// Its tasks fail and its messages are poison, on purpose.
+expectErrorLogs(
+  'Message is not a task message',
+  'Task failed',
+  'Task message could not be processed; SQS will deliver it again',
+);
 
 let aws: LocalAws;
 let engine: Engine;

@@ -72,6 +72,8 @@ export async function startStack(cwd: string, env: Record<string, string> = {}, 
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
+      // The tests' own logger settings (vitest.config.mts) are not a user's: the stack logs as deployed, one line each.
+      POWERTOOLS_DEV: undefined,
       PORT: String(ports.http),
       LAMBDA_PORT: String(ports.lambda),
       SQS_PORT: String(ports.sqs),
