@@ -1,10 +1,13 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { consumerBudget, withBudget, type DeadlineSource } from './deadline';
 import type { Engine } from './engine';
-import { parseMessage } from './message';
+import { parseMessage, toMessage } from './message';
 import { markTaskFailed } from './store/claims';
 import { addCounts, noCounts } from './store/counters';
 import { loggableError } from './taskError';
+
+/** SQS's longest DelaySeconds. */
+const MAX_DELAY_SECONDS = 900;
 
 const DELIVERY_EXHAUSTED = {
   type: 'DeliveryExhausted',
@@ -12,13 +15,17 @@ const DELIVERY_EXHAUSTED = {
 };
 
 /**
- * Consumes a dead-letter queue: each message's run of its task is marked
- * FAILED with the reason, so a client polling it sees an end instead of
- * PENDING for ever. A message is dropped (logged) when it names no task, when
- * its task has no record (an enqueue that was stopped, or a message that was
- * never ours), or when its run is over: finished, or superseded by a retry,
- * which a message of an earlier run must never touch. A task still running
- * under a live lease is left for later: its attempt records its own outcome.
+ * Consumes a dead-letter queue. A message got here because its deliveries ran
+ * out; its run's attempts may not have: a run with attempts left is sent back
+ * to its queue (MAX_REDRIVES times at most), so an outage, however long,
+ * fails no task that never ran. Otherwise the run is marked FAILED with the
+ * reason, so a client polling it sees an end instead of PENDING for ever. A
+ * message is dropped (logged) when it names no task, when its task has no
+ * record (an enqueue that was stopped, or a message that was never ours), or
+ * when its run is over: finished, or superseded by a retry, which a message
+ * of an earlier run must never touch. A task still running under a live
+ * lease is left for later: its attempt records its own outcome. While
+ * DynamoDB cannot be read, every letter is left for later.
  */
 export async function processDeadLetters(engine: Engine, event: SQSEvent, context?: DeadlineSource): Promise<SQSBatchResponse> {
   // A call still unanswered near the deadline is given up: its letter comes back, instead of the whole batch timing out.
@@ -51,8 +58,17 @@ async function consume(engine: Engine, event: SQSEvent): Promise<SQSBatchRespons
 // Stryker disable next-line StringLiteral: the caller acts on 'later' and 'failed' only; any other answer is a drop
 const DROPPED = 'dropped';
 
-/** What became of one dead letter: its task marked FAILED, nothing to do, or try again later. */
-async function deadLetter(engine: Engine, message: SQSRecord): Promise<'failed' | 'dropped' | 'later'> {
+/**
+ * Times a run's message is sent back from the dead-letter queue before its run
+ * ends FAILED: each return buys the queue's 50 receives again (13.6 hours of
+ * outage backoff). It bounds a message that never gets to a claim (a crash
+ * before any, every time); an outage that keeps DynamoDB unreadable keeps
+ * the letter here instead, untouched, for as long as the queue retains it.
+ */
+export const MAX_REDRIVES = 3;
+
+/** What became of one dead letter: its task marked FAILED, sent back to its queue, nothing to do, or try again later. */
+async function deadLetter(engine: Engine, message: SQSRecord): Promise<'failed' | 'redriven' | 'dropped' | 'later'> {
   const parsed = parseMessage(message.body);
   // Stryker disable next-line OptionalChaining: SQS events always carry attributes; the count is only logged
   const receives = message.attributes?.ApproximateReceiveCount;
@@ -60,21 +76,28 @@ async function deadLetter(engine: Engine, message: SQSRecord): Promise<'failed' 
     engine.logger.error('Dead-lettered message is not a task message; dropped', { messageId: message.messageId, body: message.body.slice(0, 200) });
     return DROPPED;
   }
-  const { taskId, run } = parsed.message;
+  const { taskId, run, redrive = 0 } = parsed.message;
   const { task, state } = await engine.store.getItems(taskId);
   if (!task) {
     engine.logger.warn('Dead-lettered message has no task record; dropped', { taskId });
     return DROPPED;
   }
-  // Stryker disable next-line StringLiteral: any status but a finished one or RUNNING leads to the same write
-  const current = state ?? { status: 'PENDING', run: 1, claimableAt: 0 };
+  // Never touched: PENDING run 1, claimable once the task's delay is over.
+  const current = state ?? { status: 'PENDING', run: 1, attempts: 0, maxAttempts: task.maxAttempts, claimableAt: Date.parse(task.createdAt) + (task.delaySeconds ?? 0) * 1000 };
   if (current.run !== run || current.status === 'SUCCEEDED' || current.status === 'FAILED' || current.status === 'CANCELLED') {
     engine.logger.info('Dead-lettered message of a run that is over; dropped', { taskId, run, currentRun: current.run, status: current.status });
     return DROPPED;
   }
-  // Saves a write: markTaskFailed's own condition refuses a live lease too, and the answer is then 'later' as well.
-  // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,StringLiteral: only the write it saves differs
-  if (current.status === 'RUNNING' && (current.claimableAt ?? 0) > engine.now().getTime()) return 'later';
+  // A running attempt reports its own outcome; its lease says when to look again.
+  const nowMs = engine.now().getTime();
+  if (current.status === 'RUNNING' && (current.claimableAt ?? 0) > nowMs) return 'later';
+  if (current.attempts < current.maxAttempts && redrive < MAX_REDRIVES) {
+    // Its deliveries ran out, not its attempts (an outage, a crash before the claim): the run goes back to its queue.
+    const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(((current.claimableAt ?? 0) - nowMs) / 1000)));
+    await engine.queue.send(toMessage(task, run, delaySeconds, redrive + 1));
+    engine.logger.warn('Dead-lettered task sent back to its queue', { taskId, run, name: task.name, receives, redrive: redrive + 1 });
+    return 'redriven';
+  }
   const failed = await markTaskFailed(engine.store, task, run, DELIVERY_EXHAUSTED, engine.now());
   // It moved between the read and the write (claimed, finished, retried): look again on the next delivery.
   if (!failed) return 'later';

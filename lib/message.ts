@@ -14,6 +14,8 @@ export interface TaskMessage {
   taskId: string;
   name: string;
   run: number;
+  /** How many times the dead-letter queue's consumer has sent this run back (absent: never). */
+  redrive?: number;
 }
 
 const MessageSchema = z.object({
@@ -21,6 +23,7 @@ const MessageSchema = z.object({
   taskId: z.string().check(z.refine(isTaskId)),
   name: z.string().check(z.minLength(1), z.maxLength(128)),
   run: z.int().check(z.minimum(1)),
+  redrive: z.optional(z.int().check(z.minimum(1))),
 });
 
 /** A message ready to send: its body, its queue, and how long SQS holds it back. */
@@ -31,9 +34,9 @@ export interface OutgoingMessage {
 }
 
 /** The message for one run of a task. */
-export function toMessage(task: { taskId: string; name: string; priority: Priority }, run: number, delaySeconds?: number): OutgoingMessage {
+export function toMessage(task: { taskId: string; name: string; priority: Priority }, run: number, delaySeconds?: number, redrive?: number): OutgoingMessage {
   return {
-    message: { v: 2, taskId: task.taskId, name: task.name, run },
+    message: { v: 2, taskId: task.taskId, name: task.name, run, ...(redrive ? { redrive } : {}) },
     priority: task.priority,
     ...(delaySeconds ? { delaySeconds } : {}),
   };

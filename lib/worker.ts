@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { orphanBackoffSeconds, retryDelaySeconds } from './backoff';
+import { orphanBackoffSeconds, outageBackoffSeconds, retryDelaySeconds } from './backoff';
 import { runWithConcurrency } from './concurrency';
 import { consumerBudget, withBudget, type DeadlineSource } from './deadline';
 import type { Engine } from './engine';
@@ -16,6 +16,9 @@ import type { AttemptRecord, TaskError } from './types';
 import * as z from './zod';
 
 export type { DeadlineSource } from './deadline';
+
+/** Receives of a task whose type this worker does not know before its run ends FAILED: about 34 minutes of outage backoff. */
+export const UNKNOWN_TASK_RECEIVES = 10;
 
 /** How one message ended: acknowledged, or handed back to SQS to come again in `visibilitySeconds`. */
 type MessageOutcome = { retry: false } | { retry: true; visibilitySeconds: number };
@@ -72,7 +75,7 @@ async function runBatch(engine: Engine, event: SQSEvent, context?: DeadlineSourc
       batch.loaded = await engine.store.load(ids);
     } catch (error) {
       engine.logger.error('Batch could not be read; SQS will deliver it again', { error: loggableError(error) });
-      for (const r of event.Records) outcomes.set(r.messageId, handBack(orphanBackoffSeconds(receiveCountOf(r))));
+      for (const r of event.Records) outcomes.set(r.messageId, handBack(outageBackoffSeconds(receiveCountOf(r))));
       return;
     }
     await runWithConcurrency(
@@ -133,8 +136,13 @@ async function processMessage(batch: Batch, record: SQSRecord): Promise<MessageO
     if (!loaded) return await withoutRecord(batch, message, receiveCount);
     const definition = getTask(loaded.task.name);
     if (!definition) {
+      // An api deployed before its worker: the task waits (about half an hour) for a worker that knows it.
+      if (receiveCount < UNKNOWN_TASK_RECEIVES) {
+        engine.logger.warn('Task type not known to this worker; it waits for one that knows it', { taskId: message.taskId, name: loaded.task.name, receiveCount });
+        return handBack(outageBackoffSeconds(receiveCount));
+      }
       const error = { type: 'UnknownTask', message: `No task is registered under the name "${loaded.task.name}"` };
-      return await failRun(batch, loaded, message, error, () => handBack(orphanBackoffSeconds(receiveCount)));
+      return await failRun(batch, loaded, message, error, () => handBack(outageBackoffSeconds(receiveCount)));
     }
     // A copy that comes before the task's delay is over (a redrive, the recovery sweep) waits it out.
     const runsAt = Date.parse(loaded.task.createdAt) + (loaded.task.delaySeconds ?? 0) * 1000;
@@ -163,7 +171,7 @@ async function processMessage(batch: Batch, record: SQSRecord): Promise<MessageO
     return await runAttempt(batch, definition, claimed, loaded.payloadJson, runsAt);
   } catch (error) {
     engine.logger.error('Task message could not be processed; SQS will deliver it again', { taskId: message.taskId, error: loggableError(error) });
-    return handBack(orphanBackoffSeconds(receiveCount));
+    return handBack(outageBackoffSeconds(receiveCount));
   }
 }
 

@@ -2,7 +2,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { cancelTask } from '../../lib/cancel';
-import { processDeadLetters } from '../../lib/deadLetters';
+import { MAX_REDRIVES, processDeadLetters } from '../../lib/deadLetters';
 import type { Engine } from '../../lib/engine';
 import { enqueue } from '../../lib/enqueue';
 import { newTaskId } from '../../lib/keys';
@@ -59,36 +59,56 @@ const failedCount = (engine: Engine) => recentlyCounted(engine, 'failed');
 /** The same engine, its clock moved on: a lease that was live is over. */
 const later = (engine: Engine, ms: number): Engine => ({ ...engine, now: () => new Date(Date.now() + ms) });
 
+/** A letter of the same run that the DLQ consumer has already sent back `times` times. */
+const redriven = (letter: SQSRecord, times: number): SQSRecord => ({ ...letter, messageId: `${letter.messageId}-r${times}`, body: JSON.stringify({ ...JSON.parse(letter.body), redrive: times }) });
+/** The message the consumer sent back for `taskId`, as the worker will receive it. */
+const sentBack = async (engine: Engine, taskId: string) => JSON.parse((await receiveTaskMessage(aws.sqs, engine.config.queueUrls.default, taskId)).body) as Record<string, unknown>;
+
 describe('dead letters', () => {
-  it('end a PENDING task as FAILED (DeliveryExhausted), counted once however often the letter comes', async () => {
+  it('send a task that never ran back to its queue, the same run with its redrive counted: nothing is FAILED by an outage', async () => {
     const engine = await createTestEngine(aws);
     const { taskId, letter } = await deadLetterOf(engine, 'pending');
-    const before = Date.now();
 
     expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [] });
+
+    expect(await sentBack(engine, taskId)).toEqual({ v: 2, taskId, name: 'dlq_scripted', run: 1, redrive: 1 });
+    expect(await engine.store.get(taskId)).toMatchObject({ status: 'PENDING', attempts: 0 });
+    expect(await failedCount(engine)).toBe(0);
+  });
+
+  it(`end a run FAILED (DeliveryExhausted) once it has been sent back ${MAX_REDRIVES} times, counted once however often the letter comes`, async () => {
+    const engine = await createTestEngine(aws);
+    const { taskId, letter } = await deadLetterOf(engine, 'exhausted');
+    const last = redriven(letter, MAX_REDRIVES);
+    const before = Date.now();
+
+    expect(await processDeadLetters(engine, letters(last))).toEqual({ batchItemFailures: [] });
 
     const record = await engine.store.get(taskId);
     expect(record).toMatchObject({ status: 'FAILED', attempts: 0, error: DELIVERY_EXHAUSTED });
     expect(Date.parse(record!.finishedAt!)).toBeGreaterThanOrEqual(before - 1);
     expect(await failedCount(engine)).toBe(1);
     // Delivered again (the DLQ is at-least-once too): the run is over, nothing changes.
-    expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [] });
+    expect(await processDeadLetters(engine, letters(last))).toEqual({ batchItemFailures: [] });
     expect(await engine.store.get(taskId)).toMatchObject({ status: 'FAILED', error: DELIVERY_EXHAUSTED });
     expect(await failedCount(engine)).toBe(1);
   });
 
-  it('end a RETRYING task as FAILED and keep its attempt log', async () => {
-    const engine = await createTestEngine(aws);
-    const { taskId, letter } = await deadLetterOf(engine, 'retrying', 'fail');
-    await processBatch(engine, letters(letter), lambdaContext());
-    expect(await engine.store.get(taskId)).toMatchObject({ status: 'RETRYING', attempts: 1 });
+  it('send a RETRYING task back delayed by the rest of its backoff, its attempt log kept', async () => {
+    const base = await createTestEngine(aws);
+    const { engine, sqs } = siblingEngine(aws, base);
+    const { taskId, letter } = await deadLetterOf(base, 'retrying', 'fail');
+    await processBatch(base, letters(letter), lambdaContext());
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'RETRYING', attempts: 1 });
 
     expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [] });
 
-    const record = await engine.store.get(taskId);
-    expect(record).toMatchObject({ status: 'FAILED', attempts: 1, error: DELIVERY_EXHAUSTED });
-    expect(record!.attemptLog).toHaveLength(1);
-    expect(record!.nextAttemptAt).toBeUndefined();
+    const sent = sqs.calls.find((c) => c.command === 'SendMessage')!.input;
+    // The task's backoff is a minute at most, half a minute at least (equal jitter).
+    expect(sent.DelaySeconds).toBeGreaterThanOrEqual(29);
+    expect(sent.DelaySeconds).toBeLessThanOrEqual(60);
+    expect(JSON.parse(String(sent.MessageBody))).toMatchObject({ taskId, run: 1, redrive: 1 });
+    expect((await base.store.get(taskId))!.attemptLog).toHaveLength(1);
   });
 
   it('leave a finished task alone: SUCCEEDED keeps its result, CANCELLED stays cancelled', async () => {
@@ -106,7 +126,7 @@ describe('dead letters', () => {
     expect(await failedCount(engine)).toBe(0);
   });
 
-  it('hand back a task running under a live lease, and end it once the lease is over', async () => {
+  it('hand back a task running under a live lease; once the lease is over, send it back if it has attempts left, or end it FAILED', async () => {
     const engine = await createTestEngine(aws);
     const { taskId, letter } = await deadLetterOf(engine, 'running');
     await claimById(engine, taskId, new Date(), 60_000);
@@ -115,7 +135,13 @@ describe('dead letters', () => {
     expect(await engine.store.get(taskId)).toMatchObject({ status: 'RUNNING' });
 
     expect(await processDeadLetters(later(engine, 61_000), letters(letter))).toEqual({ batchItemFailures: [] });
-    expect(await engine.store.get(taskId)).toMatchObject({ status: 'FAILED', attempts: 1, error: DELIVERY_EXHAUSTED });
+    expect(await sentBack(engine, taskId)).toMatchObject({ taskId, run: 1, redrive: 1 });
+    expect(await engine.store.get(taskId)).toMatchObject({ status: 'RUNNING', attempts: 1 });
+
+    const last = await deadLetterOf(engine, 'running-last');
+    for (let i = 0; i < 3; i++) await claimById(engine, last.taskId, new Date(Date.now() - 120_000 + i * 2_000), 1_000);
+    expect(await processDeadLetters(engine, letters(last.letter))).toEqual({ batchItemFailures: [] });
+    expect(await engine.store.get(last.taskId)).toMatchObject({ status: 'FAILED', attempts: 3, error: DELIVERY_EXHAUSTED });
   });
 
   it('drop a message that is not a task message, or names a task with no record, without inventing one', async () => {
@@ -132,29 +158,31 @@ describe('dead letters', () => {
     expect(await failedCount(engine)).toBe(0);
   });
 
-  it('hand back a letter when DynamoDB fails, and record it on the next delivery', async () => {
+  it('hand back a letter while DynamoDB cannot be read, however often, and send the run back once it can', async () => {
     const base = await createTestEngine(aws);
     const { engine, dynamo } = siblingEngine(aws, base);
     const { taskId, letter } = await deadLetterOf(base, 'ddb-down');
     dynamo.add({ command: 'BatchGetItem', effect: 'fail', error: internalServerError });
     dynamo.add({ command: 'GetItem', effect: 'fail', error: internalServerError });
 
-    expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [{ itemIdentifier: letter.messageId }] });
+    for (let i = 0; i < 3; i++) expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [{ itemIdentifier: letter.messageId }] });
     expect(await base.store.get(taskId)).toMatchObject({ status: 'PENDING' });
 
     dynamo.clear();
     expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [] });
-    expect(await base.store.get(taskId)).toMatchObject({ status: 'FAILED', error: DELIVERY_EXHAUSTED });
+    expect(await sentBack(base, taskId)).toMatchObject({ taskId, run: 1, redrive: 1 });
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'PENDING' });
   });
 
-  it('hand back a letter whose task was claimed between the read and the write', async () => {
+  it('hand back a last letter whose task was claimed between the read and the write', async () => {
     const base = await createTestEngine(aws);
     const { engine, dynamo } = siblingEngine(aws, base);
     const { taskId, letter } = await deadLetterOf(base, 'raced');
     // The consumer has read PENDING; before its write lands, a worker claims the task.
     const race = dynamo.add({ command: 'PutItem', effect: 'delay', times: 1, before: async () => void (await claimById(base, taskId, new Date(), 60_000)) });
+    const last = redriven(letter, MAX_REDRIVES);
 
-    expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [{ itemIdentifier: letter.messageId }] });
+    expect(await processDeadLetters(engine, letters(last))).toEqual({ batchItemFailures: [{ itemIdentifier: last.messageId }] });
     expect(race.hits).toBe(1);
     expect(await base.store.get(taskId)).toMatchObject({ status: 'RUNNING', attempts: 1 });
   });

@@ -397,7 +397,10 @@ describe('serverless package --stage prod', () => {
       ].sort(),
     );
     expect(sorted('DlqRole')).toEqual(
-      ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'].sort(),
+      [
+        'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents',
+        'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:SendMessage',
+      ].sort(),
     );
     expect(sorted('DashboardRole')).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     // Each role writes logs to its own function's log group only.

@@ -13,7 +13,8 @@ import { TaskMetrics } from '../../lib/metrics';
 import { finishAttempt } from '../../lib/store/claims';
 import { newTaskItems, taskKey } from '../../lib/store/items';
 import { defineTask } from '../../lib/task';
-import type { DeadlineSource } from '../../lib/worker';
+import { UNKNOWN_TASK_RECEIVES, type DeadlineSource } from '../../lib/worker';
+import { outageBackoffSeconds } from '../../lib/backoff';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { claimById, gate, recentlyCounted, runWorker } from '../support/drive';
 import { lambdaContext, receiveAll, receiveTaskMessage } from '../support/events';
@@ -352,9 +353,21 @@ describe('a task of a type this worker does not know', () => {
     return taskId;
   }
 
-  it('ends FAILED with an error that names the type', async () => {
+  it('waits for a worker that knows the type (an api deployed before its worker): handed back after the outage backoff, nothing written', async () => {
     const taskId = await putUnknownTask();
-    const message = await deliver(bodyOf(taskId, 'wh_renamed', 1));
+    const first = await deliver(bodyOf(taskId, 'wh_renamed', 1));
+    const later = await deliver(bodyOf(taskId, 'wh_renamed', 1), UNKNOWN_TASK_RECEIVES - 1);
+
+    const { failures, visibility } = await run(worker(), [first, later]);
+
+    expect(failures).toEqual([first.messageId, later.messageId]);
+    expect([visibility.get(first.messageId), visibility.get(later.messageId)]).toEqual([2, outageBackoffSeconds(UNKNOWN_TASK_RECEIVES - 1)]);
+    expect(await base.store.getState(taskId)).toBeUndefined();
+  });
+
+  it('ends FAILED with an error that names the type once it has waited its receives (about half an hour)', async () => {
+    const taskId = await putUnknownTask();
+    const message = await deliver(bodyOf(taskId, 'wh_renamed', 1), UNKNOWN_TASK_RECEIVES);
 
     const { failures } = await run(worker(), [message]);
 
@@ -365,12 +378,12 @@ describe('a task of a type this worker does not know', () => {
   it('is handed back after its receive count’s backoff while a worker that knows the type runs it', async () => {
     const taskId = await putUnknownTask();
     await claimById(base, taskId, new Date(clock), 60_000);
-    const message = await deliver(bodyOf(taskId, 'wh_renamed', 1), 3);
+    const message = await deliver(bodyOf(taskId, 'wh_renamed', 1), UNKNOWN_TASK_RECEIVES);
 
     const { failures, visibility } = await run(worker(), [message]);
 
     expect(failures).toEqual([message.messageId]);
-    expect(visibility.get(message.messageId)).toBe(8);
+    expect(visibility.get(message.messageId)).toBe(outageBackoffSeconds(UNKNOWN_TASK_RECEIVES));
     expect(await base.store.get(taskId)).toMatchObject({ status: 'RUNNING', attempts: 1 });
   });
 });

@@ -214,14 +214,14 @@ describe('worker outcomes', () => {
   it('hands back a whole batch it cannot read, each message after its receive count’s backoff', async () => {
     const first = await enqueue(controlled, { mode: 'ok' }, {}, base);
     const message = await messageOf(first.taskId);
-    const again = { ...message, messageId: 'again', attributes: { ...message.attributes, ApproximateReceiveCount: '3' } };
+    const again = { ...message, messageId: 'again', attributes: { ...message.attributes, ApproximateReceiveCount: '11' } };
     const reader = siblingEngine(aws, base);
     reader.dynamo.add({ command: 'BatchGetItem', effect: 'fail' });
 
     const response = await processBatch(reader.engine, { Records: [message, again] }, lambdaContext());
 
     expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([message.messageId, 'again']);
-    expect(reader.sqs.calls.filter((c) => c.command === 'ChangeMessageVisibility').map((c) => c.input.VisibilityTimeout)).toEqual([2, 8]);
+    expect(reader.sqs.calls.filter((c) => c.command === 'ChangeMessageVisibility').map((c) => c.input.VisibilityTimeout)).toEqual([2, 1200]);
     expect(await base.store.get(first.taskId)).toMatchObject({ status: 'PENDING', attempts: 0 });
   });
 

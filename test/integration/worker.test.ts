@@ -125,7 +125,7 @@ describe('worker', () => {
     expect((await engine.store.get(taskId))?.attempts).toBe(1);
   });
 
-  it('never fails a batch for its poison messages: a task of an unknown type ends FAILED, what names no task comes back for the DLQ', async () => {
+  it('never fails a batch for its poison messages: a task of an unknown type waits for a worker that knows it, what names no task comes back for the DLQ', async () => {
     const good = await enqueue(writeLog, { message: 'survivor' }, {}, engine);
     const known = await enqueue(writeLog, { message: 'renamed' }, {}, engine);
     const url = engine.config.queueUrls.default;
@@ -143,9 +143,9 @@ describe('worker', () => {
 
     const retried = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
     const bodies = [goodRecord, ...poison.Records].filter((r) => retried.has(r.messageId)).map((r) => r.body);
-    expect(bodies.sort()).toEqual(['not json {', JSON.stringify({ v: 1, taskId: known.taskId, name: 'write_log' }), orphan].sort());
+    expect(bodies.sort()).toEqual(['not json {', JSON.stringify({ v: 1, taskId: known.taskId, name: 'write_log' }), JSON.stringify({ v: 2, taskId: unknownTask, name: 'no_such_task', run: 1 }), orphan].sort());
     expect((await engine.store.get(good.taskId))?.status).toBe('SUCCEEDED');
-    expect(await engine.store.get(unknownTask)).toMatchObject({ status: 'FAILED', error: { type: 'UnknownTask' } });
+    expect(await engine.store.get(unknownTask)).toMatchObject({ status: 'PENDING', attempts: 0 });
     // A message that is not a task message touches no task: it has no run to act on.
     expect((await engine.store.get(known.taskId))?.status).toBe('PENDING');
   });

@@ -67,11 +67,19 @@ const CfnTags = ['!Ref', '!GetAtt', '!Sub', '!Join'].map(
   (tag) => new yaml.Type(tag, { kind: tag === '!Join' ? 'sequence' : 'scalar', construct: (data: unknown) => ({ [tag]: data }) }),
 );
 
+function serverlessYml(): { resources: { Resources: Record<string, never> }; custom: Record<string, unknown> } {
+  const text = readFileSync(join(__dirname, '../../serverless.yml'), 'utf8');
+  return yaml.load(text, { schema: yaml.DEFAULT_SCHEMA.extend(CfnTags) }) as never;
+}
+
 /** serverless.yml's CloudFormation resources: the one description tests build from too. */
 export function serverlessResources(): Record<string, { Type: string; Properties: Record<string, unknown> }> {
-  const text = readFileSync(join(__dirname, '../../serverless.yml'), 'utf8');
-  const doc = yaml.load(text, { schema: yaml.DEFAULT_SCHEMA.extend(CfnTags) }) as { resources: { Resources: Record<string, never> } };
-  return doc.resources.Resources;
+  return serverlessYml().resources.Resources;
+}
+
+/** A number from serverless.yml's `custom` section (maxReceiveCount, dlqVisibilityTimeoutSeconds...). */
+export function serverlessSetting(name: string): number {
+  return Number(serverlessYml().custom[name]);
 }
 
 let counter = 0;

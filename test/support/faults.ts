@@ -20,7 +20,7 @@ export type FaultStep = 'initialize' | 'deserialize';
 type Io = any;
 
 export interface FaultRule {
-  /** The command's name without "Command": 'PutItem', 'SendMessageBatch'... */
+  /** The command's name without "Command": 'PutItem', 'SendMessageBatch'... ('*': every command of the client). */
   command: string;
   /** Only calls whose input matches this. */
   when?: (input: Io) => boolean;
@@ -107,7 +107,7 @@ export function installFaults(client: SQSClient | DynamoDBClient): FaultKit {
 
   const take = (step: FaultStep, command: string, input: Io): ActiveRule | undefined => {
     const rule = rules.find(
-      (r) => !r.removed && r.command === command && (r.step ?? 'initialize') === step && (r.times === undefined || r.hits < r.times) && (!r.when || r.when(input)),
+      (r) => !r.removed && (r.command === command || r.command === '*') && (r.step ?? 'initialize') === step && (r.times === undefined || r.hits < r.times) && (!r.when || r.when(input)),
     );
     if (rule) rule.hits++;
     return rule;
@@ -229,4 +229,13 @@ export async function expectUnavailable(promise: Promise<unknown>, action: strin
   const error = await rejection(promise);
   expect(error).toBeInstanceOf(DependencyUnavailableError);
   expect(error).toMatchObject({ dependency: 'dynamodb', message: `DynamoDB ${action} failed` });
+}
+
+/**
+ * An outage of the client's service from `from` to `to` on a clock the test
+ * moves (epoch ms): every call made while `clock()` is inside it is refused
+ * with a 503, as by a service that is down.
+ */
+export function outage(kit: FaultKit, clock: () => number, from: number, to: number): FaultHandle {
+  return kit.add({ command: '*', effect: 'fail', error: serviceUnavailable, when: () => clock() >= from && clock() < to });
 }
