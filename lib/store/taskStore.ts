@@ -32,6 +32,11 @@ export interface LoadedTask {
 /** What undoRetry puts back: everything resetForRetry cleared that a client reads, but the run number. */
 const RESTORED_BY_UNDO = ['error', 'finishedAt', 'attention', 'stopped', 'attempts', 'durationMs', 'startedAt'] as const;
 
+/** A run with a state but no claim on it: PENDING, no attempt, no request holding its sending, not stopped. */
+function isUnclaimed(state: StateItem, run: number): boolean {
+  return state.run === run && state.status === 'PENDING' && state.attempts === 0 && state.dispatch === undefined && state.stopped === undefined;
+}
+
 export class TaskStore {
   constructor(
     readonly client: DynamoDBDocumentClient,
@@ -187,11 +192,42 @@ export class TaskStore {
     if (out.applied) return undefined;
     // The state that refused the stop, as its condition found it.
     const state = out.item as StateItem | undefined;
+    // A run whose claim was given back (releaseClaim) is PENDING again with no attempt and no hold: unclaimed, still to stop.
+    if (owner === undefined && state && tries < 3 && isUnclaimed(state, run)) return (await this.stopUnclaimed(task, run, stopped)) ? undefined : this.stop(task, run, error, now, owner, tries + 1);
     if (state) return state;
     // Neither written nor there to yield to: whether the stop holds cannot be known (compensation says so).
     if (tries >= 3) throw new DependencyUnavailableError('dynamodb', 'PutItem', 'the state kept changing under the stop');
     // Gone (expired) since: write the stopped state afresh, so that the message, if it went out, runs nothing.
     return this.stop(task, run, error, now, undefined, tries + 1);
+  }
+
+  /** Stops run `run` of a task that has a state but no claim (PENDING, no attempt, no hold); false if it is no longer so. */
+  private async stopUnclaimed(task: Copied, run: number, stopped: Pick<StateItem, 'status' | 'stopped' | 'error' | 'finishedAt' | 'attention' | 'wt'>): Promise<boolean> {
+    const token = newWriteToken();
+    const out = await guardedWrite('UpdateItem', token, () =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: stateKey(task.taskId),
+          UpdateExpression: 'SET #s = :s, stopped = :stopped, #e = :error, finishedAt = :now, updatedAt = :now, attention = :attention, wt = :wt REMOVE claimableAt',
+          ConditionExpression: '#s = :pending AND attempts = :zero AND run = :run AND attribute_not_exists(dispatch) AND attribute_not_exists(stopped)',
+          ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
+          ExpressionAttributeValues: {
+            ':s': stopped.status,
+            ':stopped': stopped.stopped,
+            ':error': stopped.error,
+            ':now': stopped.finishedAt,
+            ':attention': stopped.attention,
+            ':pending': 'PENDING',
+            ':zero': 0,
+            ':run': run,
+            ':wt': token,
+          },
+          ...onFailureReturnItem,
+        }),
+      ),
+    );
+    return out.applied;
   }
 
   /** PENDING or RETRYING → CANCELLED; the queued message is skipped when it arrives. */

@@ -193,6 +193,14 @@ describe('stopUnstarted, by what stands in the way of the stop', () => {
     }
   });
 
+  it('stops a run whose claim a worker gave back (PENDING again, no attempt): unclaimed is not stopped, and its message must run nothing', async () => {
+    const task = await taskIn({ status: 'PENDING', attempts: 0, claimableAt: Date.now() });
+
+    expect(await stopUnstarted(engine, task, 1, cause)).toEqual({ outcome: 'stopped' });
+
+    expect(await base.store.getState(task.taskId)).toMatchObject({ status: 'CANCELLED', stopped: 'enqueue_failed', run: 1, attempts: 0 });
+  });
+
   it('answers started, with the state, when a worker claimed this run first', async () => {
     const task = await taskIn({ status: 'RUNNING', attempts: 1, claimableAt: Date.now() + 60_000 });
 
