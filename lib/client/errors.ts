@@ -22,8 +22,15 @@ export class TaskNotFoundError extends TasksApiError {}
 /** The API could not be reached (connection refused, DNS, a network error) after every try. */
 export class TasksUnreachableError extends TasksApiError {
   constructor(url: string, cause: unknown) {
-    super(0, 'unreachable', `The tasks API at ${url} could not be reached: ${cause instanceof Error ? cause.message : String(cause)}`, undefined, { cause });
+    super(0, 'unreachable', `The tasks API at ${url} could not be reached: ${reason(cause)}`, undefined, { cause });
   }
+}
+
+/** fetch's error, with the network's own code when it gives one: "fetch failed (ECONNREFUSED)". */
+function reason(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const code = (cause as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return typeof code === 'string' ? `${message} (${code})` : message;
 }
 
 /** `waitFor` gave up before the task ended; `task` is its record when last read. */
