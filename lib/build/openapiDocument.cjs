@@ -45,10 +45,22 @@ function buildOpenApiDocument() {
   return module.exports.document;
 }
 
-/** For esbuild: resolves the virtual module to the document's JSON text. */
+/** The module that builds the document on a request, for handlers given none (lib/http/api.ts). */
+const GENERATOR = /[\\/]lib[\\/]openapi[\\/]document\.ts$/;
+
+/**
+ * For esbuild: resolves the virtual module to the document's JSON text, and
+ * leaves the on-request generator out of the bundles, which never call it
+ * (functions/api.ts hands the built document to its handler): if one ever
+ * did, it would throw saying why, never answer a wrong document.
+ */
 const esbuildPlugin = {
   name: 'openapi-document',
   setup(build) {
+    build.onLoad({ filter: GENERATOR }, () => ({
+      contents: 'export function openApiDocument() { throw new Error("lib/openapi/document is left out of the Lambda bundles: functions/api.ts serves the document built with them (lib/build/openapiDocument.cjs)"); }',
+      loader: 'js',
+    }));
     build.onResolve({ filter: /^virtual:openapi-document$/ }, () => ({ path: 'document', namespace: 'openapi-document' }));
     build.onLoad({ filter: /.*/, namespace: 'openapi-document' }, () => ({
       contents: `export default ${JSON.stringify(JSON.stringify(buildOpenApiDocument()))};`,
