@@ -61,6 +61,9 @@ export class ComponentSchemas {
           jsonSchema.$ref = inputRef;
         }
         tidy(jsonSchema);
+        // A union zod discriminates (z.discriminatedUnion) says so, for code generators.
+        const discriminator = (zodSchema._zod.def as { discriminator?: string }).discriminator;
+        if (discriminator && Array.isArray(jsonSchema.oneOf)) jsonSchema.discriminator = { propertyName: discriminator };
       },
     });
     const out: Record<string, JsonSchema> = {};

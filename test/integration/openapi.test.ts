@@ -65,7 +65,9 @@ describe('the OpenAPI document', () => {
   });
 
   it('enqueues by a oneOf on name, one branch per task with its payload, and shows each declared result', () => {
-    const { EnqueueRequest, Task } = built.components.schemas as Record<string, { oneOf: Array<{ properties: Record<string, unknown> }> }>;
+    const { EnqueueRequest, Task } = built.components.schemas as Record<string, { oneOf: Array<{ properties: Record<string, unknown> }>; discriminator: unknown }>;
+
+    expect([EnqueueRequest!.discriminator, Task!.discriminator]).toEqual([{ propertyName: 'name' }, { propertyName: 'name' }]);
 
     expect(EnqueueRequest!.oneOf.map((b) => b.properties.name)).toEqual(['write_log', 'sleep', 'fail', 'flaky'].map((name) => ({ type: 'string', const: name })));
     expect(EnqueueRequest!.oneOf[0]!.properties.payload).toEqual({ $ref: '#/components/schemas/WriteLogPayload' });
