@@ -7,6 +7,7 @@ import { TEST_KEY, testApi } from '../support/api';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
 import { serveLambda, type LambdaHttpServer } from '../support/httpServer';
+import { expectErrorLogs } from '../support/logs';
 import { freePorts } from '../support/stack';
 
 /**
@@ -118,6 +119,7 @@ describe('the typed client', () => {
     expect(requests).toHaveLength(2);
 
     requests = [];
+    expectErrorLogs('Request failed'); // the api's 503s, on purpose
     const down = siblingEngine(aws, engine);
     down.dynamo.add({ command: 'Query', effect: 'fail' });
     const downServer = await serveLambda(async (event, context) => {

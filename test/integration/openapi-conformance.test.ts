@@ -5,6 +5,7 @@ import { call, testApi } from '../support/api';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
 import type { ApiEventInit } from '../support/events';
+import { expectErrorLogs } from '../support/logs';
 import { conformance } from '../support/openapi';
 
 /**
@@ -47,6 +48,7 @@ function dynamoDown(): typeof api {
 
 describe('every route answers as the OpenAPI document says', () => {
   it('200 and 202: health, this document, enqueue, batch, list, stats, read, cancel, retry, the seed route', async () => {
+    expectErrorLogs('Task failed'); // the `fail` task, run to FAILED so that it can be retried
     await ask('GET', '/health', '/health', { apiKey: null });
     await ask('GET', '/openapi.json', '/openapi.json', { apiKey: null });
     const { body } = await ask('POST', '/tasks', '/tasks', { body: enqueueBody('hi'), headers: { 'idempotency-key': 'conf-1' } });
@@ -112,6 +114,8 @@ describe('every route answers as the OpenAPI document says', () => {
   });
 
   it('503 with Retry-After when DynamoDB is down, and when no key is configured', async () => {
+    // With DynamoDB refusing everything, the api says so as it does in an outage.
+    expectErrorLogs('Request failed', 'Enqueue failed and could not be stopped', 'Background tasks could not be enqueued');
     const down = dynamoDown();
     await answer(down, 'POST', '/tasks', '/tasks', { body: enqueueBody('down') });
     await answer(down, 'POST', '/tasks/batch', '/tasks/batch', { body: { tasks: [enqueueBody('down')] } });

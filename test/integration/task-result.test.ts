@@ -5,6 +5,7 @@ import { enqueue } from '../../lib/enqueue';
 import { defineTask, type ResultOf } from '../../lib/task';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
+import { expectErrorLogs } from '../support/logs';
 
 /**
  * `defineTask({ result })`: the worker holds every result to the schema,
@@ -40,6 +41,7 @@ describe('a task with a result schema', () => {
   });
 
   it('fails the attempt without a retry when the result does not match, saying where', async () => {
+    expectErrorLogs('Task failed');
     answer = { sent: 'yes', id: '' };
     const { taskId } = await enqueue(reported, {}, {}, engine);
 
