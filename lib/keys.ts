@@ -10,7 +10,8 @@ import { ValidationError } from './errors';
 export const TASK_SHARDS = 16;
 
 const nextUlid = monotonicFactory();
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+/** A task id: a ULID (Crockford base 32, 26 characters). */
+export const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** A new task id: a ULID, so ids sort by creation time (the list order). */
 export function newTaskId(): string {

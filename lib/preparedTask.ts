@@ -26,10 +26,10 @@ export const ENQUEUE_OPTION_FIELDS = {
   maxAttempts: z.optional(z.int().check(z.minimum(1), z.maximum(TASK_LIMITS.maxAttempts))),
 };
 
-const OptionsSchema = z.strictObject({
-  ...ENQUEUE_OPTION_FIELDS,
-  idempotencyKey: z.optional(z.string().check(z.minLength(1), z.maxLength(255), z.regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'))),
-});
+/** An idempotency key: `POST /tasks` takes it as the Idempotency-Key header. */
+export const IdempotencyKey = z.string().check(z.minLength(1), z.maxLength(255), z.regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'));
+
+const OptionsSchema = z.strictObject({ ...ENQUEUE_OPTION_FIELDS, idempotencyKey: z.optional(IdempotencyKey) });
 
 /** The outcome of one enqueue: `created` is false when an idempotency key returned an existing task. */
 export interface EnqueuedTask {

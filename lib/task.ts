@@ -32,10 +32,17 @@ export interface BackoffOptions {
   maxSeconds?: number;
 }
 
-export interface TaskOptions<S extends $ZodType, R> {
-  name: string;
+export interface TaskOptions<N extends string, S extends $ZodType, R, RS extends $ZodType | undefined = undefined> {
+  name: N;
   /** A zod 4 schema, from `zod` or the smaller `zod/mini`. */
   payload: S;
+  /**
+   * What `run` returns, as a zod schema (optional): the OpenAPI document shows
+   * it as the task's result, and the worker checks every result against it (a
+   * result that does not match fails the attempt, without a retry: running
+   * the same code again cannot fix it). The output of the schema is recorded.
+   */
+  result?: RS;
   /** Total runs, first included. Default 3. */
   maxAttempts?: number;
   /** Default 30. */
@@ -43,22 +50,32 @@ export interface TaskOptions<S extends $ZodType, R> {
   /** `high` tasks go to their own queue and consumer. Default `default`. */
   priority?: Priority;
   backoff?: BackoffOptions;
-  run: (payload: output<S>, ctx: TaskContext) => Promise<R> | R;
+  run: (payload: output<S>, ctx: TaskContext) => Promise<ReturnOf<R, RS>> | ReturnOf<R, RS>;
 }
 
-/** A task as the engine holds it: the options with defaults applied. */
-export interface TaskDefinition<S extends $ZodType = $ZodType, R = unknown> {
-  readonly name: string;
+/** What `run` must return: the result schema's input when there is one. */
+type ReturnOf<R, RS> = RS extends $ZodType ? input<RS> : R;
+
+/** A task as the engine holds it: the options with defaults applied. `N` is its name, as a literal type where it was written as one. */
+export interface TaskDefinition<S extends $ZodType = $ZodType, R = unknown, N extends string = string> {
+  readonly name: N;
   readonly payload: S;
+  /** The result schema, if the task declared one. */
+  readonly result?: $ZodType;
   readonly maxAttempts: number;
   readonly timeoutSeconds: number;
   readonly priority: Priority;
   readonly backoff: Required<BackoffOptions>;
-  readonly run: (payload: output<S>, ctx: TaskContext) => Promise<R> | R;
+  readonly run: (payload: output<S>, ctx: TaskContext) => Promise<unknown> | unknown;
+  /** Never set: carries the type of the recorded result, for ResultOf and typed clients. */
+  readonly '~result'?: R;
 }
 
 /** The payload type a caller must pass to enqueue `T`. */
 export type PayloadOf<T> = T extends TaskDefinition<infer S> ? input<S> : never;
+
+/** What a task's record holds as its result once it succeeded: the result schema's output, or what `run` returns. */
+export type ResultOf<T> = T extends { readonly '~result'?: infer R } ? R : never;
 
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -68,7 +85,9 @@ const registry = new Map<string, TaskDefinition>();
  * Defines a task once: its name, payload schema and options, and registers it.
  * The payload type flows from the schema to `enqueue` and `backgroundTasks.add`.
  */
-export function defineTask<S extends $ZodType, R>(options: TaskOptions<S, R>): TaskDefinition<S, R> {
+export function defineTask<const N extends string, S extends $ZodType, R, RS extends $ZodType | undefined = undefined>(
+  options: TaskOptions<N, S, R, RS>,
+): TaskDefinition<S, RS extends $ZodType ? output<RS> : Awaited<R>, N> {
   const maxAttempts = options.maxAttempts ?? 3;
   const timeoutSeconds = options.timeoutSeconds ?? 30;
   if (!NAME_PATTERN.test(options.name)) {
@@ -84,9 +103,10 @@ export function defineTask<S extends $ZodType, R>(options: TaskOptions<S, R>): T
   if (existing) {
     throw new TypeError(`defineTask: a task named "${options.name}" is already defined`);
   }
-  const definition: TaskDefinition<S, R> = Object.freeze({
+  const definition = Object.freeze({
     name: options.name,
     payload: options.payload,
+    ...(options.result ? { result: options.result } : {}),
     maxAttempts,
     timeoutSeconds,
     priority: options.priority ?? 'default',
@@ -100,4 +120,9 @@ export function defineTask<S extends $ZodType, R>(options: TaskOptions<S, R>): T
 /** The registered task of that name, or undefined. */
 export function getTask(name: string): TaskDefinition | undefined {
   return registry.get(name);
+}
+
+/** Every registered task, in the order defined: what the OpenAPI document describes. */
+export function registeredTasks(): TaskDefinition[] {
+  return [...registry.values()];
 }

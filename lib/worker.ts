@@ -12,6 +12,7 @@ import type { StateItem } from './store/items';
 import type { LoadedTask } from './store/taskStore';
 import { getTask, type TaskDefinition } from './task';
 import { briefError, loggableError, resultJson, toTaskError } from './taskError';
+import { checkResult } from './taskResult';
 import type { AttemptRecord, TaskError } from './types';
 import * as z from './zod';
 
@@ -301,7 +302,7 @@ async function runHandler(task: TaskDefinition, state: StateItem, payload: unkno
   try {
     const ctx = { taskId: state.taskId, attempt: state.attempts, maxAttempts: state.maxAttempts, signal: controller.signal, logger };
     const result = await Promise.race([Promise.resolve().then(() => task.run(parsed.data, ctx)), timeout]);
-    return { ok: true, result };
+    return checkResult(task, result);
   } catch (cause) {
     // Compared by identity: whatever the task threw is only ever read through toTaskError and loggableError, which cannot throw.
     return { ok: false, error: toTaskError(cause), cause, timedOut: cause === timedOut, retryable: true };

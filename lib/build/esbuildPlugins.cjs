@@ -1,7 +1,8 @@
 'use strict';
 // esbuild plugins for the Lambda bundles (serverless.yml: custom.esbuild.plugins;
 // bench/coldStart.ts builds with the same list): the dashboard's browser script,
-// bundled into the dashboard function (dashboardClient.cjs), and trimZod, which
+// bundled into the dashboard function (dashboardClient.cjs), the api's OpenAPI
+// document, built into the api function (openapiDocument.cjs), and trimZod, which
 // exists for cold starts: classic `import { z } from 'zod'` keeps zod's whole namespace, so esbuild
 // cannot drop the parts of zod that the functions never call. The engine and
 // the built-in tasks use zod/mini, which esbuild tree-shakes; these plugins
@@ -60,4 +61,4 @@ const trimZod = {
   },
 };
 
-module.exports = [trimZod, require('./dashboardClient.cjs').esbuildPlugin];
+module.exports = [trimZod, require('./dashboardClient.cjs').esbuildPlugin, require('./openapiDocument.cjs').esbuildPlugin];

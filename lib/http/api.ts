@@ -2,7 +2,10 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { budgetOf, settleBy, withBudget } from '../deadline';
 import { getDefaultEngine, type Engine } from '../engine';
 import { OutOfTimeError } from '../errors';
+import { openApiRoute } from '../openapi/route';
+import { registeredTasks } from '../task';
 import { loggableError } from '../taskError';
+import * as z from '../zod';
 import { loadApiKeys } from './apiKeys';
 import { authorize } from './auth';
 import { AuthNotConfiguredError } from './errors';
@@ -17,6 +20,12 @@ export interface ApiOptions {
   apiKeys?: () => Promise<string[]>;
   /** The application's own routes, served beside the task API (functions/api.ts adds the seed's). */
   routes?: (engine: Engine) => Route[];
+  /**
+   * The OpenAPI document's JSON text, as the build made it (functions/api.ts:
+   * lib/build/openapiDocument.cjs). Without it, GET /openapi.json builds the
+   * document from these routes on its first request.
+   */
+  openApiDocument?: string;
 }
 
 /** Builds the api Lambda: one function for every route of the task API, errors mapped in one place. */
@@ -30,7 +39,7 @@ export function createApiHandler(options: ApiOptions = {}) {
     try {
       const ready = (engine ??= getDefaultEngine());
       const serve = async (): Promise<HttpResponse> => {
-        route ??= createRouter([healthRoute, ...taskRoutes(ready), ...(options.routes?.(ready) ?? [])]);
+        route ??= createRouter(apiRoutes(ready, options));
         req = toApiRequest(event, context);
         const matched = route(req);
         req.params = matched.params;
@@ -55,7 +64,27 @@ export function createApiHandler(options: ApiOptions = {}) {
 /** Time to hand the answer back to Lambda once it is decided. */
 const ANSWER_MARGIN_MS = 300;
 
-const healthRoute: Route = { method: 'GET', path: '/health', public: true, handle: async () => json(200, { status: 'ok' }) };
+/** Every route the api serves, in the order they are matched. */
+export function apiRoutes(engine: Engine, options: ApiOptions): Route[] {
+  const routes: Route[] = [healthRoute];
+  // Built on demand from `routes`, which is complete by then: the document lists itself too.
+  const describe = async () => JSON.stringify((await import('../openapi/document')).openApiDocument(routes, registeredTasks()));
+  routes.push(openApiRoute(options.openApiDocument ?? describe), ...taskRoutes(engine), ...(options.routes?.(engine) ?? []));
+  return routes;
+}
+
+const healthRoute: Route = {
+  method: 'GET',
+  path: '/health',
+  public: true,
+  doc: {
+    operationId: 'getHealth',
+    tag: 'service',
+    summary: 'Liveness',
+    responses: { 200: { description: 'The api answers.', schema: z.object({ status: z.literal('ok') }) } },
+  },
+  handle: async () => json(200, { status: 'ok' }),
+};
 
 async function keysOrRefuse(apiKeys: () => Promise<string[]>, engine: Engine): Promise<string[]> {
   try {

@@ -11,7 +11,7 @@ const BASE_HEADERS = {
 };
 
 /** The status of every code a client can see: a new code without one does not compile. */
-const STATUS_OF: Record<ErrorCode, number> = {
+export const STATUS_OF: Record<ErrorCode, number> = {
   validation_error: 400,
   unknown_task: 400,
   unauthorized: 401,

@@ -1,6 +1,7 @@
 import { MethodNotAllowedError, RouteNotFoundError } from './errors';
 import type { ApiRequest } from './request';
 import type { HttpResponse } from './response';
+import type { RouteDoc } from './routeDoc';
 
 export interface Route {
   method: 'GET' | 'POST' | 'DELETE';
@@ -8,6 +9,8 @@ export interface Route {
   path: string;
   /** Reachable without an API key. */
   public?: boolean;
+  /** What the OpenAPI document says of the route. */
+  doc?: RouteDoc;
   handle: (req: ApiRequest) => Promise<HttpResponse>;
 }
 

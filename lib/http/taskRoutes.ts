@@ -3,6 +3,7 @@ import type { Engine } from '../engine';
 import { ENQUEUE_OPTION_FIELDS, enqueueByName, enqueueMany, issuesOf, type EnqueuedTask } from '../enqueue';
 import { TaskNotFoundError, ValidationError } from '../errors';
 import { isTaskId } from '../keys';
+import { IdempotencyKey } from '../preparedTask';
 import { retryTask } from '../retry';
 import { taskStats } from '../stats';
 import { listTasks } from '../store/listing';
@@ -12,6 +13,8 @@ import * as z from '../zod';
 import { jsonBody, type ApiRequest } from './request';
 import { describeError, json, type HttpResponse } from './response';
 import type { Route } from './router';
+import type { ParameterDoc, ResponseDoc } from './routeDoc';
+import { BatchRejected, described, BatchResult, EnqueueRequestOf, StatsView, TaskAccepted, TaskId, TaskPage, TaskSummaryView, TaskView, TaskViewOf } from './schemas';
 
 /** A single enqueue body: the payload (256 KiB) plus room for the envelope. */
 const TASK_BODY_LIMIT = TASK_LIMITS.maxPayloadBytes + 16 * 1024;
@@ -27,11 +30,19 @@ const EnqueueBody = z.strictObject({ name: Name, payload: z.optional(z.unknown()
 const BatchBody = z.strictObject({ tasks: z.array(z.unknown()).check(z.minLength(1), z.maxLength(BATCH_MAX_ITEMS)) });
 
 const ListQuery = z.object({
-  status: z.optional(z.enum(TASK_STATUSES as unknown as [TaskStatus, ...TaskStatus[]])),
-  name: z.optional(Name),
-  limit: z.intFromText(20, 1, 100),
-  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(200))),
+  status: described(z.optional(z.enum(TASK_STATUSES as unknown as [TaskStatus, ...TaskStatus[]])), 'Only tasks in this status.'),
+  name: described(z.optional(Name), 'Only tasks of this name.'),
+  limit: described(z.intFromText(20, 1, 100), 'Tasks per page, at most.'),
+  cursor: described(z.optional(z.string().check(z.minLength(1), z.maxLength(200))), 'Where the page starts: the nextCursor of the page before.'),
 });
+
+const idParam: Record<string, ParameterDoc> = { id: { description: 'The task id, as POST /tasks answered it.', schema: TaskId } };
+const notFound: ResponseDoc = { description: 'No task with that id (`task_not_found`).' };
+const acceptedDoc: ResponseDoc = { description: 'Accepted: the task is recorded and queued.', schema: TaskAccepted, headers: { Location: 'The task\'s status URL.' } };
+const unavailable: ResponseDoc = {
+  description: 'SQS or DynamoDB is unavailable (`service_unavailable`), or no API key is configured (`auth_not_configured`): nothing was done. Retry after Retry-After.',
+  headers: { 'Retry-After': 'Seconds to wait before trying again.' },
+};
 
 /** The routes of the task API (POST/GET/DELETE /tasks...). */
 export function taskRoutes(engine: Engine): Route[] {
@@ -39,6 +50,21 @@ export function taskRoutes(engine: Engine): Route[] {
     {
       method: 'POST',
       path: '/tasks',
+      doc: {
+        operationId: 'enqueueTask',
+        tag: 'tasks',
+        summary: 'Enqueue a task',
+        description: 'Records the task PENDING and queues it. The body names a registered task and carries a payload that its schema accepts.',
+        headers: { 'Idempotency-Key': { description: 'The same key with the same body answers the same task; with another body, 409.', schema: z.optional(IdempotencyKey) } },
+        body: EnqueueRequestOf,
+        responses: {
+          202: acceptedDoc,
+          400: { description: 'Bad JSON, an unknown task (`unknown_task`) or a payload its schema refuses (`validation_error`, with the issues in details).' },
+          409: { description: 'The Idempotency-Key was used with another body (`idempotency_key_reused`).' },
+          413: { description: 'The payload is over 256 KB (`payload_too_large`).' },
+          503: unavailable,
+        },
+      },
       handle: async (req) => {
         const body = parse(EnqueueBody, jsonBody(req, TASK_BODY_LIMIT), 'Invalid task request');
         const { name, payload, ...options } = body;
@@ -50,6 +76,18 @@ export function taskRoutes(engine: Engine): Route[] {
     {
       method: 'POST',
       path: '/tasks/batch',
+      doc: {
+        operationId: 'enqueueTasks',
+        tag: 'tasks',
+        summary: 'Enqueue up to 100 tasks',
+        description: 'Each task is accepted or refused on its own, and reported by its index.',
+        body: (tasks) => z.strictObject({ tasks: z.array(EnqueueRequestOf(tasks)).check(z.minLength(1), z.maxLength(BATCH_MAX_ITEMS)) }),
+        responses: {
+          202: { description: 'At least one task was accepted; items says what became of each.', schema: BatchResult },
+          400: { description: 'The batch is malformed, or none of its tasks was accepted (items says why).', schema: BatchRejected },
+          503: { ...unavailable, schema: BatchRejected },
+        },
+      },
       handle: async (req) => {
         const { tasks } = parse(BatchBody, jsonBody(req, BATCH_BODY_LIMIT), 'Invalid batch request');
         const items = tasks.map((raw) => EnqueueBody.safeParse(raw));
@@ -79,6 +117,13 @@ export function taskRoutes(engine: Engine): Route[] {
     {
       method: 'GET',
       path: '/tasks',
+      doc: {
+        operationId: 'listTasks',
+        tag: 'tasks',
+        summary: 'List tasks, newest first',
+        query: ListQuery,
+        responses: { 200: { description: 'A page of tasks.', schema: TaskPage }, 400: { description: 'A bad status, limit or cursor (`validation_error`).' }, 503: unavailable },
+      },
       handle: async (req) => {
         const query = parse(ListQuery, req.query, 'Invalid list query');
         const page = await listTasks(engine.store, query);
@@ -88,12 +133,25 @@ export function taskRoutes(engine: Engine): Route[] {
     {
       method: 'GET',
       path: '/stats',
+      doc: {
+        operationId: 'getStats',
+        tag: 'tasks',
+        summary: 'Finished tasks per minute and the queues\' depth',
+        responses: { 200: { description: 'The last hour.', schema: StatsView }, 503: unavailable },
+      },
       // Finished tasks per minute and the queues' depth, for the dashboard (or any monitor).
       handle: async () => json(200, await taskStats(engine, engine.now())),
     },
     {
       method: 'GET',
       path: '/tasks/{id}',
+      doc: {
+        operationId: 'getTask',
+        tag: 'tasks',
+        summary: 'Read a task',
+        params: idParam,
+        responses: { 200: { description: 'The task, with its payload and, once it succeeded, its result.', schema: TaskViewOf }, 404: notFound, 503: unavailable },
+      },
       handle: async (req) => {
         const taskId = taskIdParam(req);
         const record = await engine.store.get(taskId);
@@ -104,18 +162,38 @@ export function taskRoutes(engine: Engine): Route[] {
     {
       method: 'DELETE',
       path: '/tasks/{id}',
+      doc: {
+        operationId: 'cancelTask',
+        tag: 'tasks',
+        summary: 'Cancel a task that has not started',
+        params: idParam,
+        responses: {
+          200: { description: 'The task, now CANCELLED.', schema: TaskViewOf },
+          404: notFound,
+          409: { description: 'The task is not PENDING or RETRYING (`invalid_state`).' },
+          503: unavailable,
+        },
+      },
       handle: async (req) => json(200, toTaskView(await cancelTask(engine, taskIdParam(req)))),
     },
     {
       method: 'POST',
       path: '/tasks/{id}/retry',
+      doc: {
+        operationId: 'retryTask',
+        tag: 'tasks',
+        summary: 'Run a FAILED or CANCELLED task again',
+        description: 'A new run, with a fresh budget of attempts.',
+        params: idParam,
+        responses: { 202: acceptedDoc, 404: notFound, 409: { description: 'The task is not FAILED or CANCELLED (`invalid_state`).' }, 503: unavailable },
+      },
       handle: async (req) => accepted(await retryTask(engine, taskIdParam(req))),
     },
   ];
 }
 
 /** The API's view of a task in a list: no payload, result or attempt log (GET /tasks/{id} has them). */
-export function toSummaryView(t: TaskSummary) {
+export function toSummaryView(t: TaskSummary): z.output<typeof TaskSummaryView> {
   return {
     taskId: t.taskId,
     name: t.name,
@@ -137,7 +215,7 @@ export function toSummaryView(t: TaskSummary) {
 }
 
 /** The API's view of a task: the record without the engine's bookkeeping (its lease). */
-export function toTaskView(r: TaskRecord) {
+export function toTaskView(r: TaskRecord): z.output<typeof TaskView> {
   return {
     ...toSummaryView(r),
     payload: r.payload,

@@ -6,6 +6,7 @@ import { defineTask } from '../task';
 export const writeLog = defineTask({
   name: 'write_log',
   payload: z.object({ message: z.string().check(z.minLength(1), z.maxLength(10_000)) }),
+  result: z.object({ message: z.string() }),
   maxAttempts: 3,
   timeoutSeconds: 10,
   run: ({ message }, ctx) => {
@@ -18,6 +19,7 @@ export const writeLog = defineTask({
 export const sleep = defineTask({
   name: 'sleep',
   payload: z.object({ ms: z.int().check(z.minimum(0), z.maximum(600_000)) }),
+  result: z.object({ sleptMs: z.int() }),
   maxAttempts: 1,
   timeoutSeconds: 660,
   run: async ({ ms }, ctx) => {
@@ -44,6 +46,7 @@ export const fail = defineTask({
 export const flaky = defineTask({
   name: 'flaky',
   payload: z.object({ failTimes: z.int().check(z.minimum(0), z.maximum(24)), key: z.string().check(z.minLength(1), z.maxLength(200)) }),
+  result: z.object({ key: z.string(), succeededOnAttempt: z.int() }),
   maxAttempts: 5,
   backoff: { baseSeconds: 1, maxSeconds: 10 },
   run: ({ failTimes, key }, ctx) => {

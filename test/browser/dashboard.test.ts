@@ -9,6 +9,7 @@ import '../../lib/tasks';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
 import { routeLikeApiGateway, serveLambda, type LambdaHttpServer } from '../support/httpServer';
+import { expectErrorLogs } from '../support/logs';
 
 /** Debian's Chromium (`apt-get install chromium`, as .ci/run does); CHROMIUM_PATH overrides. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -154,6 +155,7 @@ async function waitForRows(count: number, status?: string): Promise<void> {
   });
 
   it('retries it from the page, and shows the new attempt as it runs', { timeout: 60_000 }, async () => {
+    expectErrorLogs('Task failed'); // the retried `fail` task fails again, on purpose
     await page.getByRole('button', { name: 'Retry task' }).click();
     await page.locator('#detail-message', { hasText: 'Retry requested' }).waitFor();
 

@@ -216,6 +216,13 @@ describe('serverless package --stage prod', () => {
     });
   });
 
+  it('ships an api bundle that serves the OpenAPI document built with it, without a key: the committed openapi.json', async () => {
+    const res = (await invokePackaged('api', apiEvent('GET', '/openapi.json', { apiKey: null }))) as Json;
+
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body as string)).toEqual(JSON.parse(readFileSync(join(__dirname, '../../openapi.json'), 'utf8')));
+  });
+
   it('ships an api bundle that reads its keys from the SSM parameter it is given, with the runtime’s SSM client', async () => {
     const requests: string[] = [];
     const ssm = createServer((req, res) => {

@@ -80,7 +80,7 @@ const url = () => base.config.queueUrls.default;
 const messageOf = (taskId: string) => receiveTaskMessage(aws.sqs, url(), taskId);
 
 /** A task of `definition` enqueued with `mode`, and its message as the worker receives it. */
-async function queued(definition: typeof task = task, mode: 'ok' | 'fail' | 'hold' | 'sleep' = 'ok'): Promise<{ taskId: string; message: SQSRecord }> {
+async function queued(definition: typeof task | typeof single = task, mode: 'ok' | 'fail' | 'hold' | 'sleep' = 'ok'): Promise<{ taskId: string; message: SQSRecord }> {
   const { taskId } = await enqueue(definition, { mode }, {}, base);
   return { taskId, message: await messageOf(taskId) };
 }

@@ -1,3 +1,5 @@
+import { createClient, TasksApiError } from '../../client';
+
 /**
  * The key and the JSON API. The key lives in this tab's sessionStorage only
  * (gone when the tab closes) and travels as x-api-key; no cookie, so no CSRF
@@ -21,55 +23,23 @@ export function forgetKey(): void {
   sessionStorage.removeItem(KEY_STORAGE);
 }
 
-/** A non-2xx answer, with the API's own code and message. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
+/**
+ * The API, through the typed client (lib/client) on this page's own origin,
+ * with the key from this tab's storage on every call. Nothing is cached and
+ * no cookie is sent: the key travels only as x-api-key.
+ */
+const sameOrigin: typeof fetch = (input, init) => fetch(input, { ...init, cache: 'no-store', credentials: 'omit' });
+
+export const tasksApi = createClient({ baseUrl: '', apiKey: () => storedKey(), fetch: sameOrigin });
+
+/** The API with a key the user just typed, before it is stored. */
+export function withKey(key: string) {
+  return createClient({ baseUrl: '', apiKey: key, fetch: sameOrigin });
 }
 
-/** Calls the JSON API; a non-2xx answer becomes an ApiError. */
-export async function api<T>(method: string, path: string, query?: Record<string, string | number | undefined | null> | null, key?: string): Promise<T> {
-  const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query ?? {})) {
-    if (value !== undefined && value !== null && value !== '') params.set(name, String(value));
-  }
-  const qs = params.toString();
-  let res: Response;
-  try {
-    res = await fetch(path + (qs ? `?${qs}` : ''), {
-      method,
-      headers: { 'x-api-key': key ?? storedKey() ?? '', accept: 'application/json' },
-      cache: 'no-store',
-      credentials: 'omit',
-    });
-  } catch {
-    throw new ApiError(0, 'network_error', 'The API could not be reached.');
-  }
-  let body: unknown = null;
-  try {
-    body = await res.json();
-  } catch {
-    body = null;
-  }
-  if (!res.ok) {
-    const error = (body as { error?: { code?: string; message?: string } } | null)?.error ?? {};
-    throw new ApiError(res.status, error.code ?? `http_${res.status}`, error.message ?? `The API answered ${res.status}.`);
-  }
-  return body as T;
-}
-
-export function taskPath(taskId: string): string {
-  return `/tasks/${encodeURIComponent(taskId)}`;
-}
-
-/** The status of an error from `api`: 0 for anything that is not an ApiError. */
+/** The status of an error from the API: 0 when it gave none (unreachable, or not an API error). */
 export function statusOf(error: unknown): number {
-  return error instanceof ApiError ? error.status : 0;
+  return error instanceof TasksApiError ? error.status : 0;
 }
 
 export function messageOf(error: unknown): string {

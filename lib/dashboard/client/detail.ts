@@ -2,7 +2,7 @@
  * One task's detail in a modal <dialog> (focus is trapped and Escape closes
  * it, natively), with cancel and retry through the JSON API.
  */
-import { api, messageOf, statusOf, taskPath } from './api';
+import { messageOf, statusOf, tasksApi } from './api';
 import { $, el, fmtDuration, fmtJson, fmtTime, setText, statusBadge } from './dom';
 import { state } from './state';
 import type { Attempt, Task } from './types';
@@ -37,7 +37,7 @@ export async function loadDetail(clearMessage: boolean): Promise<void> {
   const open = state.detail;
   if (!open) return;
   try {
-    const task = await api<Task>('GET', taskPath(open.taskId));
+    const task: Task = await tasksApi.get(open.taskId);
     if (state.detail !== open) return;
     if (clearMessage) setDetailMessage('');
     if (task.updatedAt === open.updatedAt) return;
@@ -113,8 +113,8 @@ async function act(kind: 'cancel' | 'retry'): Promise<void> {
   const button = $<HTMLButtonElement>(kind === 'cancel' ? 'detail-cancel' : 'detail-retry');
   button.disabled = true;
   try {
-    if (kind === 'cancel') await api('DELETE', taskPath(open.taskId));
-    else await api('POST', `${taskPath(open.taskId)}/retry`);
+    if (kind === 'cancel') await tasksApi.cancel(open.taskId);
+    else await tasksApi.retry(open.taskId);
     setDetailMessage(kind === 'cancel' ? 'Task cancelled.' : 'Retry requested: the task is queued again.');
     // The button may now hide: keep focus inside the dialog, on its title.
     $('detail-title').focus();

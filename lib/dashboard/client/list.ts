@@ -2,9 +2,10 @@
  * The task list, its filters and its pages. Pages follow the API's opaque
  * cursors; "Newer" goes back through the cursors already seen.
  */
-import { api } from './api';
+import { tasksApi } from './api';
 import { $, el, fmtDuration, fmtTime, setText, statusBadge } from './dom';
 import { state } from './state';
+import type { ListQuery } from '../../client';
 import type { Page, TaskSummary } from './types';
 
 /** What the list needs from the rest of the page. */
@@ -49,7 +50,8 @@ export function toggleStatusFilter(status: string): void {
 export async function loadList(): Promise<void> {
   // A poll and a filter change can overlap: only the newest request may draw.
   const seq = ++state.listSeq;
-  const page = await api<Page>('GET', '/tasks', { status: state.filter.status, name: state.filter.name, limit: state.filter.limit, cursor: state.cursor });
+  const { status, name, limit } = state.filter;
+  const page: Page = await tasksApi.list({ status: (status || undefined) as ListQuery['status'], name: name || undefined, limit, cursor: state.cursor });
   if (seq !== state.listSeq) return;
   state.nextCursor = page.nextCursor;
   renderRows(page.items);

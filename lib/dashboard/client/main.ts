@@ -4,7 +4,7 @@
  * API is a Lambda behind API Gateway: plain GETs are all it serves, and they
  * cost nothing while the tab is hidden (they are skipped then).
  */
-import { api, forgetKey, messageOf, statusOf, storedKey, storeKey } from './api';
+import { forgetKey, messageOf, statusOf, storedKey, storeKey, tasksApi, withKey } from './api';
 import { renderStats } from './chart';
 import { loadDetail, openDetail, wireDetail } from './detail';
 import { $, setText } from './dom';
@@ -21,7 +21,7 @@ function showStats(stats: Stats): void {
 }
 
 async function loadStats(): Promise<void> {
-  showStats(await api<Stats>('GET', '/stats'));
+  showStats(await tasksApi.stats());
 }
 
 /** Runs an API step; a refused key goes back to key entry, other failures show in the banner. */
@@ -70,7 +70,7 @@ function showApp(on: boolean): void {
 
 /** /stats both proves the key and fills the top of the page. */
 async function signIn(key: string): Promise<void> {
-  const stats = await api<Stats>('GET', '/stats', null, key);
+  const stats: Stats = await withKey(key).stats();
   storeKey(key);
   showApp(true);
   readFilters();

@@ -1,0 +1,176 @@
+import { TASK_STATUSES, type Priority, type TaskStatus } from '../types';
+import type { TasksClient } from '../client';
+import { intOption, type CommandSpec, type Invocation } from './args';
+import { EXIT, UsageError } from './exitCodes';
+import { statsSummary, taskDetail, taskTable } from './format';
+import { tail } from './tail';
+
+/** What a command runs with. */
+export interface CommandContext {
+  client: TasksClient;
+  args: string[];
+  values: Invocation['values'];
+  json: boolean;
+  out(text: string): void;
+  /** Reads `--payload @file` (`@-`: standard input). */
+  readText(path: string): string;
+  /** Aborted by Ctrl+C: `tail` stops and exits 0. */
+  signal: AbortSignal;
+}
+
+export interface Command extends CommandSpec {
+  run(ctx: CommandContext): Promise<number>;
+}
+
+const STATUSES: readonly string[] = TASK_STATUSES;
+
+export const COMMANDS: Command[] = [
+  {
+    name: 'enqueue',
+    args: ['NAME'],
+    summary: 'Enqueue a task by name; prints its id.',
+    options: {
+      payload: { type: 'string', short: 'p' },
+      delay: { type: 'string' },
+      priority: { type: 'string' },
+      'max-attempts': { type: 'string' },
+      'idempotency-key': { type: 'string' },
+    },
+    help: [
+      '-p, --payload JSON|@file   the payload, as JSON or a file holding it (@- reads standard input); default {}',
+      '--delay SECONDS            start no sooner than this, up to 900',
+      '--priority high|default    the queue it goes to (default: the task\'s own)',
+      '--max-attempts N           runs before it fails, 1 to 25 (default: the task\'s own)',
+      '--idempotency-key KEY      the same key and request give the same task (default: a fresh key)',
+    ],
+    async run(ctx) {
+      const priority = ctx.values.priority as string | undefined;
+      if (priority !== undefined && priority !== 'high' && priority !== 'default') throw new UsageError(`--priority must be high or default, not "${priority}"`, 'enqueue');
+      const delaySeconds = intOption(ctx.values, 'delay', 0, 900);
+      const maxAttempts = intOption(ctx.values, 'max-attempts', 1, 25);
+      const idempotencyKey = ctx.values['idempotency-key'] as string | undefined;
+      const accepted = await ctx.client.enqueue(ctx.args[0]!, payloadOf(ctx), {
+        ...(delaySeconds === undefined ? {} : { delaySeconds }),
+        ...(priority ? { priority: priority as Priority } : {}),
+        ...(maxAttempts === undefined ? {} : { maxAttempts }),
+        ...(idempotencyKey ? { idempotencyKey } : {}),
+      });
+      ctx.out(ctx.json ? JSON.stringify(accepted) : `${accepted.taskId}  ${ctx.args[0]}  ${accepted.status}`);
+      return EXIT.ok;
+    },
+  },
+  {
+    name: 'get',
+    args: ['ID'],
+    summary: 'Show a task: its status, attempts, payload, result or error.',
+    options: {},
+    help: [],
+    async run(ctx) {
+      const task = await ctx.client.get(ctx.args[0]!);
+      ctx.out(ctx.json ? JSON.stringify(task) : taskDetail(task));
+      return EXIT.ok;
+    },
+  },
+  {
+    name: 'list',
+    args: [],
+    summary: 'List tasks, newest first.',
+    options: { status: { type: 'string' }, name: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
+    help: [`--status STATUS   only tasks in this status (${STATUSES.join(', ')})`, '--name NAME       only tasks of this name', '--limit N         tasks per page, 1 to 100 (default 20)', '--cursor CURSOR   the page after the one that printed it'],
+    async run(ctx) {
+      const status = (ctx.values.status as string | undefined)?.toUpperCase();
+      if (status !== undefined && !STATUSES.includes(status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}, not "${status}"`, 'list');
+      const limit = intOption(ctx.values, 'limit', 1, 100);
+      const page = await ctx.client.list({
+        ...(status ? { status: status as TaskStatus } : {}),
+        ...(ctx.values.name ? { name: ctx.values.name as string } : {}),
+        ...(limit === undefined ? {} : { limit }),
+        ...(ctx.values.cursor ? { cursor: ctx.values.cursor as string } : {}),
+      });
+      if (ctx.json) ctx.out(JSON.stringify(page));
+      else ctx.out(page.items.length === 0 ? 'no tasks' : `${taskTable(page.items)}${page.nextCursor ? `\n\nmore: tasks list --cursor ${page.nextCursor}` : ''}`);
+      return EXIT.ok;
+    },
+  },
+  {
+    name: 'cancel',
+    args: ['ID'],
+    summary: 'Cancel a task that has not started (PENDING or RETRYING).',
+    options: {},
+    help: [],
+    async run(ctx) {
+      const task = await ctx.client.cancel(ctx.args[0]!);
+      ctx.out(ctx.json ? JSON.stringify(task) : `${task.taskId}  ${task.name}  ${task.status}`);
+      return EXIT.ok;
+    },
+  },
+  {
+    name: 'retry',
+    args: ['ID'],
+    summary: 'Run a FAILED or CANCELLED task again.',
+    options: {},
+    help: [],
+    async run(ctx) {
+      const accepted = await ctx.client.retry(ctx.args[0]!);
+      ctx.out(ctx.json ? JSON.stringify(accepted) : `${accepted.taskId}  ${accepted.status}`);
+      return EXIT.ok;
+    },
+  },
+  {
+    name: 'wait',
+    args: ['ID'],
+    summary: 'Wait for a task to end; exits 0 if it SUCCEEDED, 1 if it FAILED or was CANCELLED, 5 on timeout.',
+    options: { timeout: { type: 'string' } },
+    help: ['--timeout SECONDS   give up after this long (default 300)'],
+    async run(ctx) {
+      const timeoutMs = (intOption(ctx.values, 'timeout', 1, 86_400) ?? 300) * 1000;
+      const task = await ctx.client.waitFor(ctx.args[0]!, { timeoutMs });
+      ctx.out(ctx.json ? JSON.stringify(task) : taskDetail(task));
+      return task.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
+    },
+  },
+  {
+    name: 'tail',
+    args: [],
+    summary: 'Follow new tasks and their outcomes until Ctrl+C.',
+    options: { interval: { type: 'string' }, backlog: { type: 'string' } },
+    help: ['--interval SECONDS   how often to look (default 2)', '--backlog N          the newest tasks to show first (default 10)'],
+    async run(ctx) {
+      const intervalMs = (intOption(ctx.values, 'interval', 1, 3_600) ?? 2) * 1000;
+      const backlog = intOption(ctx.values, 'backlog', 0, 100) ?? 10;
+      await tail(ctx.client, { intervalMs, backlog, json: ctx.json, out: ctx.out, signal: ctx.signal });
+      return EXIT.ok;
+    },
+  },
+  {
+    name: 'stats',
+    args: [],
+    summary: 'Finished tasks over the last hour and the queues\' depth.',
+    options: {},
+    help: [],
+    async run(ctx) {
+      const stats = await ctx.client.stats();
+      ctx.out(ctx.json ? JSON.stringify(stats) : statsSummary(stats));
+      return EXIT.ok;
+    },
+  },
+];
+
+/** `--payload`: JSON text, or `@file` holding it; `{}` when not given. */
+export function payloadOf(ctx: Pick<CommandContext, 'values' | 'readText'>): unknown {
+  const raw = ctx.values.payload as string | undefined;
+  if (raw === undefined) return {};
+  let text = raw;
+  if (raw.startsWith('@')) {
+    try {
+      text = ctx.readText(raw.slice(1));
+    } catch (error) {
+      throw new UsageError(`--payload ${raw}: ${(error as Error).message}`, 'enqueue');
+    }
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new UsageError(`--payload is not JSON: ${text.slice(0, 80)}`, 'enqueue');
+  }
+}

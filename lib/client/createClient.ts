@@ -1,0 +1,83 @@
+import { WaitTimeoutError } from './errors';
+import { createTransport, type TransportOptions } from './transport';
+import type { Accepted, AnyTasks, BatchItem, BatchResult, EnqueueOptions, ListQuery, PayloadFor, Stats, Task, TaskName, TaskPage, TaskSet } from './types';
+
+export type ClientOptions = TransportOptions;
+
+export interface WaitOptions {
+  /** Give up after this long (WaitTimeoutError). Default 60 s. */
+  timeoutMs?: number;
+  /** The first pause between reads; each next one is 1.5 times longer, up to maxIntervalMs. Default 250 ms. */
+  intervalMs?: number;
+  /** Default 5 s. */
+  maxIntervalMs?: number;
+}
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
+/**
+ * A client of the tasks API, typed by the task definitions `T`
+ * (`createClient<typeof import('./tasks')>(...)`): `enqueue` takes a
+ * registered name and that task's payload, and a wrong one does not compile.
+ * It uses only `fetch`, so it runs in Node and in browsers. A non-2xx answer
+ * throws TasksApiError with the API's code; 429 and 503 are tried again,
+ * after Retry-After, when that is safe (every enqueue carries an
+ * Idempotency-Key, its own unless given).
+ */
+export function createClient<T extends TaskSet = AnyTasks>(options: ClientOptions) {
+  const send = createTransport(options);
+  const taskPath = (taskId: string) => `/tasks/${encodeURIComponent(taskId)}`;
+
+  const client = {
+    /** Enqueues one task; resolves once it is recorded and queued. */
+    enqueue<N extends TaskName<T>>(name: N, payload: PayloadFor<T, N>, enqueueOptions: EnqueueOptions = {}): Promise<Accepted> {
+      const { idempotencyKey = crypto.randomUUID(), ...rest } = enqueueOptions;
+      return send<Accepted>({ method: 'POST', path: '/tasks', body: { name, payload, ...rest }, headers: { 'idempotency-key': idempotencyKey }, idempotent: true });
+    },
+
+    /** Enqueues up to 100 tasks; each is accepted or refused on its own (see `items`). */
+    enqueueBatch(tasks: Array<BatchItem<T>>): Promise<BatchResult> {
+      return send<BatchResult>({ method: 'POST', path: '/tasks/batch', body: { tasks }, idempotent: false });
+    },
+
+    /** A task's record; TaskNotFoundError if there is none. */
+    get(taskId: string): Promise<Task<T>> {
+      return send<Task<T>>({ method: 'GET', path: taskPath(taskId), idempotent: true });
+    },
+
+    /** A page of tasks, newest first; follow `nextCursor` until it is null. */
+    list(query: ListQuery = {}): Promise<TaskPage> {
+      return send<TaskPage>({ method: 'GET', path: '/tasks', query: { ...query }, idempotent: true });
+    },
+
+    /** Cancels a task that has not started (PENDING or RETRYING); resolves with its record. */
+    cancel(taskId: string): Promise<Task<T>> {
+      return send<Task<T>>({ method: 'DELETE', path: taskPath(taskId), idempotent: false });
+    },
+
+    /** Runs a FAILED or CANCELLED task again. */
+    retry(taskId: string): Promise<Accepted> {
+      return send<Accepted>({ method: 'POST', path: `${taskPath(taskId)}/retry`, idempotent: false });
+    },
+
+    /** Finished tasks per minute over the last hour and the queues' depth. */
+    stats(): Promise<Stats> {
+      return send<Stats>({ method: 'GET', path: '/stats', idempotent: true });
+    },
+
+    /** Reads the task until it is SUCCEEDED, FAILED or CANCELLED, pausing longer each time; resolves with its record. */
+    async waitFor(taskId: string, { timeoutMs = 60_000, intervalMs = 250, maxIntervalMs = 5_000 }: WaitOptions = {}): Promise<Task<T>> {
+      const deadline = Date.now() + timeoutMs;
+      for (let pause = intervalMs; ; pause = Math.min(maxIntervalMs, pause * 1.5)) {
+        const task = await client.get(taskId);
+        if (TERMINAL.has(task.status)) return task;
+        const left = deadline - Date.now();
+        if (left <= 0) throw new WaitTimeoutError(task, timeoutMs);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+      }
+    },
+  };
+  return client;
+}
+
+export type TasksClient<T extends TaskSet = AnyTasks> = ReturnType<typeof createClient<T>>;

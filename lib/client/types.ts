@@ -1,0 +1,133 @@
+import type { ErrorCode } from '../http/errors';
+import type { PayloadOf, ResultOf, TaskDefinition } from '../task';
+import type { Priority, TaskStatus } from '../types';
+
+/**
+ * The tasks a client knows, as their definitions: a module's exports
+ * (`typeof import('./tasks')`) or any object holding them. Only their types
+ * are read; nothing of the engine is loaded.
+ */
+export type TaskSet = Record<string, unknown>;
+
+/** Any task: the client of a caller that gives no task set. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a definition of any payload schema
+export type AnyTasks = Record<string, TaskDefinition<any, unknown, string>>;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- matches a definition of any payload schema
+type DefinitionsOf<T extends TaskSet> = Extract<T[keyof T], TaskDefinition<any, any, string>>;
+type DefinitionNamed<T extends TaskSet, N> = Extract<DefinitionsOf<T>, { readonly name: N }>;
+
+/** The name of a task in `T` (any string for an untyped client, whose payloads and results are then `unknown`). */
+export type TaskName<T extends TaskSet> = DefinitionsOf<T>['name'];
+/** What `enqueue(name, ...)` takes for the task `N`: its payload schema's input. */
+export type PayloadFor<T extends TaskSet, N extends TaskName<T>> = string extends TaskName<T> ? unknown : PayloadOf<DefinitionNamed<T, N>>;
+/** What a SUCCEEDED task `N` holds as its result. */
+export type ResultFor<T extends TaskSet, N extends TaskName<T>> = string extends TaskName<T> ? unknown : ResultOf<DefinitionNamed<T, N>>;
+
+export interface EnqueueOptions {
+  /** Deliver no sooner than this (at most 900 s). */
+  delaySeconds?: number;
+  priority?: Priority;
+  maxAttempts?: number;
+  /** The same key and request give the same task. Default: a fresh key per call, so that retries of that call are safe. */
+  idempotencyKey?: string;
+}
+
+/** One task of `enqueueBatch`: its name, payload and options (a batch takes no idempotency keys). */
+export type BatchItem<T extends TaskSet> = { [N in TaskName<T>]: { name: N; payload: PayloadFor<T, N> } & Omit<EnqueueOptions, 'idempotencyKey'> }[TaskName<T>];
+
+/** A task accepted (POST /tasks, a retry). */
+export interface Accepted {
+  taskId: string;
+  status: TaskStatus;
+  /** Where to read it: `/tasks/{id}`. */
+  statusUrl: string;
+}
+
+export interface TaskErrorInfo {
+  type: string;
+  message: string;
+}
+
+/** A task in a list (GET /tasks): no payload, result or attempt log. */
+export interface TaskSummary {
+  taskId: string;
+  name: string;
+  status: TaskStatus;
+  priority: Priority;
+  error: TaskErrorInfo | null;
+  run: number;
+  attempts: number;
+  maxAttempts: number;
+  timeoutSeconds: number;
+  delaySeconds: number;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  expiresAt: number;
+}
+
+export interface Attempt {
+  attempt: number;
+  run: number;
+  startedAt: string;
+  durationMs: number;
+  outcome: 'succeeded' | 'failed' | 'timed_out';
+  error?: TaskErrorInfo;
+}
+
+/** A task's record (GET /tasks/{id}), its payload and result typed by its name: narrow on `name` to read them. */
+export type Task<T extends TaskSet = AnyTasks> = {
+  [N in TaskName<T>]: TaskSummary & {
+    name: N;
+    payload: PayloadFor<T, N>;
+    /** Null until the task succeeds; `{truncated: true, ...}` when it was over 64 KB. */
+    result: ResultFor<T, N> | { truncated: true; reason: string; sizeBytes?: number } | null;
+    nextAttemptAt: string | null;
+    attemptLog: Attempt[];
+  };
+}[TaskName<T>];
+
+export interface ListQuery {
+  status?: TaskStatus;
+  name?: string;
+  /** 1 to 100; 20 by default. */
+  limit?: number;
+  /** The nextCursor of the page before. */
+  cursor?: string;
+}
+
+export interface TaskPage {
+  items: TaskSummary[];
+  /** Null at the end; a page may be short and still have one. */
+  nextCursor: string | null;
+}
+
+export type BatchItemResult =
+  | { index: number; ok: true; httpStatus: 202; taskId: string; status: TaskStatus; statusUrl: string }
+  | { index: number; ok: false; httpStatus: number; error: { code: ApiErrorCode; message: string; details?: unknown } };
+
+export interface BatchResult {
+  accepted: number;
+  rejected: number;
+  items: BatchItemResult[];
+}
+
+export interface QueueDepth {
+  visible: number;
+  delayed: number;
+  inFlight: number;
+}
+
+export interface Stats {
+  generatedAt: string;
+  windowMinutes: number;
+  throughput: Array<{ minute: string; succeeded: number; failed: number }>;
+  totals: { succeeded: number; failed: number; cancelled: number };
+  queues: { waiting: number; inFlight: number; byPriority: Record<Priority, QueueDepth> };
+}
+
+/** A code from the API's `{"error": {"code"}}`; `unreachable` when no answer came, `http_<status>` when the answer was not the API's JSON. */
+export type ApiErrorCode = ErrorCode | 'internal_error' | 'unreachable' | `http_${number}`;

@@ -1,0 +1,159 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, TaskNotFoundError, TasksApiError, TasksUnreachableError, WaitTimeoutError, type TasksClient } from '../../lib/client';
+import type { Engine } from '../../lib/engine';
+import type * as tasks from '../../lib/tasks';
+import { TEST_KEY, testApi } from '../support/api';
+import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
+import { runUntilTerminal } from '../support/drive';
+import { serveLambda, type LambdaHttpServer } from '../support/httpServer';
+import { expectErrorLogs } from '../support/logs';
+import { freePorts } from '../support/stack';
+
+/**
+ * lib/client over real HTTP to the api handler on real dynalite and
+ * local-aws-sqs (the worker driven by hand). Where a test needs an answer only
+ * API Gateway gives (a throttling 429, a 503 after the function ran), it sits
+ * in front of the handler as API Gateway would.
+ */
+let aws: LocalAws;
+let engine: Engine;
+let server: LambdaHttpServer;
+let client: TasksClient<typeof tasks>;
+/** Each request through `server`, and what stands in front of the api for it (none: the api answers). */
+const front: Array<(event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2 | undefined>> = [];
+let requests: APIGatewayProxyEventV2[] = [];
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  engine = await createTestEngine(aws);
+  const api = testApi(engine);
+  server = await serveLambda(async (event: APIGatewayProxyEventV2, context: Context) => {
+    requests.push(event);
+    return (await front.shift()?.(event)) ?? api(event, context);
+  });
+  client = createClient<typeof tasks>({ baseUrl: server.url, apiKey: TEST_KEY });
+});
+afterAll(async () => {
+  await server.close();
+  await aws.close();
+});
+
+const apiGatewayAnswer = (statusCode: number, headers: Record<string, string> = {}) => ({ statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ message: 'Service Unavailable' }) });
+
+describe('the typed client', () => {
+  it('enqueues, waits for the outcome and reads the typed result', async () => {
+    const accepted = await client.enqueue('write_log', { message: 'from the client' });
+    expect(accepted).toEqual({ taskId: expect.stringMatching(/^[0-9A-Z]{26}$/), status: 'PENDING', statusUrl: `/tasks/${accepted.taskId}` });
+
+    const [task] = await Promise.all([client.waitFor(accepted.taskId, { timeoutMs: 20_000, intervalMs: 50 }), runUntilTerminal(engine, aws, [accepted.taskId])]);
+
+    expect(task).toMatchObject({ taskId: accepted.taskId, name: 'write_log', status: 'SUCCEEDED', payload: { message: 'from the client' }, result: { message: 'from the client' } });
+    if (task.name === 'write_log' && task.result && !('truncated' in task.result)) expect(task.result.message).toBe('from the client');
+  });
+
+  it('lists with filters, cancels, retries, enqueues a batch and reads the stats', async () => {
+    const pending = await client.enqueue('sleep', { ms: 1 }, { delaySeconds: 600 });
+    const batch = await client.enqueueBatch([
+      { name: 'write_log', payload: { message: 'b1' } },
+      { name: 'flaky', payload: { failTimes: 0, key: 'k' }, priority: 'high' },
+    ]);
+
+    const page = await client.list({ name: 'sleep', status: 'PENDING', limit: 5 });
+    const cancelled = await client.cancel(pending.taskId);
+    const retried = await client.retry(pending.taskId);
+    const stats = await client.stats();
+
+    expect(batch).toMatchObject({ accepted: 2, rejected: 0, items: [{ index: 0, ok: true }, { index: 1, ok: true }] });
+    expect(page.items.map((t) => t.taskId)).toContain(pending.taskId);
+    expect(cancelled).toMatchObject({ taskId: pending.taskId, status: 'CANCELLED' });
+    expect(retried).toEqual({ taskId: pending.taskId, status: 'PENDING', statusUrl: `/tasks/${pending.taskId}` });
+    expect(stats).toMatchObject({ windowMinutes: 60, queues: { byPriority: { high: expect.any(Object), default: expect.any(Object) } } });
+  });
+
+  it('throws typed errors carrying the API’s code and status', async () => {
+    const missing = await client.get('01ARZ3NDEKTSV4RRFFQ69G5FAV').catch((e: unknown) => e);
+    // A caller without types can still send anything; the API refuses it.
+    const untyped = createClient({ baseUrl: server.url, apiKey: TEST_KEY });
+    const invalid = await untyped.enqueue('write_log', { message: 42 }).catch((e: unknown) => e);
+    const refused = await createClient({ baseUrl: server.url, apiKey: 'wrong' }).list().catch((e: unknown) => e);
+    const conflict = await client.retry((await client.enqueue('write_log', { message: 'fine' })).taskId).catch((e: unknown) => e);
+
+    expect(missing).toBeInstanceOf(TaskNotFoundError);
+    expect(missing).toMatchObject({ status: 404, code: 'task_not_found', name: 'TaskNotFoundError' });
+    expect(invalid).toMatchObject({ status: 400, code: 'validation_error', details: [{ path: 'message', message: expect.any(String) }] });
+    expect(invalid).not.toBeInstanceOf(TaskNotFoundError);
+    expect(refused).toMatchObject({ status: 401, code: 'unauthorized' });
+    expect(conflict).toMatchObject({ status: 409, code: 'invalid_state' });
+    expect(conflict).toBeInstanceOf(TasksApiError);
+  });
+
+  it('sends one Idempotency-Key per enqueue, so a 503 after the task landed gives the same task, once', async () => {
+    requests = [];
+    // API Gateway gave up on the function after it had enqueued: the client cannot know, and sends it again.
+    front.push(async (event) => {
+      await testApi(engine)(event, {} as Context);
+      return apiGatewayAnswer(503);
+    });
+
+    const accepted = await client.enqueue('write_log', { message: 'exactly once' });
+
+    expect(requests).toHaveLength(2);
+    const keys = requests.map((r) => r.headers['idempotency-key']);
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe(keys[0]);
+    const page = await client.list({ name: 'write_log', limit: 100 });
+    const landed = await Promise.all(page.items.map((t) => client.get(t.taskId)));
+    expect(landed.filter((t) => (t.payload as { message: string }).message === 'exactly once').map((t) => t.taskId)).toEqual([accepted.taskId]);
+    // Two calls, two keys: two tasks.
+    const again = await client.enqueue('write_log', { message: 'exactly once' });
+    expect(again.taskId).not.toBe(accepted.taskId);
+  });
+
+  it('honours Retry-After on a 429, and tries no more than maxTries', async () => {
+    requests = [];
+    front.push(async () => apiGatewayAnswer(429, { 'retry-after': '1' }));
+    const started = Date.now();
+    await client.list({ limit: 1 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    expect(requests).toHaveLength(2);
+
+    requests = [];
+    expectErrorLogs('Request failed'); // the api's 503s, on purpose
+    const down = siblingEngine(aws, engine);
+    down.dynamo.add({ command: 'Query', effect: 'fail' });
+    const downServer = await serveLambda(async (event, context) => {
+      requests.push(event);
+      return testApi(down.engine)(event, context);
+    });
+    try {
+      const error = await createClient({ baseUrl: downServer.url, apiKey: TEST_KEY, maxTries: 2, maxRetryDelayMs: 10 }).list().catch((e: unknown) => e);
+      expect(error).toMatchObject({ status: 503, code: 'service_unavailable' });
+      expect(requests).toHaveLength(2);
+    } finally {
+      await downServer.close();
+    }
+  });
+
+  it('does not send a cancel again after a 503 it cannot trust', async () => {
+    requests = [];
+    front.push(async () => apiGatewayAnswer(503));
+
+    const error = await client.cancel('01ARZ3NDEKTSV4RRFFQ69G5FAV').catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ status: 503, code: 'http_503' });
+    expect(requests).toHaveLength(1);
+  });
+
+  it('says when the API cannot be reached, and when a wait runs out', async () => {
+    const [port] = await freePorts(1);
+    const nowhere = await createClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: TEST_KEY, maxTries: 2 }).list().catch((e: unknown) => e);
+    const { taskId } = await client.enqueue('sleep', { ms: 1 }, { delaySeconds: 600 });
+    const waited = await client.waitFor(taskId, { timeoutMs: 300, intervalMs: 50 }).catch((e: unknown) => e);
+
+    expect(nowhere).toBeInstanceOf(TasksUnreachableError);
+    expect(nowhere).toMatchObject({ status: 0, code: 'unreachable' });
+    expect(waited).toBeInstanceOf(WaitTimeoutError);
+    expect(waited).toMatchObject({ task: { taskId, status: 'PENDING' }, message: `Task ${taskId} is still PENDING after 300 ms` });
+  });
+});
