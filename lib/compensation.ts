@@ -22,7 +22,7 @@ const STOP_TRIES = 5;
  * yields to whatever claimed or took the task first.
  *
  * If DynamoDB refuses even the stop, the outcome cannot be known: the one case
- * left (README, Delivery semantics). It is logged with the task id and the
+ * left (docs/delivery-semantics.md). It is logged with the task id and the
  * caller answers 503.
  */
 export async function stopUnstarted(engine: Engine, task: Copied, run: number, cause: unknown, owner?: string): Promise<Resolution> {

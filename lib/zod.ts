@@ -3,8 +3,7 @@
  * The HTTP API returns zod's messages to clients; classic zod registers
  * English on first use, zod/mini leaves the locale to the application.
  * zod/mini rather than zod: the same schemas and messages at a fraction of
- * the bundle, since only the functions used are kept (see README,
- * Performance). Task payload schemas may use either.
+ * the bundle, since only the functions used are kept (see docs/performance.md). Task payload schemas may use either.
  */
 import { _default, coerce, config, int, maximum, minimum, pipe } from 'zod/mini';
 import en from 'zod/v4/locales/en.js';

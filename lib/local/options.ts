@@ -46,7 +46,7 @@ export function localOptions(env: NodeJS.ProcessEnv, cwd: string): LocalOptions 
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = issue.path.join('.');
-    throw new LocalStartupError(`${name}=${JSON.stringify(env[name])} is not valid (${issue.message})`, `fix or unset ${name}; see "Run locally" in the README`);
+    throw new LocalStartupError(`${name}=${JSON.stringify(env[name])} is not valid (${issue.message})`, `fix or unset ${name}; see docs/running-locally.md`);
   }
   const e = parsed.data;
   return {

@@ -32,7 +32,7 @@ export interface RecoveryReport {
  * and the task is taken over at once.
  *
  * Not run on AWS: there the queue is durable, a message outlives any worker,
- * and every unfinished task keeps one (README, Delivery semantics).
+ * and every unfinished task keeps one (docs/delivery-semantics.md).
  */
 export async function requeueUnfinishedTasks(engine: Engine): Promise<RecoveryReport> {
   const report: RecoveryReport = { requeued: {}, failed: [] };

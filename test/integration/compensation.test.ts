@@ -90,7 +90,7 @@ describe('a failed enqueue', () => {
     expect(dynamo.calls.filter((c) => c.command === 'PutItem' && isStop(c.input))).toHaveLength(5);
     const taskId = taskIdOf(dynamo);
     expect(logged).toHaveBeenCalledWith('Enqueue failed and could not be stopped: the task may still run', expect.objectContaining({ taskId }));
-    // The one documented case: the record stays PENDING, with no message (README, Delivery semantics).
+    // The one documented case: the record stays PENDING, with no message (docs/delivery-semantics.md).
     expect(await base.store.get(taskId)).toMatchObject({ status: 'PENDING' });
   });
 

@@ -25,7 +25,7 @@ expectErrorLogs(
 );
 
 /**
- * The delivery promises of the README, each under the race or the fault that
+ * The delivery promises of docs/delivery-semantics.md, each under the race or the fault that
  * breaks it: two engines with their own clients on one table and queue (two
  * Lambda instances), and SDK middleware that delays a call, fails it, or lets
  * it land and loses the answer.

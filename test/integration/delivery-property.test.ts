@@ -99,7 +99,7 @@ interface Outcome {
   taskIds: string[];
   keyed?: string;
   background?: boolean;
-  /** When a 5xx answer was decided: tasks that started before it are the one documented exception (README). */
+  /** When a 5xx answer was decided: tasks that started before it are the one documented exception (docs/delivery-semantics.md). */
   answeredAt: number;
 }
 
@@ -211,7 +211,7 @@ async function violations(index: number, outcomes: Outcome[], accepted: Set<stri
   }
   const ran = (tagPrefix: string) => attempts.filter((x) => x.tag === tagPrefix || x.tag.startsWith(`${tagPrefix}-bg`));
   for (const o of outcomes.filter((x) => x.status >= 500 && !x.keyed)) {
-    // The documented exception (README): a task of an all-or-nothing call that a worker had already claimed when the others
+    // The documented exception (docs/delivery-semantics.md): a task of an all-or-nothing call that a worker had already claimed when the others
     // failed runs, retries and all (its first claim, startedAt, came before the answer; its attempts may all come after it).
     const claimedFirst = new Set<string>();
     for (const id of o.background ? o.taskIds : []) {

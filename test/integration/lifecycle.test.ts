@@ -109,11 +109,13 @@ describe('cancel and retry', () => {
     await expect(retryTask(engine, taskId)).rejects.toBeInstanceOf(DependencyUnavailableError);
 
     const after = await base.store.get(taskId);
-    // The new run number stays, so that a message of it that did go out finds nothing to run.
-    const { run, updatedAt, ...rest } = before!;
+    // The new run number stays, so that a message of it that did go out finds nothing to run. The expiry the retry
+    // moved on stays moved: the task is kept longer, never shorter.
+    const { run, updatedAt, expiresAt, ...rest } = before!;
     expect(run).toBe(1);
-    expect(after).toEqual({ ...rest, run: 2, updatedAt: after!.updatedAt });
+    expect(after).toEqual({ ...rest, run: 2, updatedAt: after!.updatedAt, expiresAt: after!.expiresAt });
     expect(Date.parse(after!.updatedAt)).toBeGreaterThanOrEqual(Date.parse(updatedAt));
+    expect(after!.expiresAt).toBeGreaterThanOrEqual(expiresAt);
   });
 });
 
