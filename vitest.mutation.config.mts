@@ -8,7 +8,7 @@ import base from './vitest.config.mjs';
  * log secrecy) and the local runtime's own tests (event source, recovery,
  * invoke), which reach the delivery code only through seconds of polling and
  * would multiply the run's length for mutants the direct tests already cover.
- * The random-interleaving property test is left out too: its verdict on a
+ * The API's contract tests (OpenAPI, client, CLI, docs) check no delivery code. The random-interleaving property test is left out too: its verdict on a
  * mutant depends on timing, and a kill that a re-run might not repeat is not
  * a test that notices. A shorter test timeout, since a mutant that hangs a
  * test waits it out.
@@ -26,6 +26,12 @@ export default defineConfig({
       'test/integration/secrets.test.ts',
       'test/integration/local-*.test.ts',
       'test/integration/delivery-property.test.ts',
+      // The API's contract (the document, the client, the CLI) checks no delivery code either, and waits out SDK retries.
+      'test/integration/openapi*.test.ts',
+      'test/integration/client.test.ts',
+      'test/unit/cli.test.ts',
+      'test/unit/client-*.test.ts',
+      'test/unit/docs-links.test.ts',
     ],
     testTimeout: 6_000,
   },
