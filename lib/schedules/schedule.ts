@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import type { $ZodType } from 'zod/v4/core';
+import * as z from '../zod';
+import { nextCronRun, parseCron, type CronSchedule } from './cron';
+import { nextRateRun, parseEvery, type Rate } from './every';
+import { isTimeZone } from './zonedTime';
+
+/** `defineTask({ schedule })`: when the task is enqueued on its own, and with which payload. */
+export type ScheduleOptions<P = unknown> = (
+  | {
+      /** Crontab's five fields (`0 9 * * MON-FRI`) or EventBridge's six (`0 9 ? * MON-FRI *`), read in `timezone`. */
+      cron: string;
+      every?: never;
+    }
+  | {
+      /** A rate: `5 minutes`, `1 hour`, `2 days`. */
+      every: string;
+      cron?: never;
+    }
+) & {
+  /** An IANA time zone (`Europe/Paris`); DST as EventBridge Scheduler handles it. Default UTC. */
+  timezone?: string;
+  /** The payload of every run; checked against the task's schema when the task is defined. Default `{}`. */
+  payload?: P;
+};
+
+/** A task's schedule, checked and in the form EventBridge Scheduler takes. */
+export interface RecurringSchedule {
+  /** The task it enqueues, which is also its name in GET /schedules. */
+  readonly name: string;
+  readonly cron?: string;
+  readonly every?: string;
+  readonly timezone: string;
+  /** `cron(...)` or `rate(...)`: EventBridge's schedule expression. */
+  readonly expression: string;
+  readonly payload: unknown;
+  readonly when: { cron: CronSchedule } | { rate: Rate };
+}
+
+/**
+ * Checks a task's schedule when the task is defined, so that a bad one fails
+ * at start (and at package time), never at 9 o'clock on a Monday: the
+ * expression, the time zone and the payload against the task's schema.
+ */
+export function checkSchedule(taskName: string, options: ScheduleOptions, payloadSchema: $ZodType, now = Date.now()): RecurringSchedule {
+  const where = `defineTask(${taskName}): schedule`;
+  const { cron, every, timezone = 'UTC', payload = {} } = options as { cron?: unknown; every?: unknown; timezone?: string; payload?: unknown };
+  if ((cron === undefined) === (every === undefined)) throw new TypeError(`${where} takes either cron or every`);
+  if (typeof timezone !== 'string' || !isTimeZone(timezone)) throw new TypeError(`${where}.timezone "${String(timezone)}" is not a time zone this runtime knows (an IANA name such as Europe/Paris)`);
+  let when: RecurringSchedule['when'];
+  try {
+    if (typeof cron === 'string') when = { cron: parseCron(cron) };
+    else if (typeof every === 'string') when = { rate: parseEvery(every) };
+    else throw new TypeError('cron and every are strings');
+  } catch (error) {
+    throw new TypeError(`${where}.${cron === undefined ? 'every' : 'cron'}: ${(error as Error).message}`);
+  }
+  if ('cron' in when && nextCronRun(when.cron, timezone, now) === undefined) throw new TypeError(`${where}.cron "${String(cron)}" never fires again`);
+  const parsed = z.safeParse(payloadSchema, payload);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ');
+    throw new TypeError(`${where}.payload does not match the task's schema (${issues})`);
+  }
+  return Object.freeze({
+    name: taskName,
+    ...(typeof cron === 'string' ? { cron } : { every: every as string }),
+    timezone,
+    expression: 'cron' in when ? `cron(${when.cron.fields})` : when.rate.expression,
+    payload,
+    when,
+  });
+}
+
+/**
+ * The schedule's next run after `afterMs`. A cron schedule's is known from
+ * its expression; a rate's runs from when its schedule started (a deploy on
+ * AWS, the start of `npm start` locally), known here only through its last
+ * run: undefined before the first one.
+ */
+export function nextRunOf(schedule: RecurringSchedule, afterMs: number, lastRunMs?: number): number | undefined {
+  if ('cron' in schedule.when) return nextCronRun(schedule.when.cron, schedule.timezone, afterMs);
+  return lastRunMs === undefined ? undefined : nextRateRun(schedule.when.rate, lastRunMs, afterMs);
+}
+
+/** EventBridge's limits on a schedule's name: 64 characters of [0-9a-zA-Z-_.]. */
+const NAME_ROOM = 64 - 'recurring-'.length;
+
+/** The EventBridge schedule of a task's recurring runs (a task name may hold `:` and up to 128 characters). */
+export function recurringScheduleName(taskName: string): string {
+  const clean = taskName.replace(/[^0-9A-Za-z_.-]/g, '-');
+  const name = clean.length <= NAME_ROOM && clean === taskName ? clean : `${clean.slice(0, NAME_ROOM - 9)}-${shortHash(taskName)}`;
+  return `recurring-${name}`;
+}
+
+/** The template's logical id of a task's schedule: letters and digits only. */
+export function scheduleLogicalId(taskName: string): string {
+  const words = taskName.split(/[^0-9A-Za-z]+/).filter(Boolean);
+  const pascal = words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join('').slice(0, 200);
+  return `Schedule${pascal}${shortHash(taskName).toUpperCase()}`;
+}
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 8);
+}
