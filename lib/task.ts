@@ -8,8 +8,8 @@ export const TASK_LIMITS = {
   maxAttempts: 25,
   /** The worker Lambda's timeout (serverless.yml) bounds this, less a margin to record the outcome. */
   maxTimeoutSeconds: 840,
-  /** SQS's own cap on DelaySeconds. */
-  maxDelaySeconds: 900,
+  /** A year: beyond SQS's own 900 s, a timer sends the message (docs/scheduling.md). */
+  maxDelaySeconds: 31_536_000,
   /** SQS's message cap; the payload lives in DynamoDB but we keep the SQS-compatible bound. */
   maxPayloadBytes: 256 * 1024,
 } as const;

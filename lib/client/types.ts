@@ -25,8 +25,10 @@ export type PayloadFor<T extends TaskSet, N extends TaskName<T>> = string extend
 export type ResultFor<T extends TaskSet, N extends TaskName<T>> = string extends TaskName<T> ? unknown : ResultOf<DefinitionNamed<T, N>>;
 
 export interface EnqueueOptions {
-  /** Deliver no sooner than this (at most 900 s). */
+  /** Run no sooner than this many seconds from now (up to a year); the task reads SCHEDULED until then. */
   delaySeconds?: number;
+  /** Run no sooner than this moment (RFC 3339, up to a year ahead); not with delaySeconds. */
+  runAt?: string;
   priority?: Priority;
   maxAttempts?: number;
   /** The same key and request give the same task. Default: a fresh key per call, so that retries of that call are safe. */
@@ -61,6 +63,8 @@ export interface TaskSummary {
   maxAttempts: number;
   timeoutSeconds: number;
   delaySeconds: number;
+  /** When the first run may start, for a task enqueued with runAt or delaySeconds. */
+  runAt: string | null;
   createdAt: string;
   updatedAt: string;
   startedAt: string | null;

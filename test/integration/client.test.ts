@@ -59,7 +59,7 @@ describe('the typed client', () => {
       { name: 'flaky', payload: { failTimes: 0, key: 'k' }, priority: 'high' },
     ]);
 
-    const page = await client.list({ name: 'sleep', status: 'PENDING', limit: 5 });
+    const page = await client.list({ name: 'sleep', status: 'SCHEDULED', limit: 5 });
     const cancelled = await client.cancel(pending.taskId);
     const retried = await client.retry(pending.taskId);
     const stats = await client.stats();
@@ -154,6 +154,6 @@ describe('the typed client', () => {
     expect(nowhere).toBeInstanceOf(TasksUnreachableError);
     expect(nowhere).toMatchObject({ status: 0, code: 'unreachable' });
     expect(waited).toBeInstanceOf(WaitTimeoutError);
-    expect(waited).toMatchObject({ task: { taskId, status: 'PENDING' }, message: `Task ${taskId} is still PENDING after 300 ms` });
+    expect(waited).toMatchObject({ task: { taskId, status: 'SCHEDULED' }, message: `Task ${taskId} is still SCHEDULED after 300 ms` });
   });
 });

@@ -367,7 +367,7 @@ describe('serverless package --stage prod', () => {
     });
     // Everything a list row shows, and nothing more (no payload, result or attempt log).
     const row = Object.keys(toSummaryView(toSummary(undefined, SAMPLE_STATE)));
-    expect([...index!.Projection.NonKeyAttributes].sort()).toEqual(row.filter((k) => k !== 'delaySeconds').sort());
+    expect([...index!.Projection.NonKeyAttributes].sort()).toEqual(row.filter((k) => k !== 'delaySeconds' && k !== 'runAt').sort());
   });
 
   it('gives each function its own role, and no role a wildcard action or resource on SQS or DynamoDB', () => {

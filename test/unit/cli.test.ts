@@ -91,7 +91,7 @@ describe('tasks: what it prints for people', () => {
 
   it('shows a task field by field, its error and its payload and result as JSON', () => {
     const task = {
-      taskId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', name: 'fail', status: 'FAILED', priority: 'default', run: 1, attempts: 3, maxAttempts: 3, timeoutSeconds: 30, delaySeconds: 0,
+      taskId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', name: 'fail', status: 'FAILED', priority: 'default', run: 1, attempts: 3, maxAttempts: 3, timeoutSeconds: 30, delaySeconds: 0, runAt: null,
       createdAt: '2026-01-02T03:04:05.000Z', updatedAt: '2026-01-02T03:04:09.000Z', startedAt: '2026-01-02T03:04:06.000Z', finishedAt: '2026-01-02T03:04:09.000Z',
       durationMs: 12, expiresAt: 0, error: { type: 'Error', message: 'nope' }, payload: { message: 'nope' }, result: null, nextAttemptAt: null, attemptLog: [],
     } as Task;
