@@ -6,6 +6,7 @@ import type { Engine } from './engine';
 import { TaskTimeoutError } from './errors';
 import { parseMessage, type ParsedMessage, type TaskMessage } from './message';
 import { runsAtOf } from './schedules/runAt';
+import { enqueueTick, parseTick } from './schedules/tick';
 import { claimTask, finishAttempt, markTaskFailed, releaseClaim, type AttemptOutcome, type Claim } from './store/claims';
 import { addCounts, noCounts, type FinishedCounts } from './store/counters';
 import { newWriteToken } from './store/dynamo';
@@ -128,6 +129,9 @@ async function processMessage(batch: Batch, record: SQSRecord): Promise<MessageO
   const receiveCount = receiveCountOf(record);
   const parsed = batch.messages.get(record.messageId)!;
   if (!parsed.ok) {
+    // A recurring schedule's tick (lib/schedules): it enqueues that tick's task, once.
+    const tick = parseTick(record.body);
+    if (tick) return (await enqueueTick(engine, tick)) ? ack : handBack(outageBackoffSeconds(receiveCount));
     // Not ours, or corrupted: without a run it may not touch any task. Redrive takes it to the DLQ.
     engine.logger.error('Message is not a task message', { messageId: record.messageId, taskId: parsed.taskId });
     return handBack(orphanBackoffSeconds(receiveCount));
