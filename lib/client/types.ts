@@ -135,3 +135,23 @@ export interface Stats {
 
 /** A code from the API's `{"error": {"code"}}`; `unreachable` when no answer came, `http_<status>` when the answer was not the API's JSON. */
 export type ApiErrorCode = ErrorCode | 'internal_error' | 'unreachable' | `http_${number}`;
+
+/** A recurring schedule (GET /schedules): from its task's definition, with what the table knows of it. */
+export interface Schedule {
+  /** The task it enqueues, which names the schedule too. */
+  name: string;
+  cron?: string;
+  every?: string;
+  timezone: string;
+  /** As EventBridge Scheduler runs it: `cron(...)` or `rate(...)`. */
+  expression: string;
+  /** The next tick; null while paused, and for a rate before its first tick. */
+  nextRunAt: string | null;
+  paused: boolean;
+  lastRunAt?: string;
+  lastTaskId?: string;
+}
+
+export interface SchedulePage {
+  items: Schedule[];
+}
