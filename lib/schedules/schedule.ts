@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { $ZodType } from 'zod/v4/core';
 import * as z from '../zod';
 import { nextCronRun, parseCron, type CronSchedule } from './cron';
@@ -112,6 +111,9 @@ export function scheduleLogicalId(taskName: string): string {
   return `Schedule${pascal}${shortHash(taskName).toUpperCase()}`;
 }
 
+/** Eight hex digits of FNV-1a: names apart, no node:crypto (lib/task.ts, and so this file, is read by the browser client's types too). */
 function shortHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 8);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
 }
