@@ -141,7 +141,7 @@ if (!hasChromium && process.env.REQUIRE_BROWSER === '1') {
 
     await page.getByRole('button', { name: 'Pause schedule daily_report' }).click();
     await scheduleRow.locator('.next-run', { hasText: 'paused' }).waitFor();
-    expect(await page.getByRole('button', { name: 'Resume schedule daily_report' }).evaluate((b) => b === document.activeElement)).toBe(true);
+    expect(await page.evaluate("document.activeElement?.getAttribute('aria-label')")).toBe('Resume schedule daily_report');
     await page.keyboard.press('Enter');
     await scheduleRow.locator('button', { hasText: 'Pause' }).waitFor();
     expect(await scheduleRow.locator('.next-run').getAttribute('title')).toBe(next.items[0]!.nextRunAt);
