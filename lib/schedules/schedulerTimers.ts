@@ -27,15 +27,26 @@ export function timerName(taskId: string, run: number): string {
 }
 
 /**
- * When the schedule fires: a minute before runAt, rounded down to the minute,
- * in UTC. Scheduler invokes its target somewhere within the minute it is set
- * for (its precision is 60 s), so the message always arrives before runAt,
- * and the worker hands it back to SQS for the seconds left: the task starts
- * within about a second of runAt, not within a minute.
+ * When the schedule of a first run fires: a minute before runAt, rounded down
+ * to the minute, in UTC. Scheduler invokes its target somewhere within the
+ * minute it is set for (its precision is 60 s), so the message always arrives
+ * before runAt, and the worker hands it back to SQS for the seconds left: the
+ * task starts within about a second of runAt, not within a minute.
  */
 export function fireExpression(runAtMs: number): string {
   const minute = Math.floor((runAtMs - 60_000) / 60_000) * 60_000;
   return `at(${new Date(minute).toISOString().slice(0, 19)})`;
+}
+
+/**
+ * When the schedule of a later run fires: in the minute after runAt's. Only a
+ * first run's early message is held back by the worker (a later run is
+ * normally a retry, which runs at once); a later run with a timer is an
+ * Idempotency-Key's new run of a stopped first one, and must not come early
+ * either: up to two minutes late, never before.
+ */
+export function lateFireExpression(runAtMs: number): string {
+  return fireExpression(runAtMs + 120_000);
 }
 
 /**
@@ -58,7 +69,7 @@ export class SchedulerTimers implements TaskTimers {
         new CreateScheduleCommand({
           Name: timerName(taskId, run),
           GroupName: this.targets.group,
-          ScheduleExpression: fireExpression(runAtMs),
+          ScheduleExpression: run === 1 ? fireExpression(runAtMs) : lateFireExpression(runAtMs),
           ScheduleExpressionTimezone: 'UTC',
           FlexibleTimeWindow: { Mode: 'OFF' },
           ActionAfterCompletion: 'DELETE',

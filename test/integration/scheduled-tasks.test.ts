@@ -159,6 +159,16 @@ describe('a task a year ahead, on AWS: an EventBridge Scheduler one-time schedul
     expect([...scheduler.schedules.keys()].filter((k) => k.includes(taskId))).toHaveLength(1);
   });
 
+  it('sets a later run’s schedule (an Idempotency-Key’s new run of a stopped first one) for after runAt: the worker holds back only first runs', async () => {
+    const runAtMs = Date.parse('2027-05-05T10:05:30.000Z');
+    await onAws.timers.set({ message: { v: 2, taskId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', name: 'write_log', run: 2 }, priority: 'high' }, runAtMs);
+
+    expect(scheduler.schedules.get(`${targets.group}/run-01ARZ3NDEKTSV4RRFFQ69G5FAV-2`)).toMatchObject({
+      ScheduleExpression: 'at(2027-05-05T10:06:00)',
+      Target: { Arn: targets.queueArns.high, Input: JSON.stringify({ v: 2, taskId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', name: 'write_log', run: 2 }) },
+    });
+  });
+
   it('answers 503 when EventBridge Scheduler refuses the schedule, and the task is stopped: nothing will run', async () => {
     expectErrorLogs('Request failed');
     scheduler.failNext(3, { status: 500, landed: false });

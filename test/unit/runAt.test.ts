@@ -4,7 +4,7 @@ import { ValidationError } from '../../lib/errors';
 import type { OutgoingMessage } from '../../lib/message';
 import { sendFirstRuns, sendRun } from '../../lib/schedules/dispatch';
 import { MAX_SCHEDULE_SECONDS, needsTimer, runAtFields, runAtText, runsAtOf, SQS_MAX_DELAY_SECONDS } from '../../lib/schedules/runAt';
-import { fireExpression, timerName } from '../../lib/schedules/schedulerTimers';
+import { fireExpression, lateFireExpression, timerName } from '../../lib/schedules/schedulerTimers';
 
 const NOW = new Date('2027-01-01T00:00:00.000Z');
 const T0 = NOW.getTime();
@@ -104,5 +104,8 @@ describe('how enqueue sends a run', () => {
     expect(timerName('01ARZ3NDEKTSV4RRFFQ69G5FAV', 3)).toBe('run-01ARZ3NDEKTSV4RRFFQ69G5FAV-3');
     expect(fireExpression(Date.parse('2027-06-30T23:59:59.999Z'))).toBe('at(2027-06-30T23:58:00)');
     expect(fireExpression(Date.parse('2027-07-01T00:00:00.000Z'))).toBe('at(2027-06-30T23:59:00)');
+    // A later run's message is not held back by the worker: its schedule fires in the minute after runAt's, never before it.
+    expect(lateFireExpression(Date.parse('2027-06-30T23:59:59.999Z'))).toBe('at(2027-07-01T00:00:00)');
+    expect(lateFireExpression(Date.parse('2027-07-01T00:00:00.000Z'))).toBe('at(2027-07-01T00:01:00)');
   });
 });
