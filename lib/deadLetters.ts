@@ -2,6 +2,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { consumerBudget, withBudget, type DeadlineSource } from './deadline';
 import type { Engine } from './engine';
 import { parseMessage, toMessage } from './message';
+import { runsAtOf } from './schedules/runAt';
 import { markTaskFailed } from './store/claims';
 import { addCounts, noCounts } from './store/counters';
 import { loggableError } from './taskError';
@@ -83,7 +84,7 @@ async function deadLetter(engine: Engine, message: SQSRecord): Promise<'failed' 
     return DROPPED;
   }
   // Never touched: PENDING run 1, claimable once the task's delay is over.
-  const current = state ?? { status: 'PENDING', run: 1, attempts: 0, maxAttempts: task.maxAttempts, claimableAt: Date.parse(task.createdAt) + (task.delaySeconds ?? 0) * 1000 };
+  const current = state ?? { status: 'PENDING', run: 1, attempts: 0, maxAttempts: task.maxAttempts, claimableAt: runsAtOf(task) };
   if (current.run !== run || current.status === 'SUCCEEDED' || current.status === 'FAILED' || current.status === 'CANCELLED') {
     engine.logger.info('Dead-lettered message of a run that is over; dropped', { taskId, run, currentRun: current.run, status: current.status });
     return DROPPED;

@@ -3,6 +3,8 @@ import { createDocumentClient, createSqsClient } from './clients';
 import { loadConfig, type EngineConfig } from './config';
 import { TaskMetrics } from './metrics';
 import { TaskQueue } from './queue';
+import type { TaskTimers } from './schedules/timers';
+import { createTimers } from './schedules/timersConfig';
 import { TaskStore } from './store/taskStore';
 
 /** Everything the api, worker and enqueue paths need; injectable so tests point it at local servers. */
@@ -10,6 +12,8 @@ export interface Engine {
   config: EngineConfig;
   store: TaskStore;
   queue: TaskQueue;
+  /** What sends a task's message when its runAt is further ahead than SQS can hold it (lib/schedules). */
+  timers: TaskTimers;
   logger: Logger;
   /** EMF metrics by task name; absent, nothing is measured. */
   metrics?: TaskMetrics;
@@ -20,6 +24,7 @@ export interface EngineOverrides {
   config?: EngineConfig;
   store?: TaskStore;
   queue?: TaskQueue;
+  timers?: TaskTimers;
   logger?: Logger;
   metrics?: TaskMetrics;
   now?: () => Date;
@@ -28,10 +33,12 @@ export interface EngineOverrides {
 /** Builds an engine from the environment, with any part replaced. */
 export function createEngine(overrides: EngineOverrides = {}): Engine {
   const config = overrides.config ?? loadConfig();
+  const store = overrides.store ?? new TaskStore(createDocumentClient(), config.tableName);
   return {
     config,
-    store: overrides.store ?? new TaskStore(createDocumentClient(), config.tableName),
+    store,
     queue: overrides.queue ?? new TaskQueue(createSqsClient(), config.queueUrls),
+    timers: overrides.timers ?? createTimers(store),
     logger: overrides.logger ?? new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'background-tasks' }),
     metrics: overrides.metrics ?? new TaskMetrics(),
     now: overrides.now ?? (() => new Date()),

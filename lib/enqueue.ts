@@ -3,7 +3,7 @@ import { resolving } from './deadline';
 import { getDefaultEngine, type Engine } from './engine';
 import { TaskQueueError } from './errors';
 import { enqueueWithKey } from './idempotency';
-import { toMessage } from './message';
+import { sendFirstRuns, sendRun } from './schedules/dispatch';
 import { newRecord, prepareTask, type EnqueuedTask, type EnqueueOptions, type PreparedTask } from './preparedTask';
 import { newTaskItems } from './store/items';
 import type { PayloadOf, TaskDefinition } from './task';
@@ -46,7 +46,7 @@ async function enqueueNew(engine: Engine, prepared: PreparedTask): Promise<Enque
   const { task } = prepared;
   const [written, sent] = await Promise.allSettled([
     engine.store.create(newTaskItems(task, prepared.payloadJson, prepared.payloadBytes)),
-    engine.queue.send(toMessage(task, 1, task.delaySeconds)),
+    sendRun(engine, task, 1),
   ]);
   const failure = [written, sent].find((r) => r.status === 'rejected');
   if (!failure) return { taskId: task.taskId, record: newRecord(prepared), created: true };
@@ -90,7 +90,7 @@ export async function enqueueMany(engine: Engine, items: EnqueueManyItem[], { al
   const valid = prepared.filter((p): p is PreparedTask => !(p instanceof TaskQueueError));
   const [writeFailures, sendFailures] = await Promise.all([
     engine.store.createMany(valid.map((p) => newTaskItems(p.task, p.payloadJson, p.payloadBytes))),
-    engine.queue.sendMany(valid.map((p) => toMessage(p.task, 1, p.task.delaySeconds))),
+    sendFirstRuns(engine, valid.map((p) => p.task)),
   ]);
   const errorOf = (id: string) => writeFailures.get(id) ?? sendFailures.get(id);
   const firstError = valid.map((p) => errorOf(p.task.taskId)).find((e) => e !== undefined);

@@ -6,6 +6,7 @@ export type TaskErrorCode =
   | 'task_not_found'
   | 'invalid_state'
   | 'idempotency_key_reused'
+  | 'schedule_not_found'
   | 'service_unavailable'
   | 'background_enqueue_failed';
 
@@ -72,15 +73,17 @@ export class IdempotencyConflictError extends TaskQueueError {
   }
 }
 
-/** SQS or DynamoDB could not be reached or refused the call; `retryable` says whether to try again. */
+const DEPENDENCY_NAMES = { sqs: 'SQS', dynamodb: 'DynamoDB', scheduler: 'EventBridge Scheduler' } as const;
+
+/** SQS, DynamoDB or EventBridge Scheduler could not be reached or refused the call; `retryable` says whether to try again. */
 export class DependencyUnavailableError extends TaskQueueError {
   constructor(
-    readonly dependency: 'sqs' | 'dynamodb',
+    readonly dependency: keyof typeof DEPENDENCY_NAMES,
     action: string,
     cause: unknown,
     readonly retryable = true,
   ) {
-    super('service_unavailable', `${dependency === 'sqs' ? 'SQS' : 'DynamoDB'} ${action} failed`, { cause });
+    super('service_unavailable', `${DEPENDENCY_NAMES[dependency]} ${action} failed`, { cause });
   }
 }
 

@@ -4,7 +4,7 @@ import { pauseWithin, resolving, timeLeft } from './deadline';
 import { newRecord, type EnqueuedTask, type PreparedTask } from './preparedTask';
 import type { Engine } from './engine';
 import { DependencyUnavailableError, IdempotencyConflictError } from './errors';
-import { toMessage } from './message';
+import { sendRun } from './schedules/dispatch';
 import { beginDispatch, endDispatch, putMarker, reviveStopped, takeOverDispatch } from './store/idempotency';
 import { newTaskItems, type StateItem } from './store/items';
 import type { TaskRecord } from './types';
@@ -68,7 +68,7 @@ export async function enqueueWithKey(engine: Engine, prepared: PreparedTask, key
     // This request holds the sending of run `run`.
     let released = false;
     try {
-      await Promise.all([engine.store.create(items), engine.queue.send(toMessage(task, run, task.delaySeconds))]);
+      await Promise.all([engine.store.create(items), sendRun(engine, task, run)]);
       released = await resolving(() => release(engine, task.taskId, owner, run));
     } catch (error) {
       // A hold that cannot be released would run out, and whoever took it over could stop the task a 202

@@ -4,6 +4,7 @@ import type { Engine } from './engine';
 import { PayloadTooLargeError, UnknownTaskError, ValidationError } from './errors';
 import { newTaskId } from './keys';
 import { requestHash } from './requestHash';
+import { RUN_AT_FIELDS, runAtFields, runAtText } from './schedules/runAt';
 import { toRecord, type NewTask } from './store/items';
 import { getTask, TASK_LIMITS, type TaskDefinition } from './task';
 import { byteLength } from './text';
@@ -11,8 +12,10 @@ import { PRIORITIES, type Priority, type TaskRecord } from './types';
 import * as z from './zod';
 
 export interface EnqueueOptions {
-  /** Deliver no sooner than this many seconds from now (at most 900, SQS's cap). */
+  /** Run no sooner than this many seconds from now: up to a year (docs/scheduling.md). */
   delaySeconds?: number;
+  /** Run no sooner than this moment (a Date, or RFC 3339 text), up to a year ahead; not with delaySeconds. */
+  runAt?: Date | string;
   /** Same key and same request: the same task. Same key, another request: IdempotencyConflictError. */
   idempotencyKey?: string;
   priority?: Priority;
@@ -21,7 +24,7 @@ export interface EnqueueOptions {
 
 /** The options that shape a task, as schema fields: `POST /tasks` takes the same ones in its body. */
 export const ENQUEUE_OPTION_FIELDS = {
-  delaySeconds: z.optional(z.int().check(z.minimum(0), z.maximum(TASK_LIMITS.maxDelaySeconds))),
+  ...RUN_AT_FIELDS,
   priority: z.optional(z.enum(PRIORITIES as [Priority, ...Priority[]])),
   maxAttempts: z.optional(z.int().check(z.minimum(1), z.maximum(TASK_LIMITS.maxAttempts))),
 };
@@ -56,7 +59,7 @@ export function validatePayload(task: TaskDefinition, payload: unknown): void {
 export function prepareTask(engine: Engine, name: string, payload: unknown, rawOptions: EnqueueOptions, taskId = newTaskId()): PreparedTask {
   const definition = getTask(name);
   if (!definition) throw new UnknownTaskError(name);
-  const parsedOptions = OptionsSchema.safeParse(rawOptions);
+  const parsedOptions = OptionsSchema.safeParse(rawOptions.runAt === undefined ? rawOptions : { ...rawOptions, runAt: runAtText(rawOptions.runAt) });
   if (!parsedOptions.success) throw new ValidationError('Invalid enqueue options', issuesOf(parsedOptions.error));
   const options = parsedOptions.data;
   const payloadJson = JSON.stringify(payload ?? null);
@@ -67,7 +70,7 @@ export function prepareTask(engine: Engine, name: string, payload: unknown, rawO
   const now = engine.now();
   const priority = options.priority ?? definition.priority;
   const maxAttempts = options.maxAttempts ?? definition.maxAttempts;
-  const delaySeconds = options.delaySeconds;
+  const when = runAtFields(options, now);
   const task: NewTask = {
     taskId,
     name,
@@ -78,11 +81,12 @@ export function prepareTask(engine: Engine, name: string, payload: unknown, rawO
     maxAttempts,
     timeoutSeconds: definition.timeoutSeconds,
     createdAt: now.toISOString(),
-    ...(delaySeconds ? { delaySeconds } : {}),
+    ...when,
     ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
     expiresAt: expiresAtFrom(now, engine.config.retentionDays),
   };
-  const hash = requestHash({ name, payload: payload ?? null, priority, maxAttempts, delaySeconds: delaySeconds ?? 0 });
+  // runAt only when asked for: the hash of every other request stays what it was (keys live 30 days).
+  const hash = requestHash({ name, payload: payload ?? null, priority, maxAttempts, delaySeconds: options.delaySeconds ?? 0, ...(options.runAt === undefined ? {} : { runAt: when.runAt }) });
   return { task, payloadJson, payloadBytes, requestHash: hash };
 }
 

@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { $ZodType, input, output } from 'zod/v4/core';
+import { checkSchedule, type RecurringSchedule, type ScheduleOptions } from './schedules/schedule';
 import type { Priority } from './types';
 
 /** Limits that every task definition and every enqueue request must respect. */
@@ -7,8 +8,8 @@ export const TASK_LIMITS = {
   maxAttempts: 25,
   /** The worker Lambda's timeout (serverless.yml) bounds this, less a margin to record the outcome. */
   maxTimeoutSeconds: 840,
-  /** SQS's own cap on DelaySeconds. */
-  maxDelaySeconds: 900,
+  /** A year: beyond SQS's own 900 s, a timer sends the message (docs/scheduling.md). */
+  maxDelaySeconds: 31_536_000,
   /** SQS's message cap; the payload lives in DynamoDB but we keep the SQS-compatible bound. */
   maxPayloadBytes: 256 * 1024,
 } as const;
@@ -50,6 +51,8 @@ export interface TaskOptions<N extends string, S extends $ZodType, R, RS extends
   /** `high` tasks go to their own queue and consumer. Default `default`. */
   priority?: Priority;
   backoff?: BackoffOptions;
+  /** Enqueue it on its own, on a cron or a rate, in a time zone (docs/scheduling.md). */
+  schedule?: ScheduleOptions<input<S>>;
   run: (payload: output<S>, ctx: TaskContext) => Promise<ReturnOf<R, RS>> | ReturnOf<R, RS>;
 }
 
@@ -66,6 +69,8 @@ export interface TaskDefinition<S extends $ZodType = $ZodType, R = unknown, N ex
   readonly timeoutSeconds: number;
   readonly priority: Priority;
   readonly backoff: Required<BackoffOptions>;
+  /** Its recurring schedule, if it has one. */
+  readonly schedule?: RecurringSchedule;
   readonly run: (payload: output<S>, ctx: TaskContext) => Promise<unknown> | unknown;
   /** Never set: carries the type of the recorded result, for ResultOf and typed clients. */
   readonly '~result'?: R;
@@ -111,6 +116,7 @@ export function defineTask<const N extends string, S extends $ZodType, R, RS ext
     timeoutSeconds,
     priority: options.priority ?? 'default',
     backoff: { baseSeconds: options.backoff?.baseSeconds ?? 2, maxSeconds: options.backoff?.maxSeconds ?? 300 },
+    ...(options.schedule ? { schedule: checkSchedule(options.name, options.schedule, options.payload) } : {}),
     run: options.run,
   });
   registry.set(definition.name, definition as unknown as TaskDefinition);

@@ -1,5 +1,5 @@
-/** The states of a task; the last three are terminal. */
-export const TASK_STATUSES = ['PENDING', 'RUNNING', 'RETRYING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+/** The states of a task; the last three are terminal. SCHEDULED: waiting for its runAt (never stored: a PENDING task whose time has not come). */
+export const TASK_STATUSES = ['SCHEDULED', 'PENDING', 'RUNNING', 'RETRYING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 
@@ -56,6 +56,8 @@ export interface TaskRecord {
   /** While RETRYING: epoch ms before which no attempt may start (its backoff). */
   nextAttemptAt?: number;
   delaySeconds?: number;
+  /** When the first run may start (ISO 8601), for a task enqueued with runAt or delaySeconds. */
+  runAt?: string;
   idempotencyKey?: string;
   /** Epoch seconds: DynamoDB TTL. */
   expiresAt: number;

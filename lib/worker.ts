@@ -5,6 +5,8 @@ import { consumerBudget, withBudget, type DeadlineSource } from './deadline';
 import type { Engine } from './engine';
 import { TaskTimeoutError } from './errors';
 import { parseMessage, type ParsedMessage, type TaskMessage } from './message';
+import { runsAtOf } from './schedules/runAt';
+import { enqueueTick, parseTick } from './schedules/tick';
 import { claimTask, finishAttempt, markTaskFailed, releaseClaim, type AttemptOutcome, type Claim } from './store/claims';
 import { addCounts, noCounts, type FinishedCounts } from './store/counters';
 import { newWriteToken } from './store/dynamo';
@@ -127,6 +129,9 @@ async function processMessage(batch: Batch, record: SQSRecord): Promise<MessageO
   const receiveCount = receiveCountOf(record);
   const parsed = batch.messages.get(record.messageId)!;
   if (!parsed.ok) {
+    // A recurring schedule's tick (lib/schedules): it enqueues that tick's task, once.
+    const tick = parseTick(record.body);
+    if (tick) return (await enqueueTick(engine, tick)) ? ack : handBack(outageBackoffSeconds(receiveCount));
     // Not ours, or corrupted: without a run it may not touch any task. Redrive takes it to the DLQ.
     engine.logger.error('Message is not a task message', { messageId: record.messageId, taskId: parsed.taskId });
     return handBack(orphanBackoffSeconds(receiveCount));
@@ -145,8 +150,8 @@ async function processMessage(batch: Batch, record: SQSRecord): Promise<MessageO
       const error = { type: 'UnknownTask', message: `No task is registered under the name "${loaded.task.name}"` };
       return await failRun(batch, loaded, message, error, () => handBack(outageBackoffSeconds(receiveCount)));
     }
-    // A copy that comes before the task's delay is over (a redrive, the recovery sweep) waits it out.
-    const runsAt = Date.parse(loaded.task.createdAt) + (loaded.task.delaySeconds ?? 0) * 1000;
+    // A copy that comes before the task's delay or runAt (a redrive, the recovery sweep, a timer that fires early) waits it out.
+    const runsAt = runsAtOf(loaded.task);
     const nowMs = engine.now().getTime();
     if (message.run === 1 && runsAt - nowMs > 1_000) return handBack((runsAt - nowMs) / 1000);
 
@@ -216,6 +221,7 @@ async function notClaimed(batch: Batch, loaded: LoadedTask, message: TaskMessage
         return failRun(batch, loaded, message, error, () => handBack(1));
       }
       return handBack(1);
+    case 'SCHEDULED': // never stored: a PENDING task whose runAt has not come
     case 'PENDING':
       return handBack(1); // a claim raced with this one; the next delivery settles it
   }

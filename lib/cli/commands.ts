@@ -2,7 +2,7 @@ import { TASK_STATUSES, type Priority, type TaskStatus } from '../types';
 import type { TasksClient } from '../client';
 import { intOption, type CommandSpec, type Invocation } from './args';
 import { EXIT, UsageError } from './exitCodes';
-import { statsSummary, taskDetail, taskTable } from './format';
+import { scheduleTable, statsSummary, taskDetail, taskTable } from './format';
 import { tail } from './tail';
 
 /** What a command runs with. */
@@ -32,13 +32,15 @@ export const COMMANDS: Command[] = [
     options: {
       payload: { type: 'string', short: 'p' },
       delay: { type: 'string' },
+      at: { type: 'string' },
       priority: { type: 'string' },
       'max-attempts': { type: 'string' },
       'idempotency-key': { type: 'string' },
     },
     help: [
       '-p, --payload JSON|@file   the payload, as JSON or a file holding it (@- reads standard input); default {}',
-      '--delay SECONDS            start no sooner than this, up to 900',
+      '--delay SECONDS            start no sooner than this, up to a year (31536000)',
+      '--at TIME                  start no sooner than this moment (RFC 3339: 2027-01-01T09:00:00+01:00), up to a year ahead',
       '--priority high|default    the queue it goes to (default: the task\'s own)',
       '--max-attempts N           runs before it fails, 1 to 25 (default: the task\'s own)',
       '--idempotency-key KEY      the same key and request give the same task (default: a fresh key)',
@@ -46,11 +48,14 @@ export const COMMANDS: Command[] = [
     async run(ctx) {
       const priority = ctx.values.priority as string | undefined;
       if (priority !== undefined && priority !== 'high' && priority !== 'default') throw new UsageError(`--priority must be high or default, not "${priority}"`, 'enqueue');
-      const delaySeconds = intOption(ctx.values, 'delay', 0, 900);
+      const delaySeconds = intOption(ctx.values, 'delay', 0, 31_536_000);
+      const runAt = ctx.values.at as string | undefined;
+      if (runAt !== undefined && delaySeconds !== undefined) throw new UsageError('give --delay or --at, not both', 'enqueue');
       const maxAttempts = intOption(ctx.values, 'max-attempts', 1, 25);
       const idempotencyKey = ctx.values['idempotency-key'] as string | undefined;
       const accepted = await ctx.client.enqueue(ctx.args[0]!, payloadOf(ctx), {
         ...(delaySeconds === undefined ? {} : { delaySeconds }),
+        ...(runAt === undefined ? {} : { runAt }),
         ...(priority ? { priority: priority as Priority } : {}),
         ...(maxAttempts === undefined ? {} : { maxAttempts }),
         ...(idempotencyKey ? { idempotencyKey } : {}),
@@ -95,7 +100,7 @@ export const COMMANDS: Command[] = [
   {
     name: 'cancel',
     args: ['ID'],
-    summary: 'Cancel a task that has not started (PENDING or RETRYING).',
+    summary: 'Cancel a task that has not started (SCHEDULED, PENDING or RETRYING).',
     options: {},
     help: [],
     async run(ctx) {
@@ -154,6 +159,32 @@ export const COMMANDS: Command[] = [
       return EXIT.ok;
     },
   },
+  {
+    name: 'schedules',
+    args: [],
+    summary: 'List the recurring schedules and their next runs.',
+    options: {},
+    help: [],
+    async run(ctx) {
+      const { items } = await ctx.client.schedules();
+      ctx.out(ctx.json ? JSON.stringify({ items }) : items.length === 0 ? 'no schedules' : scheduleTable(items));
+      return EXIT.ok;
+    },
+  },
+  ...(['pause', 'resume'] as const).map(
+    (verb): Command => ({
+      name: verb,
+      args: ['NAME'],
+      summary: verb === 'pause' ? 'Pause a recurring schedule: its ticks enqueue nothing until it is resumed.' : 'Resume a paused schedule from its next tick.',
+      options: {},
+      help: [],
+      async run(ctx) {
+        const schedule = verb === 'pause' ? await ctx.client.pauseSchedule(ctx.args[0]!) : await ctx.client.resumeSchedule(ctx.args[0]!);
+        ctx.out(ctx.json ? JSON.stringify(schedule) : scheduleTable([schedule]));
+        return EXIT.ok;
+      },
+    }),
+  ),
 ];
 
 /** `--payload`: JSON text, or `@file` holding it; `{}` when not given. */

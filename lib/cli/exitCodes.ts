@@ -7,7 +7,7 @@ export const EXIT = {
   failed: 1,
   /** The command line is wrong: unknown command or option, a missing argument, a payload that is not JSON. */
   usage: 2,
-  /** No task has that id. */
+  /** No task has that id (or no schedule that name). */
   notFound: 3,
   /** The API could not be reached. */
   unreachable: 4,
@@ -30,6 +30,7 @@ export class UsageError extends Error {
 export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;
   if (error instanceof TaskNotFoundError) return EXIT.notFound;
+  if (error instanceof TasksApiError && error.code === 'schedule_not_found') return EXIT.notFound;
   if (error instanceof TasksUnreachableError) return EXIT.unreachable;
   if (error instanceof WaitTimeoutError) return EXIT.timedOut;
   return EXIT.failed;

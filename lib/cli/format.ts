@@ -1,4 +1,4 @@
-import type { Stats, Task, TaskSummary } from '../client';
+import type { Schedule, Stats, Task, TaskSummary } from '../client';
 
 /** Rows as aligned columns under a header; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string {
@@ -36,6 +36,7 @@ export function taskDetail(task: Task): string {
     ['attempts', `${task.attempts}/${task.maxAttempts} (run ${task.run})`],
     ['priority', task.priority],
     ['created', when(task.createdAt)],
+    ...(task.runAt ? [['run at', when(task.runAt)] as [string, string]] : []),
     ['started', when(task.startedAt)],
     ['finished', when(task.finishedAt)],
     ['duration', duration(task.durationMs)],
@@ -58,4 +59,12 @@ export function statsSummary(stats: Stats, minutes = 10): string {
     '',
     table(['MINUTE (UTC)', 'SUCCEEDED', 'FAILED'], recent.map((m) => [when(m.minute).slice(0, 16), String(m.succeeded), String(m.failed)])),
   ].join('\n');
+}
+
+/** Schedules as a table: when each runs, and what it did last. */
+export function scheduleTable(schedules: Schedule[]): string {
+  return table(
+    ['NAME', 'WHEN', 'TIME ZONE', 'NEXT RUN (UTC)', 'PAUSED', 'LAST RUN (UTC)'],
+    schedules.map((s) => [s.name, s.cron !== undefined ? `cron ${s.cron}` : `every ${s.every ?? ''}`, s.timezone, when(s.nextRunAt), s.paused ? 'yes' : 'no', when(s.lastRunAt)]),
+  );
 }

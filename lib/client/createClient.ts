@@ -1,6 +1,6 @@
 import { WaitTimeoutError } from './errors';
 import { createTransport, type TransportOptions } from './transport';
-import type { Accepted, AnyTasks, BatchItem, BatchResult, EnqueueOptions, ListQuery, PayloadFor, Stats, Task, TaskName, TaskPage, TaskSet } from './types';
+import type { Accepted, AnyTasks, BatchItem, BatchResult, EnqueueOptions, ListQuery, PayloadFor, Schedule, SchedulePage, Stats, Task, TaskName, TaskPage, TaskSet } from './types';
 
 export type ClientOptions = TransportOptions;
 
@@ -50,7 +50,7 @@ export function createClient<T extends TaskSet = AnyTasks>(options: ClientOption
       return send<TaskPage>({ method: 'GET', path: '/tasks', query: { ...query }, idempotent: true });
     },
 
-    /** Cancels a task that has not started (PENDING or RETRYING); resolves with its record. */
+    /** Cancels a task that has not started (SCHEDULED, PENDING or RETRYING); resolves with its record. */
     cancel(taskId: string): Promise<Task<T>> {
       return send<Task<T>>({ method: 'DELETE', path: taskPath(taskId), idempotent: false });
     },
@@ -63,6 +63,22 @@ export function createClient<T extends TaskSet = AnyTasks>(options: ClientOption
     /** Finished tasks per minute over the last hour and the queues' depth. */
     stats(): Promise<Stats> {
       return send<Stats>({ method: 'GET', path: '/stats', idempotent: true });
+    },
+
+    /** The recurring schedules of the task definitions, with their next runs. */
+    schedules(): Promise<SchedulePage> {
+      return send<SchedulePage>({ method: 'GET', path: '/schedules', idempotent: true });
+    },
+
+    /** Pauses a schedule: its ticks enqueue nothing until it is resumed. TasksApiError `schedule_not_found` for a name no task has. */
+    pauseSchedule(name: string): Promise<Schedule> {
+      // Setting a flag: sending it again is safe.
+      return send<Schedule>({ method: 'POST', path: `/schedules/${encodeURIComponent(name)}/pause`, idempotent: true });
+    },
+
+    /** Resumes a paused schedule from its next tick (ticks missed meanwhile are not made up). */
+    resumeSchedule(name: string): Promise<Schedule> {
+      return send<Schedule>({ method: 'POST', path: `/schedules/${encodeURIComponent(name)}/resume`, idempotent: true });
     },
 
     /** Reads the task until it is SUCCEEDED, FAILED or CANCELLED, pausing longer each time; resolves with its record. */

@@ -25,8 +25,10 @@ export type PayloadFor<T extends TaskSet, N extends TaskName<T>> = string extend
 export type ResultFor<T extends TaskSet, N extends TaskName<T>> = string extends TaskName<T> ? unknown : ResultOf<DefinitionNamed<T, N>>;
 
 export interface EnqueueOptions {
-  /** Deliver no sooner than this (at most 900 s). */
+  /** Run no sooner than this many seconds from now (up to a year); the task reads SCHEDULED until then. */
   delaySeconds?: number;
+  /** Run no sooner than this moment (RFC 3339, up to a year ahead); not with delaySeconds. */
+  runAt?: string;
   priority?: Priority;
   maxAttempts?: number;
   /** The same key and request give the same task. Default: a fresh key per call, so that retries of that call are safe. */
@@ -61,6 +63,8 @@ export interface TaskSummary {
   maxAttempts: number;
   timeoutSeconds: number;
   delaySeconds: number;
+  /** When the first run may start, for a task enqueued with runAt or delaySeconds. */
+  runAt: string | null;
   createdAt: string;
   updatedAt: string;
   startedAt: string | null;
@@ -131,3 +135,23 @@ export interface Stats {
 
 /** A code from the API's `{"error": {"code"}}`; `unreachable` when no answer came, `http_<status>` when the answer was not the API's JSON. */
 export type ApiErrorCode = ErrorCode | 'internal_error' | 'unreachable' | `http_${number}`;
+
+/** A recurring schedule (GET /schedules): from its task's definition, with what the table knows of it. */
+export interface Schedule {
+  /** The task it enqueues, which names the schedule too. */
+  name: string;
+  cron?: string;
+  every?: string;
+  timezone: string;
+  /** As EventBridge Scheduler runs it: `cron(...)` or `rate(...)`. */
+  expression: string;
+  /** The next tick; null while paused, and for a rate before its first tick. */
+  nextRunAt: string | null;
+  paused: boolean;
+  lastRunAt?: string;
+  lastTaskId?: string;
+}
+
+export interface SchedulePage {
+  items: Schedule[];
+}

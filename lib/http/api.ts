@@ -3,6 +3,7 @@ import { budgetOf, settleBy, withBudget } from '../deadline';
 import { getDefaultEngine, type Engine } from '../engine';
 import { OutOfTimeError } from '../errors';
 import { openApiRoute } from '../openapi/route';
+import { scheduleRoutes } from '../schedules/routes';
 import { registeredTasks } from '../task';
 import { loggableError } from '../taskError';
 import * as z from '../zod';
@@ -69,7 +70,7 @@ export function apiRoutes(engine: Engine, options: ApiOptions): Route[] {
   const routes: Route[] = [healthRoute];
   // Built on demand from `routes`, which is complete by then: the document lists itself too.
   const describe = async () => JSON.stringify((await import('../openapi/document')).openApiDocument(routes, registeredTasks()));
-  routes.push(openApiRoute(options.openApiDocument ?? describe), ...taskRoutes(engine), ...(options.routes?.(engine) ?? []));
+  routes.push(openApiRoute(options.openApiDocument ?? describe), ...taskRoutes(engine), ...scheduleRoutes(engine), ...(options.routes?.(engine) ?? []));
   return routes;
 }
 

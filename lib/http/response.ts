@@ -17,6 +17,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   unauthorized: 401,
   task_not_found: 404,
   not_found: 404,
+  schedule_not_found: 404,
   method_not_allowed: 405,
   invalid_state: 409,
   idempotency_key_reused: 409,

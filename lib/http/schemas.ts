@@ -81,6 +81,7 @@ const summaryShape = {
   maxAttempts: z.int().check(z.minimum(1)),
   timeoutSeconds: z.number(),
   delaySeconds: Count,
+  runAt: described(z.nullable(Timestamp), 'When the first run may start, for a task enqueued with runAt or delaySeconds: it reads SCHEDULED until then.'),
   createdAt: Timestamp,
   updatedAt: Timestamp,
   startedAt: z.nullable(Timestamp),

@@ -205,6 +205,7 @@ export function toSummaryView(t: TaskSummary): z.output<typeof TaskSummaryView> 
     maxAttempts: t.maxAttempts,
     timeoutSeconds: t.timeoutSeconds,
     delaySeconds: t.delaySeconds ?? 0,
+    runAt: t.runAt ?? null,
     createdAt: t.createdAt,
     updatedAt: t.updatedAt,
     startedAt: t.startedAt ?? null,

@@ -1,4 +1,5 @@
 import type { EventSourceMapping } from './eventSource';
+import { describeNextRun } from '../schedules/nextRunText';
 import type { RecoveryReport } from './recovery';
 import type { Endpoint } from './servers';
 
@@ -11,6 +12,8 @@ export interface BannerFacts {
   dataDir: string;
   mappings: EventSourceMapping[];
   recovery: RecoveryReport;
+  /** The recurring schedules this runtime ticks, with their next runs (epoch ms). */
+  schedules: Array<{ name: string; expression: string; timezone: string; nextRunAt?: number }>;
 }
 
 /** The one block `npm start` prints once it is ready: where everything is, and a request to paste. */
@@ -30,6 +33,7 @@ export function banner(facts: BannerFacts): string {
     ...facts.mappings.map(
       (m) => `  Consumer   ${m.functionName} <- ${m.queueArn.split(':').pop()} (batch ${m.batchSize}, ${m.maximumConcurrency} at once)`,
     ),
+    ...facts.schedules.map((s) => `  Schedule   ${s.name}: ${s.expression} in ${s.timezone}, next ${describeNextRun(s.nextRunAt, s.timezone)}`),
     `  Recovered  ${recovered}`,
     ...(recovery.failed.length
       ? [`  NOT re-queued: ${recovery.failed.length} task(s) (${recovery.failed.slice(0, 3).join(', ')}${recovery.failed.length > 3 ? ', ...' : ''}); the next start tries again`]
@@ -38,6 +42,7 @@ export function banner(facts: BannerFacts): string {
     'Try it:',
     `  curl -X POST '${api}/send-notification?email=a@example.com' -H 'x-api-key: ${apiKey}'`,
     `  curl ${api}/tasks/<taskId> -H 'x-api-key: ${apiKey}'`,
+    `  curl ${api}/schedules -H 'x-api-key: ${apiKey}'`,
     '',
     'Ctrl+C stops polling, lets running tasks finish, then exits.',
     '',

@@ -1,6 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Engine } from '../engine';
 import { toMessage, type OutgoingMessage } from '../message';
+import { runsAtOf } from '../schedules/runAt';
 import { endLease } from '../store/claims';
 import { isStateSk, shardPks, taskIdOfSk, type StateItem, type TaskItem } from '../store/items';
 import type { TaskStatus } from '../types';
@@ -20,7 +21,8 @@ export interface RecoveryReport {
 /**
  * Sends a fresh message, for its current run, for every task that is not
  * finished: PENDING and RETRYING tasks when they may next run (after their
- * delay or backoff), RUNNING ones when their lease ends (the process that
+ * delay, runAt or backoff; a task due more than 15 minutes from now is left to
+ * its timer, which the table keeps), RUNNING ones when their lease ends (the process that
  * held it is gone). Locally the queue lives in memory, so after a restart no
  * such task has a message any more. A task that still had one (an external
  * SQS server) now has two, which the worker's conditional claim makes
@@ -71,8 +73,11 @@ async function unfinishedTasks(engine: Engine, items: Record<string, unknown>[],
     const state = states.get(task.taskId);
     const status = state?.status ?? 'PENDING';
     let runsAt: number;
-    if (!state) runsAt = Date.parse(task.createdAt) + (task.delaySeconds ?? 0) * 1000;
-    else if (status === 'PENDING' && !state.stopped) runsAt = nowMs;
+    if (!state || (status === 'PENDING' && !state.stopped && state.run === 1 && state.attempts === 0)) {
+      runsAt = runsAtOf(task);
+      // Further ahead than SQS can hold it: its timer, kept in the table, sends it (lib/schedules/tableTimers.ts).
+      if (runsAt - nowMs > MAX_DELAY_SECONDS * 1000) continue;
+    } else if (status === 'PENDING' && !state.stopped) runsAt = nowMs;
     else if (status === 'RETRYING') runsAt = state.claimableAt ?? nowMs;
     else if (status === 'RUNNING') {
       runsAt = (state.claimableAt ?? 0) + 1_000;

@@ -1,10 +1,11 @@
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ListQueuesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createDocumentClient } from '../clients';
 import { loadConfig } from '../config';
 import { createEngine } from '../engine';
 import { loadApiKeys } from '../http/apiKeys';
 import { TaskQueue } from '../queue';
+import { LocalScheduler, localSchedules } from '../schedules/localScheduler';
 import { TaskStore } from '../store/taskStore';
 import { banner } from './banner';
 import { SqsEventSource, type BatchReport } from './eventSource';
@@ -65,6 +66,7 @@ export class LocalRuntime {
   private endpoints: Endpoint[] = [];
   private resources?: CreatedResources;
   private sources: SqsEventSource[] = [];
+  private scheduler?: LocalScheduler;
   private sqs?: SQSClient;
   private dynamo?: DynamoDBClient;
   private parentWatch?: NodeJS.Timeout;
@@ -133,6 +135,11 @@ export class LocalRuntime {
       queue: new TaskQueue(this.sqs!, config.queueUrls),
     });
     const recovery = await requeueUnfinishedTasks(engine);
+    // The schedules of the template (EventBridge Scheduler on AWS) and the timers in the table.
+    const queueUrlOf = (arn: string) => [...this.resources!.queues.values()].find((q) => q.arn === arn)?.url;
+    const send = async (QueueUrl: string, MessageBody: string) => void (await this.sqs!.send(new SendMessageCommand({ QueueUrl, MessageBody })));
+    this.scheduler = new LocalScheduler(engine, localSchedules(this.serverless.service.resources?.Resources ?? {}, this.resources!.resolve, queueUrlOf), send, this.log);
+    await this.scheduler.start();
     const invoke = invokeThroughOffline(`http://localhost:${this.options.lambdaPort}`);
     const mappings = eventSourceMappings(this.serverless.service, this.resources!, (fn, arn) =>
       this.log.warning(`${fn}: no local queue for ${arn}; only queues declared in resources are emulated`),
@@ -161,6 +168,7 @@ export class LocalRuntime {
         dataDir: this.options.dataDir,
         mappings,
         recovery,
+        schedules: this.scheduler.schedules.map((s) => ({ name: s.name, expression: s.expression, timezone: s.timezone, nextRunAt: this.scheduler!.nextRuns.get(s.name) })),
       }),
     );
   }
@@ -194,6 +202,7 @@ export class LocalRuntime {
       if (Date.now() - drainStarted > 1_000) process.exit(signal === 'SIGINT' ? 130 : 143);
     };
     process.on('SIGINT', forceQuit).on('SIGTERM', forceQuit);
+    await this.scheduler?.stop();
     await Promise.all(this.sources.map((s) => s.stop()));
     if (busy > 0) this.log.notice('Drained: every task in flight has finished');
     await this.close();
@@ -206,11 +215,17 @@ export class LocalRuntime {
     this.endpoints = [];
   }
 
-  /** Replaces Ref/GetAtt in the environment with local URLs and ARNs; drops the SSM key parameter, which has no local server. */
+  /**
+   * Replaces Ref/GetAtt in the environment with local URLs and ARNs; drops the
+   * SSM key parameter and the schedule group, which have no local server (so
+   * timers stay in the table, where this runtime fires them).
+   */
   private resolveEnvironment(): void {
     const { provider } = this.serverless.service;
     const env = this.resources!.resolve(provider.environment ?? {}) as Record<string, unknown>;
     delete env.API_KEY_PARAMETER;
+    delete env.SCHEDULE_GROUP;
+    delete env.SCHEDULER_ROLE_ARN;
     // EMF lines have no CloudWatch to read them here: metrics are off unless asked for (POWERTOOLS_METRICS_DISABLED=false).
     env.POWERTOOLS_METRICS_DISABLED = 'true';
     for (const name of PASSED_THROUGH) if (process.env[name] !== undefined) env[name] = process.env[name];

@@ -48,6 +48,8 @@ export interface NewTask {
   timeoutSeconds: number;
   createdAt: string;
   delaySeconds?: number;
+  /** When the first run may start (ISO 8601): set with runAt or delaySeconds. */
+  runAt?: string;
   idempotencyKey?: string;
   expiresAt: number;
 }
@@ -120,10 +122,10 @@ export function copiedFields(task: Copied): Copied {
   };
 }
 
-/** A task as clients read it, from its items (no state item: PENDING, as enqueue left it). */
-export function toRecord(task: TaskItem, state: StateItem | undefined, payloadJson: string): TaskRecord {
+/** A task as clients read it, from its items (no state item: PENDING, as enqueue left it; SCHEDULED before its runAt). */
+export function toRecord(task: TaskItem, state: StateItem | undefined, payloadJson: string, nowMs = Date.now()): TaskRecord {
   const record: TaskRecord = {
-    ...toSummary(task, state),
+    ...toSummary(task, state, nowMs),
     payload: JSON.parse(payloadJson) as unknown,
     attemptLog: state?.attemptLog ?? [],
   };
@@ -134,12 +136,12 @@ export function toRecord(task: TaskItem, state: StateItem | undefined, payloadJs
 }
 
 /** What a list shows of a task: from its state if it has one, else from its definition. */
-export function toSummary(task: TaskItem | undefined, state: StateItem | undefined): TaskSummary {
+export function toSummary(task: TaskItem | undefined, state: StateItem | undefined, nowMs = Date.now()): TaskSummary {
   const base = (task ?? state)!;
   const summary: TaskSummary = {
     taskId: base.taskId,
     name: base.name,
-    status: state?.status ?? 'PENDING',
+    status: scheduledStatus(task, state, nowMs),
     priority: base.priority,
     run: state?.run ?? 1,
     attempts: state?.attempts ?? 0,
@@ -150,10 +152,18 @@ export function toSummary(task: TaskItem | undefined, state: StateItem | undefin
     expiresAt: base.expiresAt,
   };
   if (task?.delaySeconds) summary.delaySeconds = task.delaySeconds;
+  if (task?.runAt) summary.runAt = task.runAt;
   if (task?.idempotencyKey) summary.idempotencyKey = task.idempotencyKey;
   if (state?.startedAt) summary.startedAt = state.startedAt;
   if (state?.finishedAt) summary.finishedAt = state.finishedAt;
   if (state?.durationMs !== undefined) summary.durationMs = state.durationMs;
   if (state?.error) summary.error = state.error;
   return summary;
+}
+
+/** The stored status, or SCHEDULED for a first run that nothing has touched yet and whose runAt is still ahead. */
+function scheduledStatus(task: TaskItem | undefined, state: StateItem | undefined, nowMs: number): TaskStatus {
+  const status = state?.status ?? 'PENDING';
+  const untouched = status === 'PENDING' && (state === undefined || (state.run === 1 && state.attempts === 0));
+  return untouched && task?.runAt !== undefined && Date.parse(task.runAt) > nowMs ? 'SCHEDULED' : status;
 }

@@ -54,3 +54,21 @@ export const flaky = defineTask({
     return { key, succeededOnAttempt: ctx.attempt };
   },
 });
+
+/**
+ * A recurring task: every weekday at 9:00 in Paris, summer and winter time
+ * alike, it writes one log line. On AWS its schedule is an EventBridge
+ * Scheduler schedule in the template; under `npm start` the local runtime
+ * ticks it. `GET /schedules` shows its next run (docs/scheduling.md).
+ */
+export const dailyReport = defineTask({
+  name: 'daily_report',
+  payload: z.object({}),
+  result: z.object({ reportedAt: z.string() }),
+  schedule: { cron: '0 9 * * MON-FRI', timezone: 'Europe/Paris' },
+  run: (_payload, ctx) => {
+    const reportedAt = new Date().toISOString();
+    ctx.logger.info('Daily report', { event: 'daily_report', reportedAt });
+    return { reportedAt };
+  },
+});

@@ -29,7 +29,7 @@ let server: LambdaHttpServer;
 let browser: Browser;
 let page: Page;
 const consoleErrors: string[] = [];
-const ids: Record<'failed' | 'html' | 'pending', string> = { failed: '', html: '', pending: '' };
+const ids: Record<'failed' | 'html' | 'scheduled', string> = { failed: '', html: '', scheduled: '' };
 
 async function enqueue(name: string, payload: unknown, extra: Record<string, unknown> = {}): Promise<string> {
   const res = await fetch(`${server.url}/tasks`, {
@@ -81,7 +81,7 @@ if (!hasChromium && process.env.REQUIRE_BROWSER === '1') {
     ids.html = await enqueue('write_log', { message: HTML_MESSAGE });
     ids.failed = await enqueue('fail', { message: FAIL_MESSAGE }, { maxAttempts: 1 });
     await runUntilTerminal(engine, aws, [...done, ids.html, ids.failed]);
-    ids.pending = await enqueue('sleep', { ms: 1000 }, { delaySeconds: 900 });
+    ids.scheduled = await enqueue('sleep', { ms: 1000 }, { delaySeconds: 900 });
 
     mkdirSync(OUTPUT, { recursive: true });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
@@ -121,11 +121,30 @@ if (!hasChromium && process.env.REQUIRE_BROWSER === '1') {
     await waitForRows(7);
 
     expect(await row(ids.failed).locator('.status').textContent()).toBe('FAILED');
-    expect(await row(ids.pending).locator('.status').textContent()).toBe('PENDING');
+    expect(await row(ids.scheduled).locator('.status').textContent()).toBe('SCHEDULED');
+    // A SCHEDULED task shows when it runs (its runAt, in the browser's time).
+    const runAt = (await engine.store.get(ids.scheduled))!.runAt!;
+    expect(await row(ids.scheduled).locator('.run-at').getAttribute('title')).toBe(runAt);
+    expect(await row(ids.scheduled).locator('.run-at').textContent()).toMatch(/^runs \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     expect(await rows().locator('.status', { hasText: 'SUCCEEDED' }).count()).toBe(5);
     const count = (status: string) => page.locator(`#counts button[data-status="${status}"] .count-value`).textContent();
     // Finished in the last hour from the counters; waiting and in flight from SQS (the delayed task's message).
     expect([await count('SUCCEEDED'), await count('FAILED'), await count('PENDING'), await count('RUNNING')]).toEqual(['5', '1', '1', '0']);
+  });
+
+  it('shows each schedule with its next run, and pauses and resumes it', async () => {
+    const scheduleRow = page.locator('#schedule-rows tr[data-schedule="daily_report"]');
+    await scheduleRow.waitFor();
+    const next = (await (await fetch(`${server.url}/schedules`, { headers: { 'x-api-key': KEY } })).json()) as { items: Array<{ nextRunAt: string }> };
+    expect(await scheduleRow.locator('td').nth(1).textContent()).toBe('cron 0 9 * * MON-FRI (Europe/Paris)');
+    expect(await scheduleRow.locator('.next-run').getAttribute('title')).toBe(next.items[0]!.nextRunAt);
+
+    await page.getByRole('button', { name: 'Pause schedule daily_report' }).click();
+    await scheduleRow.locator('.next-run', { hasText: 'paused' }).waitFor();
+    expect(await page.evaluate("document.activeElement?.getAttribute('aria-label')")).toBe('Resume schedule daily_report');
+    await page.keyboard.press('Enter');
+    await scheduleRow.locator('button', { hasText: 'Pause' }).waitFor();
+    expect(await scheduleRow.locator('.next-run').getAttribute('title')).toBe(next.items[0]!.nextRunAt);
   });
 
   it('draws the last hour of throughput with succeeded and failed bars', async () => {
@@ -186,17 +205,17 @@ if (!hasChromium && process.env.REQUIRE_BROWSER === '1') {
     expect(await page.evaluate("document.activeElement?.getAttribute('data-task-id')")).toBe(ids.failed);
   });
 
-  it('cancels a pending task from the keyboard', async () => {
-    await page.getByLabel('Status', { exact: true }).selectOption('PENDING');
-    await waitForRows(1, 'PENDING');
-    await row(ids.pending).getByRole('button').focus();
+  it('cancels a scheduled task from the keyboard', async () => {
+    await page.getByLabel('Status', { exact: true }).selectOption('SCHEDULED');
+    await waitForRows(1, 'SCHEDULED');
+    await row(ids.scheduled).getByRole('button').focus();
     await page.keyboard.press('Enter');
     await page.locator('#detail-cancel').waitFor({ state: 'visible' });
     await page.locator('#detail-cancel').focus();
     await page.keyboard.press('Enter');
     await page.locator('#detail-message', { hasText: 'Task cancelled.' }).waitFor();
 
-    expect((await engine.store.get(ids.pending))?.status).toBe('CANCELLED');
+    expect((await engine.store.get(ids.scheduled))?.status).toBe('CANCELLED');
     await page.keyboard.press('Escape');
     await waitForRows(0);
   });
@@ -240,7 +259,7 @@ if (!hasChromium && process.env.REQUIRE_BROWSER === '1') {
     await page.getByRole('button', { name: 'Newer' }).click();
     await waitForRows(10);
     expect(await page.locator('#page-label').textContent()).toBe('Page 1');
-    expect(await rowStatuses()).toEqual(Array(8).fill('PENDING').concat(['CANCELLED', 'FAILED']));
+    expect(await rowStatuses()).toEqual(Array(8).fill('SCHEDULED').concat(['CANCELLED', 'FAILED']));
   });
 
   it('logged no console error and no page error', () => {

@@ -89,7 +89,7 @@ describe('the contract through npm start', { timeout: 120_000 }, () => {
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/^error:\s+Error: on purpose$/m);
     expect(missing).toMatchObject({ code: 3, stderr: expect.stringContaining('(task_not_found, HTTP 404)') });
-    expect(usage).toMatchObject({ code: 2, stderr: expect.stringContaining('--delay must be a whole number from 0 to 900, not "later"') });
+    expect(usage).toMatchObject({ code: 2, stderr: expect.stringContaining('--delay must be a whole number from 0 to 31536000, not "later"') });
     expect(unreachable).toMatchObject({ code: 4, stderr: expect.stringContaining('could not be reached') });
   });
 

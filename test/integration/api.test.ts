@@ -41,7 +41,10 @@ describe('POST /tasks', () => {
     ['an unknown task', { name: 'nope', payload: {} }, 'unknown_task'],
     ['a payload that fails the schema', { name: 'write_log', payload: { message: 42 } }, 'validation_error'],
     ['an unknown field', { name: 'write_log', payload: { message: 'x' }, color: 'red' }, 'validation_error'],
-    ['a delay over 900 s', { name: 'write_log', payload: { message: 'x' }, delaySeconds: 901 }, 'validation_error'],
+    ['a delay over a year', { name: 'write_log', payload: { message: 'x' }, delaySeconds: 31_536_001 }, 'validation_error'],
+    ['a runAt over a year ahead', { name: 'write_log', payload: { message: 'x' }, runAt: '2999-01-01T00:00:00Z' }, 'validation_error'],
+    ['a runAt that is not RFC 3339', { name: 'write_log', payload: { message: 'x' }, runAt: 'tomorrow' }, 'validation_error'],
+    ['both runAt and delaySeconds', { name: 'write_log', payload: { message: 'x' }, runAt: '2020-01-01T00:00:00Z', delaySeconds: 5 }, 'validation_error'],
     ['an empty body', '', 'validation_error'],
   ])('answers 400 with a JSON error for %s', async (_label, body, code) => {
     const res = await call('POST', '/tasks', { body });

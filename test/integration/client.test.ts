@@ -59,7 +59,7 @@ describe('the typed client', () => {
       { name: 'flaky', payload: { failTimes: 0, key: 'k' }, priority: 'high' },
     ]);
 
-    const page = await client.list({ name: 'sleep', status: 'PENDING', limit: 5 });
+    const page = await client.list({ name: 'sleep', status: 'SCHEDULED', limit: 5 });
     const cancelled = await client.cancel(pending.taskId);
     const retried = await client.retry(pending.taskId);
     const stats = await client.stats();
@@ -145,6 +145,23 @@ describe('the typed client', () => {
     expect(requests).toHaveLength(1);
   });
 
+  it('schedules a task a day ahead (SCHEDULED, with its runAt), lists the schedules, pauses and resumes one', async () => {
+    const runAt = new Date(Date.now() + 86_400_000).toISOString();
+    const later = await client.enqueue('write_log', { message: 'tomorrow' }, { runAt });
+    const schedules = await client.schedules();
+    const paused = await client.pauseSchedule('daily_report');
+    const resumed = await client.resumeSchedule('daily_report');
+    const missing = await client.pauseSchedule('nope').catch((e: unknown) => e);
+
+    expect(later.status).toBe('SCHEDULED');
+    expect(await client.get(later.taskId)).toMatchObject({ status: 'SCHEDULED', runAt });
+    expect(schedules.items.map((s) => [s.name, s.expression, s.timezone])).toEqual([['daily_report', 'cron(0 9 ? * MON-FRI *)', 'Europe/Paris']]);
+    expect(paused).toMatchObject({ name: 'daily_report', paused: true, nextRunAt: null });
+    expect(resumed).toMatchObject({ name: 'daily_report', paused: false, nextRunAt: schedules.items[0]!.nextRunAt });
+    expect(missing).toBeInstanceOf(TasksApiError);
+    expect(missing).toMatchObject({ status: 404, code: 'schedule_not_found' });
+  });
+
   it('says when the API cannot be reached, and when a wait runs out', async () => {
     const [port] = await freePorts(1);
     const nowhere = await createClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: TEST_KEY, maxTries: 2 }).list().catch((e: unknown) => e);
@@ -154,6 +171,6 @@ describe('the typed client', () => {
     expect(nowhere).toBeInstanceOf(TasksUnreachableError);
     expect(nowhere).toMatchObject({ status: 0, code: 'unreachable' });
     expect(waited).toBeInstanceOf(WaitTimeoutError);
-    expect(waited).toMatchObject({ task: { taskId, status: 'PENDING' }, message: `Task ${taskId} is still PENDING after 300 ms` });
+    expect(waited).toMatchObject({ task: { taskId, status: 'SCHEDULED' }, message: `Task ${taskId} is still SCHEDULED after 300 ms` });
   });
 });

@@ -62,6 +62,12 @@ describe('every route answers as the OpenAPI document says', () => {
     await ask('GET', '/tasks/{id}', `/tasks/${failing.body!.taskId}`); // FAILED, with its error
     await ask('POST', '/tasks/{id}/retry', `/tasks/${failing.body!.taskId}/retry`);
     await ask('DELETE', '/tasks/{id}', `/tasks/${body!.taskId}`);
+    await ask('GET', '/schedules');
+    await ask('POST', '/schedules/{name}/pause', '/schedules/daily_report/pause');
+    await ask('POST', '/schedules/{name}/resume', '/schedules/daily_report/resume');
+    // A task a day ahead: SCHEDULED, with its runAt.
+    const later = await ask('POST', '/tasks', '/tasks', { body: { ...enqueueBody('later'), delaySeconds: 86_400 } });
+    await ask('GET', '/tasks/{id}', `/tasks/${later.body!.taskId}`);
   });
 
   it('400: bad JSON, a payload the schema refuses, a bad query, a batch with nothing accepted, no email', async () => {
@@ -84,6 +90,8 @@ describe('every route answers as the OpenAPI document says', () => {
     await ask('GET', '/tasks/{id}', `/tasks/${ID}`);
     await ask('DELETE', '/tasks/{id}', `/tasks/${ID}`);
     await ask('POST', '/tasks/{id}/retry', `/tasks/${ID}/retry`);
+    await ask('POST', '/schedules/{name}/pause', '/schedules/nope/pause');
+    await ask('POST', '/schedules/{name}/resume', '/schedules/nope/resume');
     const unknown = await call(api, 'GET', '/nope');
     expect(unknown.status).toBe(404);
     checker.matches('ErrorResponse', unknown.body);
@@ -124,6 +132,9 @@ describe('every route answers as the OpenAPI document says', () => {
     await answer(down, 'GET', '/tasks/{id}', `/tasks/${ID}`);
     await answer(down, 'DELETE', '/tasks/{id}', `/tasks/${ID}`);
     await answer(down, 'POST', '/tasks/{id}/retry', `/tasks/${ID}/retry`);
+    await answer(down, 'GET', '/schedules', '/schedules');
+    await answer(down, 'POST', '/schedules/{name}/pause', '/schedules/daily_report/pause');
+    await answer(down, 'POST', '/schedules/{name}/resume', '/schedules/daily_report/resume');
     await answer(down, 'POST', '/send-notification', '/send-notification', { query: { email: 'a@example.com' } });
     const res = await answer(testApi(engine, []), 'GET', '/tasks', '/tasks');
     expect(res.body!.error.code).toBe('auth_not_configured');

@@ -8,6 +8,8 @@ import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toSummaryView } from '../../lib/http/taskRoutes';
+import { scheduleLogicalId } from '../../lib/schedules/schedule';
+import { tickInput } from '../../lib/schedules/tick';
 import { ATTENTION_INDEX, toSummary, type StateItem } from '../../lib/store/items';
 import { TASK_LIMITS } from '../../lib/task';
 import { apiEvent, lambdaContext } from '../support/events';
@@ -367,13 +369,13 @@ describe('serverless package --stage prod', () => {
     });
     // Everything a list row shows, and nothing more (no payload, result or attempt log).
     const row = Object.keys(toSummaryView(toSummary(undefined, SAMPLE_STATE)));
-    expect([...index!.Projection.NonKeyAttributes].sort()).toEqual(row.filter((k) => k !== 'delaySeconds').sort());
+    expect([...index!.Projection.NonKeyAttributes].sort()).toEqual(row.filter((k) => k !== 'delaySeconds' && k !== 'runAt').sort());
   });
 
   it('gives each function its own role, and no role a wildcard action or resource on SQS or DynamoDB', () => {
     expect(prod().IamRoleLambdaExecution).toBeUndefined();
     const roles = ofType(prod(), 'AWS::IAM::Role');
-    expect(roles.map(([id]) => id).sort()).toEqual(['ApiRole', 'DashboardRole', 'DlqRole', 'WorkerRole']);
+    expect(roles.map(([id]) => id).sort()).toEqual(['ApiRole', 'DashboardRole', 'DlqRole', 'SchedulerRole', 'WorkerRole']);
     for (const name of FUNCTIONS) {
       const role = `${name[0]!.toUpperCase()}${name.slice(1)}Role`;
       expect(prod()[functionId(name)]!.Properties.Role).toEqual({ 'Fn::GetAtt': [role, 'Arn'] });
@@ -395,12 +397,13 @@ describe('serverless package --stage prod', () => {
       [
         'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
         'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:GetQueueAttributes', 'sqs:SendMessage', 'ssm:GetParameter',
+        'scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole',
       ].sort(),
     );
     expect(sorted('WorkerRole')).toEqual(
       [
         'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents',
-        'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
+        'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage',
       ].sort(),
     );
     expect(sorted('DlqRole')).toEqual(
@@ -410,12 +413,69 @@ describe('serverless package --stage prod', () => {
       ].sort(),
     );
     expect(sorted('DashboardRole')).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(sorted('SchedulerRole')).toEqual(['sqs:SendMessage']);
     // Each role writes logs to its own function's log group only.
     for (const name of FUNCTIONS) {
       const role = prod()[`${name[0]!.toUpperCase()}${name.slice(1)}Role`]!;
       const logs = statements(role).find((s) => list(s.Action).includes('logs:PutLogEvents'))!;
       expect(logs.Resource).toEqual({ 'Fn::GetAtt': [`${name[0]!.toUpperCase()}${name.slice(1)}LogGroup`, 'Arn'] });
     }
+  });
+
+  it('generates one EventBridge schedule per scheduled task, in the stage’s group, sending its tick to the task’s queue as the scheduler role', () => {
+    const schedules = ofType(prod(), 'AWS::Scheduler::Schedule');
+    expect(schedules.map(([id]) => id)).toEqual([scheduleLogicalId('daily_report')]);
+    expect(schedules[0]![1].Properties).toEqual({
+      Name: 'recurring-daily_report',
+      GroupName: { Ref: 'ScheduleGroup' },
+      Description: 'Enqueues daily_report: cron 0 9 * * MON-FRI (Europe/Paris)',
+      ScheduleExpression: 'cron(0 9 ? * MON-FRI *)',
+      ScheduleExpressionTimezone: 'Europe/Paris',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      State: 'ENABLED',
+      Target: {
+        Arn: { 'Fn::GetAtt': ['DefaultQueue', 'Arn'] },
+        RoleArn: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
+        Input: tickInput('daily_report'),
+        RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['DefaultDeadLetterQueue', 'Arn'] } },
+      },
+    });
+    expect(ofType(prod(), 'AWS::Scheduler::ScheduleGroup')).toEqual([['ScheduleGroup', { Type: 'AWS::Scheduler::ScheduleGroup', Properties: { Name: 'background-tasks-prod' } }]]);
+    expect(stages.dev.resources.ScheduleGroup!.Properties.Name).toBe('background-tasks-dev');
+  });
+
+  it('lets the scheduler role send to the task queues and their DLQs only, taken only by this account’s schedules of this stage’s group', () => {
+    const role = prod().SchedulerRole!;
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }, ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['ScheduleGroup', 'Arn'] } } },
+      },
+    ]);
+    expect(statements(role)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Resource: ['HighQueue', 'DefaultQueue', 'HighDeadLetterQueue', 'DefaultDeadLetterQueue'].map((q) => ({ 'Fn::GetAtt': [q, 'Arn'] })),
+      },
+    ]);
+  });
+
+  it('lets the api create and delete its one-time schedules (run-*) in the stage’s group only, and pass the scheduler role to EventBridge Scheduler only', () => {
+    const api = statements(prod().ApiRole!);
+    const scheduler = api.filter((s) => list(s.Action).some((a: string) => a.startsWith('scheduler:')));
+    expect(scheduler).toHaveLength(1);
+    expect(JSON.stringify(scheduler[0]!.Resource)).toMatch(/":schedule\/background-tasks-prod\/run-\*"/);
+    expect(api.filter((s) => list(s.Action).includes('iam:PassRole'))).toEqual([
+      { Effect: 'Allow', Action: 'iam:PassRole', Resource: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] }, Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } } },
+    ]);
+    const vars = prod().ApiLambdaFunction!.Properties.Environment.Variables as Record<string, unknown>;
+    expect(vars).toMatchObject({ SCHEDULE_GROUP: { Ref: 'ScheduleGroup' }, SCHEDULER_ROLE_ARN: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] }, QUEUE_ARN_HIGH: { 'Fn::GetAtt': ['HighQueue', 'Arn'] } });
+    // Not bundled: the api takes the Scheduler client from the Lambda runtime, when a task first needs a timer.
+    expect(unzipEntry(join(stages.prod.dir, 'api.zip'), 'functions/api.js').toString('utf8')).toContain('require("@aws-sdk/client-scheduler")');
   });
 
   it('lets the api read one SSM parameter, and decrypt with a customer key only through SSM and only if one is configured', () => {

@@ -399,7 +399,7 @@ describe('a first run with a delay', () => {
     const tooEarly = await run(w, [early]);
     expect(tooEarly.failures).toEqual([early.messageId]);
     expect(tooEarly.visibility.get(early.messageId)).toBe(2);
-    expect(await base.store.get(taskId)).toMatchObject({ status: 'PENDING', attempts: 0 });
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'SCHEDULED', attempts: 0 });
 
     clock = runsAt - 1_000;
     const { failures } = await run(w, [await deliver(bodyOf(taskId, task.name, 1))]);

@@ -236,7 +236,7 @@ describe('worker outcomes', () => {
     expect(failures).toEqual(['early']);
     expect(visibility.get('early')).toBeGreaterThanOrEqual(28);
     expect(visibility.get('early')).toBeLessThanOrEqual(30);
-    expect(await base.store.get(taskId)).toMatchObject({ status: 'PENDING', attempts: 0 });
+    expect(await base.store.get(taskId)).toMatchObject({ status: 'SCHEDULED', attempts: 0 });
   });
 
   it('sets no visibility for a message it acknowledges', async () => {

@@ -4,7 +4,7 @@ import { TaskNotFoundError, TasksApiError, TasksUnreachableError, WaitTimeoutErr
 import { parseInvocation } from '../../lib/cli/args';
 import { COMMANDS, payloadOf } from '../../lib/cli/commands';
 import { describeFailure, exitCodeOf, UsageError } from '../../lib/cli/exitCodes';
-import { duration, table, taskDetail } from '../../lib/cli/format';
+import { duration, scheduleTable, table, taskDetail } from '../../lib/cli/format';
 import { main } from '../../lib/cli/main';
 
 const parse = (...argv: string[]) => parseInvocation(argv, COMMANDS);
@@ -25,7 +25,8 @@ describe('tasks: the command line', () => {
   });
 
   it('refuses an unknown command or option and a wrong number of arguments, naming the command', () => {
-    expect(usageError('explode').message).toBe('unknown command "explode"; one of: enqueue, get, list, cancel, retry, wait, tail, stats');
+    expect(usageError('explode').message).toBe('unknown command "explode"; one of: enqueue, get, list, cancel, retry, wait, tail, stats, schedules, pause, resume');
+    expect(usageError('pause')).toMatchObject({ command: 'pause', message: 'pause takes NAME, not ""' });
     expect(usageError('list', '--colour', 'red')).toMatchObject({ command: 'list', message: expect.stringContaining("Unknown option '--colour'") });
     expect(usageError('get')).toMatchObject({ command: 'get', message: 'get takes ID, not ""' });
     expect(usageError('stats', 'now').message).toBe('stats takes no arguments, not "now"');
@@ -79,6 +80,23 @@ describe('tasks: the command line', () => {
 });
 
 describe('tasks: what it prints for people', () => {
+  it('shows schedules as a table: when, zone, next run, paused, last run', () => {
+    expect(
+      scheduleTable([
+        { name: 'daily_report', cron: '0 9 * * MON-FRI', timezone: 'Europe/Paris', expression: 'cron(0 9 ? * MON-FRI *)', nextRunAt: '2026-03-30T07:00:00.000Z', paused: false, lastRunAt: '2026-03-27T08:00:00.000Z' },
+        { name: 'sync', every: '5 minutes', timezone: 'UTC', expression: 'rate(5 minutes)', nextRunAt: null, paused: true },
+      ]).split('\n'),
+    ).toEqual([
+      'NAME          WHEN                  TIME ZONE     NEXT RUN (UTC)       PAUSED  LAST RUN (UTC)',
+      'daily_report  cron 0 9 * * MON-FRI  Europe/Paris  2026-03-30 07:00:00  no      2026-03-27 08:00:00',
+      'sync          every 5 minutes       UTC           -                    yes     -',
+    ]);
+  });
+
+  it('exits 3 for a schedule no task has, as for an unknown task', () => {
+    expect(exitCodeOf(new TasksApiError(404, 'schedule_not_found', 'No schedule named "x"'))).toBe(3);
+  });
+
   it('aligns columns under their header', () => {
     expect(table(['ID', 'NAME', 'STATUS'], [['1', 'write_log', 'PENDING'], ['22', 'sleep', 'FAILED']])).toBe(
       ['ID  NAME       STATUS', '1   write_log  PENDING', '22  sleep      FAILED'].join('\n'),
@@ -91,7 +109,7 @@ describe('tasks: what it prints for people', () => {
 
   it('shows a task field by field, its error and its payload and result as JSON', () => {
     const task = {
-      taskId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', name: 'fail', status: 'FAILED', priority: 'default', run: 1, attempts: 3, maxAttempts: 3, timeoutSeconds: 30, delaySeconds: 0,
+      taskId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', name: 'fail', status: 'FAILED', priority: 'default', run: 1, attempts: 3, maxAttempts: 3, timeoutSeconds: 30, delaySeconds: 0, runAt: null,
       createdAt: '2026-01-02T03:04:05.000Z', updatedAt: '2026-01-02T03:04:09.000Z', startedAt: '2026-01-02T03:04:06.000Z', finishedAt: '2026-01-02T03:04:09.000Z',
       durationMs: 12, expiresAt: 0, error: { type: 'Error', message: 'nope' }, payload: { message: 'nope' }, result: null, nextAttemptAt: null, attemptLog: [],
     } as Task;

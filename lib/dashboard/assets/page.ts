@@ -68,6 +68,20 @@ export function pageHtml(urls: AssetUrls): string {
       </details>
     </section>
 
+    <section class="card" aria-labelledby="schedules-heading">
+      <h2 id="schedules-heading">Schedules</h2>
+      <p class="hint">Tasks that enqueue themselves on a cron or a rate, from their definitions. Next runs in this browser's time.</p>
+      <div class="table-wrap">
+        <table id="schedule-table" class="tasks schedules">
+          <caption class="visually-hidden">Recurring schedules and their next runs</caption>
+          <thead>
+            <tr><th scope="col">Schedule</th><th scope="col">When</th><th scope="col">Next run</th><th scope="col">Last run</th><th scope="col">State</th></tr>
+          </thead>
+          <tbody id="schedule-rows"></tbody>
+        </table>
+      </div>
+    </section>
+
     <section class="card" aria-labelledby="tasks-heading">
       <h2 id="tasks-heading" tabindex="-1">Recent tasks</h2>
       <form id="filters" class="filters" role="search" aria-label="Filter tasks" novalidate>

@@ -3,14 +3,14 @@ export const STYLE_CSS = String.raw`
 :root {
   --bg: #f5f6f8; --card: #fff; --text: #1b1f24; --muted: #57606a; --line: #d0d7de;
   --accent: #0b5cad; --focus: #ff9d00;
-  --pending: #5b6470; --running: #0b5cad; --retrying: #8a5a00; --succeeded: #1a7f37; --failed: #c4182b; --cancelled: #6e4fa3;
+  --scheduled: #2f6f7e; --pending: #5b6470; --running: #0b5cad; --retrying: #8a5a00; --succeeded: #1a7f37; --failed: #c4182b; --cancelled: #6e4fa3;
   color-scheme: light dark;
   font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
 }
 @media (prefers-color-scheme: dark) {
   :root {
     --bg: #0f1216; --card: #171b21; --text: #e6e8eb; --muted: #9aa4ae; --line: #2d333b; --accent: #6cb6ff;
-    --pending: #9aa4ae; --running: #6cb6ff; --retrying: #e3b341; --succeeded: #57c26b; --failed: #ff7b86; --cancelled: #b69cf0;
+    --scheduled: #5fc3d6; --pending: #9aa4ae; --running: #6cb6ff; --retrying: #e3b341; --succeeded: #57c26b; --failed: #ff7b86; --cancelled: #b69cf0;
   }
 }
 * { box-sizing: border-box; }
@@ -48,7 +48,7 @@ input, select { background: var(--card); border: 1px solid var(--line); border-r
 .count-value { font-size: 1.5rem; font-weight: 600; font-variant-numeric: tabular-nums; }
 .count-label { color: var(--muted); font-size: 0.8rem; letter-spacing: 0.04em; }
 .count-note { color: var(--muted); font-size: 0.75rem; }
-.count.s-PENDING { border-left-color: var(--pending); } .count.s-RUNNING { border-left-color: var(--running); }
+.count.s-SCHEDULED { border-left-color: var(--scheduled); } .count.s-PENDING { border-left-color: var(--pending); } .count.s-RUNNING { border-left-color: var(--running); }
 .count.s-RETRYING { border-left-color: var(--retrying); } .count.s-SUCCEEDED { border-left-color: var(--succeeded); }
 .count.s-FAILED { border-left-color: var(--failed); } .count.s-CANCELLED { border-left-color: var(--cancelled); }
 
@@ -67,7 +67,7 @@ th { font-size: 0.8rem; color: var(--muted); font-weight: 600; }
 td.num { font-variant-numeric: tabular-nums; }
 .task-link { background: none; border: none; padding: 0; color: var(--accent); text-decoration: underline; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.85rem; }
 .status { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 0.78rem; font-weight: 600; border: 1px solid currentColor; }
-.status.s-PENDING { color: var(--pending); } .status.s-RUNNING { color: var(--running); } .status.s-RETRYING { color: var(--retrying); }
+.status.s-SCHEDULED { color: var(--scheduled); } .status.s-PENDING { color: var(--pending); } .status.s-RUNNING { color: var(--running); } .status.s-RETRYING { color: var(--retrying); }
 .status.s-SUCCEEDED { color: var(--succeeded); } .status.s-FAILED { color: var(--failed); } .status.s-CANCELLED { color: var(--cancelled); }
 .pager { display: flex; gap: 12px; align-items: center; justify-content: flex-end; margin-top: 10px; }
 .empty { color: var(--muted); text-align: center; padding: 20px; }
@@ -84,4 +84,6 @@ td.num { font-variant-numeric: tabular-nums; }
 .detail h3 { font-size: 0.95rem; margin: 14px 0 6px; }
 .error-text { color: var(--failed); white-space: pre-wrap; word-break: break-word; }
 @media (prefers-reduced-motion: reduce) { * { transition: none !important; animation: none !important; } }
+.run-at { display: block; font-size: 0.78rem; color: var(--muted); }
+.schedules td.paused { color: var(--retrying); font-weight: 600; }
 `;

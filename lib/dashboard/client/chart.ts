@@ -17,6 +17,8 @@ function figureOf(stats: Stats, status: string): { n: string; note: string; titl
   const { queues, totals } = stats;
   const window = `in the last ${stats.windowMinutes} min`;
   switch (status) {
+    case 'SCHEDULED':
+      return { n: '', note: 'waiting for their time', title: 'Tasks waiting for their runAt' };
     case 'PENDING':
       return { n: String(queues.waiting), note: 'waiting (≈)', title: `About ${queues.waiting} messages waiting to run, as SQS estimates` };
     case 'RUNNING':

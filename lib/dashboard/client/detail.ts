@@ -7,7 +7,7 @@ import { $, el, fmtDuration, fmtJson, fmtTime, setText, statusBadge } from './do
 import { state } from './state';
 import type { Attempt, Task } from './types';
 
-const CANCELLABLE = ['PENDING', 'RETRYING'];
+const CANCELLABLE = ['SCHEDULED', 'PENDING', 'RETRYING'];
 const RETRYABLE = ['FAILED', 'CANCELLED'];
 
 /** What the detail needs from the rest of the page. */
@@ -70,6 +70,7 @@ function renderDetail(t: Task): void {
       field('Attempts', `${t.attempts} of ${t.maxAttempts}`),
       field('Timeout', `${t.timeoutSeconds} s`),
       field('Created', fmtTime(t.createdAt)),
+      ...(t.runAt ? [field('Runs at', fmtTime(t.runAt))] : []),
       field('Started', fmtTime(t.startedAt)),
       field('Finished', fmtTime(t.finishedAt)),
       ...(t.nextAttemptAt ? [field('Next attempt', fmtTime(t.nextAttemptAt))] : []),

@@ -82,7 +82,7 @@ function taskRow(t: TaskSummary): HTMLTableRowElement {
   return el('tr', { 'data-task-id': t.taskId, 'data-status': t.status }, [
     el('td', null, open),
     el('td', { className: 'task-name', text: t.name }),
-    el('td', null, statusBadge(t.status)),
+    el('td', null, [statusBadge(t.status), t.status === 'SCHEDULED' && t.runAt ? el('span', { className: 'run-at', title: t.runAt, text: `runs ${fmtTime(t.runAt)}` }) : null]),
     el('td', { className: 'num', text: `${t.attempts} / ${t.maxAttempts}` }),
     el('td', { title: t.createdAt, text: fmtTime(t.createdAt) }),
     el('td', { className: 'num', text: fmtDuration(t.durationMs) }),

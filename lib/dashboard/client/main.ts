@@ -9,6 +9,7 @@ import { renderStats } from './chart';
 import { loadDetail, openDetail, wireDetail } from './detail';
 import { $, setText } from './dom';
 import { loadList, readFilters, statuses, toggleStatusFilter, wireList } from './list';
+import { loadSchedules, wireSchedules } from './schedules';
 import { state } from './state';
 import type { Stats } from './types';
 
@@ -39,7 +40,7 @@ async function guarded(step: () => Promise<unknown>): Promise<void> {
 function refresh(isPoll = false): Promise<void> {
   if (!state.refreshing) {
     const withStats = !isPoll || state.polls++ % STATS_EVERY === 0;
-    state.refreshing = guarded(() => Promise.all([withStats ? loadStats() : null, loadList(), state.detail ? loadDetail(false) : null])).finally(() => {
+    state.refreshing = guarded(() => Promise.all([withStats ? loadStats() : null, withStats ? loadSchedules() : null, loadList(), state.detail ? loadDetail(false) : null])).finally(() => {
       state.refreshing = null;
     });
   }
@@ -75,7 +76,7 @@ async function signIn(key: string): Promise<void> {
   showApp(true);
   readFilters();
   showStats(stats);
-  await guarded(loadList);
+  await guarded(() => Promise.all([loadList(), loadSchedules()]));
   schedule();
 }
 
@@ -123,6 +124,7 @@ function wireMain(): void {
 
 wireMain();
 wireList({ guarded, openDetail: (taskId) => void openDetail(taskId) });
+wireSchedules({ guarded });
 wireDetail({ guarded, refreshAround: () => Promise.all([loadStats(), loadList()]), signOut });
 const saved = storedKey();
 if (saved) {

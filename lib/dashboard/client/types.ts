@@ -19,6 +19,8 @@ export interface TaskSummary {
   durationMs: number | null;
   error: TaskError | null;
   run: number;
+  /** When the first run may start: a SCHEDULED task waits for it. */
+  runAt: string | null;
 }
 
 export interface Attempt {
@@ -47,4 +49,15 @@ export interface Stats {
   throughput: Array<{ minute: string; succeeded: number; failed: number }>;
   totals: { succeeded: number; failed: number; cancelled: number };
   queues: { waiting: number; inFlight: number };
+}
+
+export interface Schedule {
+  name: string;
+  cron?: string;
+  every?: string;
+  timezone: string;
+  nextRunAt: string | null;
+  paused: boolean;
+  lastRunAt?: string;
+  lastTaskId?: string;
 }
