@@ -13,6 +13,7 @@ const fileWide: Pattern[] = [];
 let perTest: Pattern[] = [];
 let inTest = false;
 let seen: string[] = [];
+let lines: Array<Record<string, unknown>> = [];
 
 /**
  * ERROR lines whose message matches one of `patterns` are expected: for the
@@ -28,6 +29,11 @@ export function errorLogs(): readonly string[] {
   return seen;
 }
 
+/** The ERROR lines logged so far in this test whose message is `message`, whole (their fields: taskId...). */
+export function errorLogLines(message: string): ReadonlyArray<Record<string, unknown>> {
+  return lines.filter((line) => line.message === message);
+}
+
 const matches = (message: string, pattern: Pattern) => (typeof pattern === 'string' ? message.includes(pattern) : pattern.test(message));
 
 const error = console.error.bind(console);
@@ -36,7 +42,10 @@ console.error = (...args: unknown[]) => {
   if (typeof first === 'string' && first.startsWith('{')) {
     try {
       const line = JSON.parse(first) as { level?: string; message?: unknown };
-      if (line.level === 'ERROR') seen.push(String(line.message));
+      if (line.level === 'ERROR') {
+        seen.push(String(line.message));
+        lines.push(line);
+      }
     } catch {
       // Not a log line of ours.
     }
@@ -48,6 +57,7 @@ beforeEach(() => {
   inTest = true;
   perTest = [];
   seen = [];
+  lines = [];
 });
 
 afterEach(() => {
