@@ -19,6 +19,8 @@ const EnvSchema = z.object({
   IDEMPOTENCY_HOLD_MS: z.intFromText(10_000, 100, 25_000),
   /** The api stops its own calls this long before its Lambda's deadline, to resolve what they left undecided and answer. */
   API_RESOLVE_RESERVE_MS: z.intFromText(5_000, 0, 20_000),
+  /** The stage's bucket of payloads and results over the inline threshold (lib/payloads); without it, everything stays in the table. */
+  PAYLOAD_BUCKET: z.optional(Text),
 });
 
 /** The engine's configuration, read once from the environment. */
@@ -32,6 +34,8 @@ export interface EngineConfig {
   leaseMarginMs: number;
   dispatchHoldMs: number;
   resolveReserveMs: number;
+  /** Payloads and results over the inline threshold go to this S3 bucket (lib/payloads); absent, they stay in DynamoDB, up to its limits. */
+  payloadBucket?: string;
 }
 
 /**
@@ -55,6 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     leaseMarginMs: e.LEASE_MARGIN_MS,
     dispatchHoldMs: e.IDEMPOTENCY_HOLD_MS,
     resolveReserveMs: e.API_RESOLVE_RESERVE_MS,
+    ...(e.PAYLOAD_BUCKET ? { payloadBucket: e.PAYLOAD_BUCKET } : {}),
   };
 }
 

@@ -2,6 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { createDocumentClient, createSqsClient } from './clients';
 import { loadConfig, type EngineConfig } from './config';
 import { TaskMetrics } from './metrics';
+import { PayloadObjects } from './payloads/objectStore';
+import { createS3Client } from './payloads/s3Client';
 import { TaskQueue } from './queue';
 import type { TaskTimers } from './schedules/timers';
 import { createTimers } from './schedules/timersConfig';
@@ -14,6 +16,8 @@ export interface Engine {
   queue: TaskQueue;
   /** What sends a task's message when its runAt is further ahead than SQS can hold it (lib/schedules). */
   timers: TaskTimers;
+  /** The bucket of payloads and results over the inline threshold (lib/payloads); absent without PAYLOAD_BUCKET. */
+  objects?: PayloadObjects;
   logger: Logger;
   /** EMF metrics by task name; absent, nothing is measured. */
   metrics?: TaskMetrics;
@@ -25,6 +29,7 @@ export interface EngineOverrides {
   store?: TaskStore;
   queue?: TaskQueue;
   timers?: TaskTimers;
+  objects?: PayloadObjects;
   logger?: Logger;
   metrics?: TaskMetrics;
   now?: () => Date;
@@ -39,6 +44,7 @@ export function createEngine(overrides: EngineOverrides = {}): Engine {
     store,
     queue: overrides.queue ?? new TaskQueue(createSqsClient(), config.queueUrls),
     timers: overrides.timers ?? createTimers(store),
+    objects: overrides.objects ?? (config.payloadBucket ? new PayloadObjects(createS3Client(), config.payloadBucket) : undefined),
     logger: overrides.logger ?? new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'background-tasks' }),
     metrics: overrides.metrics ?? new TaskMetrics(),
     now: overrides.now ?? (() => new Date()),

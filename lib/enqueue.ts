@@ -3,6 +3,7 @@ import { resolving } from './deadline';
 import { getDefaultEngine, type Engine } from './engine';
 import { TaskQueueError } from './errors';
 import { enqueueWithKey } from './idempotency';
+import { storePayload, storePayloads } from './payloads/storePayload';
 import { sendFirstRuns, sendRun } from './schedules/dispatch';
 import { newRecord, prepareTask, type EnqueuedTask, type EnqueueOptions, type PreparedTask } from './preparedTask';
 import { newTaskItems } from './store/items';
@@ -44,8 +45,10 @@ export async function enqueueByName(engine: Engine, name: string, payload: unkno
  */
 async function enqueueNew(engine: Engine, prepared: PreparedTask): Promise<EnqueuedTask> {
   const { task } = prepared;
+  // A payload kept in S3 is written first: if that fails, nothing of the task exists, and nothing runs.
+  const payloadObject = await storePayload(engine, task.taskId, prepared);
   const [written, sent] = await Promise.allSettled([
-    engine.store.create(newTaskItems(task, prepared.payloadJson, prepared.payloadBytes)),
+    engine.store.create(newTaskItems(task, prepared.payloadJson, prepared.payloadBytes, payloadObject)),
     sendRun(engine, task, 1),
   ]);
   const failure = [written, sent].find((r) => r.status === 'rejected');
@@ -87,12 +90,16 @@ export async function enqueueMany(engine: Engine, items: EnqueueManyItem[], { al
       throw error;
     }
   });
-  const valid = prepared.filter((p): p is PreparedTask => !(p instanceof TaskQueueError));
+  const checked = prepared.filter((p): p is PreparedTask => !(p instanceof TaskQueueError));
+  // Payloads kept in S3 first: a task whose upload failed is neither written nor sent (all or nothing: no task is).
+  const uploads = await storePayloads(engine, checked.map((p) => ({ taskId: p.task.taskId, payloadJson: p.payloadJson, payloadBytes: p.payloadBytes })));
+  const valid = allOrNothing && uploads.failures.size > 0 ? [] : checked.filter((p) => !uploads.failures.has(p.task.taskId));
   const [writeFailures, sendFailures] = await Promise.all([
-    engine.store.createMany(valid.map((p) => newTaskItems(p.task, p.payloadJson, p.payloadBytes))),
+    engine.store.createMany(valid.map((p) => newTaskItems(p.task, p.payloadJson, p.payloadBytes, uploads.keys.get(p.task.taskId)))),
     sendFirstRuns(engine, valid.map((p) => p.task)),
   ]);
-  const errorOf = (id: string) => writeFailures.get(id) ?? sendFailures.get(id);
+  const errorOf = (id: string) => uploads.failures.get(id) ?? writeFailures.get(id) ?? sendFailures.get(id);
+  const uploadError = uploads.failures.values().next().value;
   const firstError = valid.map((p) => errorOf(p.task.taskId)).find((e) => e !== undefined);
   const toStop = allOrNothing && firstError ? valid : valid.filter((p) => errorOf(p.task.taskId));
   const resolutions = new Map(
@@ -107,6 +114,8 @@ export async function enqueueMany(engine: Engine, items: EnqueueManyItem[], { al
   const results = prepared.map((p): EnqueueManyResult => {
     if (p instanceof TaskQueueError) return { ok: false, error: p };
     const id = p.task.taskId;
+    if (allOrNothing && uploadError) return { ok: false, error: errorOf(id) ?? uploadError };
+    if (uploads.failures.has(id)) return { ok: false, error: uploads.failures.get(id)! };
     const resolution = resolutions.get(id);
     if (resolution && (allFail || resolution.outcome !== 'started')) return { ok: false, error: errorOf(id) ?? firstError! };
     return { ok: true, task: { taskId: id, record: newRecord(p), created: true } };

@@ -73,9 +73,9 @@ export class IdempotencyConflictError extends TaskQueueError {
   }
 }
 
-const DEPENDENCY_NAMES = { sqs: 'SQS', dynamodb: 'DynamoDB', scheduler: 'EventBridge Scheduler' } as const;
+const DEPENDENCY_NAMES = { sqs: 'SQS', dynamodb: 'DynamoDB', scheduler: 'EventBridge Scheduler', s3: 'S3' } as const;
 
-/** SQS, DynamoDB or EventBridge Scheduler could not be reached or refused the call; `retryable` says whether to try again. */
+/** SQS, DynamoDB, EventBridge Scheduler or S3 could not be reached or refused the call; `retryable` says whether to try again. */
 export class DependencyUnavailableError extends TaskQueueError {
   constructor(
     readonly dependency: keyof typeof DEPENDENCY_NAMES,

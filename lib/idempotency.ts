@@ -4,6 +4,7 @@ import { pauseWithin, resolving, timeLeft } from './deadline';
 import { newRecord, type EnqueuedTask, type PreparedTask } from './preparedTask';
 import type { Engine } from './engine';
 import { DependencyUnavailableError, IdempotencyConflictError } from './errors';
+import { storePayload } from './payloads/storePayload';
 import { sendRun } from './schedules/dispatch';
 import { beginDispatch, endDispatch, putMarker, reviveStopped, takeOverDispatch } from './store/idempotency';
 import { newTaskItems, type StateItem } from './store/items';
@@ -31,7 +32,8 @@ export async function enqueueWithKey(engine: Engine, prepared: PreparedTask, key
   const existing = await putMarker(engine.store, key, { taskId: prepared.task.taskId, requestHash: prepared.requestHash }, prepared.task.expiresAt);
   if (existing && existing.requestHash !== prepared.requestHash) throw new IdempotencyConflictError(key);
   const task = existing ? { ...prepared.task, taskId: existing.taskId } : prepared.task;
-  const items = newTaskItems(task, prepared.payloadJson, prepared.payloadBytes);
+  // Built by the first round that holds the sending, after its payload (if kept in S3) is written.
+  let items: ReturnType<typeof newTaskItems> | undefined;
   const owner = randomUUID();
   const hold = () => Date.now() + engine.config.dispatchHoldMs;
   // Waiting for another request ends with the request's own budget, if that comes first.
@@ -68,6 +70,8 @@ export async function enqueueWithKey(engine: Engine, prepared: PreparedTask, key
     // This request holds the sending of run `run`.
     let released = false;
     try {
+      // Under the hold: a failed upload is resolved like a failed send (stopped, 503; the next request tries again).
+      items ??= newTaskItems(task, prepared.payloadJson, prepared.payloadBytes, await storePayload(engine, task.taskId, prepared));
       await Promise.all([engine.store.create(items), sendRun(engine, task, run)]);
       released = await resolving(() => release(engine, task.taskId, owner, run));
     } catch (error) {

@@ -3,6 +3,7 @@ import { expiresAtFrom } from './config';
 import type { Engine } from './engine';
 import { PayloadTooLargeError, UnknownTaskError, ValidationError } from './errors';
 import { newTaskId } from './keys';
+import { payloadLimit } from './payloads/storePayload';
 import { requestHash } from './requestHash';
 import { RUN_AT_FIELDS, runAtFields, runAtText } from './schedules/runAt';
 import { toRecord, type NewTask } from './store/items';
@@ -64,7 +65,8 @@ export function prepareTask(engine: Engine, name: string, payload: unknown, rawO
   const options = parsedOptions.data;
   const payloadJson = JSON.stringify(payload ?? null);
   const payloadBytes = byteLength(payloadJson);
-  if (payloadBytes > TASK_LIMITS.maxPayloadBytes) throw new PayloadTooLargeError(payloadBytes, TASK_LIMITS.maxPayloadBytes);
+  const limit = payloadLimit(engine);
+  if (payloadBytes > limit) throw new PayloadTooLargeError(payloadBytes, limit);
   validatePayload(definition, payload);
 
   const now = engine.now();

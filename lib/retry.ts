@@ -2,6 +2,7 @@ import { expiresAtFrom } from './config';
 import { resolving } from './deadline';
 import type { Engine } from './engine';
 import { toMessage } from './message';
+import { renewPayload } from './payloads/renewPayload';
 import { loggableError } from './taskError';
 import type { TaskRecord } from './types';
 
@@ -16,6 +17,8 @@ export async function retryTask(engine: Engine, taskId: string): Promise<TaskRec
   const now = engine.now();
   const { before, record } = await engine.store.resetForRetry(taskId, now, expiresAtFrom(now, engine.config.retentionDays));
   try {
+    // A payload kept in S3 is not uploaded again: its object is renewed for the new retention, before the run is sent.
+    await renewPayload(engine, record);
     await engine.queue.send(toMessage(record, record.run));
     return record;
   } catch (error) {

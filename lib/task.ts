@@ -10,8 +10,8 @@ export const TASK_LIMITS = {
   maxTimeoutSeconds: 840,
   /** A year: beyond SQS's own 900 s, a timer sends the message (docs/scheduling.md). */
   maxDelaySeconds: 31_536_000,
-  /** SQS's message cap; the payload lives in DynamoDB but we keep the SQS-compatible bound. */
-  maxPayloadBytes: 256 * 1024,
+  /** A payload's JSON, with a bucket for payloads (lib/payloads: S3 over 6 KB); 256 KB without one (it stays in DynamoDB). */
+  maxPayloadBytes: 5 * 1024 * 1024,
 } as const;
 
 /** What a handler sees besides its payload. */

@@ -71,8 +71,8 @@ export function briefError(error: TaskError): TaskError {
   return { type: clip(error.type, 100), message: clip(error.message, 200) };
 }
 
-/** The result as stored, as JSON text: as is up to 64 KB, otherwise a marker saying what was dropped. */
-export function resultJson(result: unknown): string {
+/** The result as stored, as JSON text: as is up to `limitBytes` (64 KB in the table; 5 MB with a bucket, lib/payloads), otherwise a marker saying what was dropped. */
+export function resultJson(result: unknown, limitBytes = RESULT_LIMIT_BYTES): string {
   let json: string | undefined;
   try {
     json = JSON.stringify(result);
@@ -81,8 +81,8 @@ export function resultJson(result: unknown): string {
   }
   if (json === undefined) return 'null';
   const size = byteLength(json);
-  if (size <= RESULT_LIMIT_BYTES) return json;
-  return JSON.stringify({ truncated: true, reason: `result is ${size} bytes; the limit is ${RESULT_LIMIT_BYTES}`, sizeBytes: size });
+  if (size <= limitBytes) return json;
+  return JSON.stringify({ truncated: true, reason: `result is ${size} bytes; the limit is ${limitBytes}`, sizeBytes: size });
 }
 
 function read<T>(get: () => T): T | undefined {

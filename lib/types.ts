@@ -23,6 +23,12 @@ export interface AttemptRecord {
   error?: TaskError;
 }
 
+/** Where a payload or result kept in S3 is (lib/payloads), and its size as JSON. */
+export interface ObjectRef {
+  key: string;
+  bytes: number;
+}
+
 /** A task as clients read it: its definition, and where it is in its life. */
 export interface TaskRecord {
   taskId: string;
@@ -61,7 +67,11 @@ export interface TaskRecord {
   idempotencyKey?: string;
   /** Epoch seconds: DynamoDB TTL. */
   expiresAt: number;
+  /** A payload kept in S3 (then `payload` is null until lib/payloads reads it). */
+  payloadObject?: ObjectRef;
+  /** A result kept in S3 (then `result` is absent until lib/payloads reads it). */
+  resultObject?: ObjectRef;
 }
 
 /** What a list shows of a task: its record without payload, result and attempt log. */
-export type TaskSummary = Omit<TaskRecord, 'payload' | 'result' | 'attemptLog' | 'leaseExpiresAt' | 'nextAttemptAt'>;
+export type TaskSummary = Omit<TaskRecord, 'payload' | 'result' | 'attemptLog' | 'leaseExpiresAt' | 'nextAttemptAt' | 'payloadObject' | 'resultObject'>;

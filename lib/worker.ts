@@ -5,6 +5,8 @@ import { consumerBudget, withBudget, type DeadlineSource } from './deadline';
 import type { Engine } from './engine';
 import { TaskTimeoutError } from './errors';
 import { parseMessage, type ParsedMessage, type TaskMessage } from './message';
+import { readPayload } from './payloads/readPayload';
+import { storeResult, type RecordedResult } from './payloads/storeResult';
 import { runsAtOf } from './schedules/runAt';
 import { enqueueTick, parseTick } from './schedules/tick';
 import { claimTask, finishAttempt, markTaskFailed, releaseClaim, type AttemptOutcome, type Claim } from './store/claims';
@@ -13,7 +15,7 @@ import { newWriteToken } from './store/dynamo';
 import type { StateItem } from './store/items';
 import type { LoadedTask } from './store/taskStore';
 import { getTask, type TaskDefinition } from './task';
-import { briefError, loggableError, resultJson, toTaskError } from './taskError';
+import { briefError, loggableError, toTaskError } from './taskError';
 import { checkResult } from './taskResult';
 import type { AttemptRecord, TaskError } from './types';
 import * as z from './zod';
@@ -174,7 +176,15 @@ async function processMessage(batch: Batch, record: SQSRecord): Promise<MessageO
     }
     // Read only for a message the batch answers for before its attempt ends; a finished one has its outcome.
     batch.leases.set(record.messageId, claimed.claimableAt!);
-    return await runAttempt(batch, definition, claimed, loaded.payloadJson, runsAt);
+    let payloadJson: string | undefined;
+    try {
+      payloadJson = await readPayload(engine, loaded);
+    } catch (error) {
+      // A payload kept in S3 that cannot be read now: the attempt is given back, and the message comes back.
+      await releaseClaim(engine.store, message.taskId, token, engine.now(), claimed).catch(() => false);
+      throw error;
+    }
+    return await runAttempt(batch, definition, claimed, payloadJson, runsAt);
   } catch (error) {
     engine.logger.error('Task message could not be processed; SQS will deliver it again', { taskId: message.taskId, error: loggableError(error) });
     return handBack(outageBackoffSeconds(receiveCount));
@@ -237,8 +247,8 @@ async function failRun(batch: Batch, loaded: LoadedTask, message: TaskMessage, e
   return ack;
 }
 
-/** Runs one claimed attempt and records its outcome; `runsAt` is when the task could first run (after its delay). */
-async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem, payloadJson: string, runsAt: number): Promise<MessageOutcome> {
+/** Runs one claimed attempt and records its outcome; `runsAt` is when the task could first run (after its delay). No payload: its object is gone. */
+async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem, payloadJson: string | undefined, runsAt: number): Promise<MessageOutcome> {
   const { engine } = batch;
   const attempt = claimed.attempts;
   const logger = engine.logger.createChild({ persistentKeys: { taskId: claimed.taskId, taskName: task.name, run: claimed.run, attempt } });
@@ -249,7 +259,14 @@ async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem
   // At INFO, an attempt is one line, when it ends.
   logger.debug('Task started', waited);
 
-  const outcome = await runHandler(task, claimed, JSON.parse(payloadJson) as unknown, logger);
+  let outcome = payloadJson === undefined ? payloadGone() : await runHandler(task, claimed, JSON.parse(payloadJson) as unknown, logger);
+  // A result over the inline threshold goes to S3 before the outcome names it; if it cannot, the attempt failed.
+  let recorded: RecordedResult = { resultJson: 'null' };
+  if (outcome.ok) {
+    const stored = await storeResult(engine, claimed, outcome.result);
+    if (stored.ok) recorded = stored.result;
+    else outcome = { ok: false, error: stored.error, cause: stored.cause, timedOut: false, retryable: true };
+  }
   const finishedAt = engine.now();
   const entry: AttemptRecord = {
     attempt,
@@ -261,7 +278,7 @@ async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem
   };
 
   if (outcome.ok) {
-    const owned = await finishAttempt(engine.store, claimed, entry, { status: 'SUCCEEDED', resultJson: resultJson(outcome.result) }, finishedAt);
+    const owned = await finishAttempt(engine.store, claimed, entry, { status: 'SUCCEEDED', ...recorded }, finishedAt);
     logger.info(owned ? 'Task succeeded' : 'Task succeeded, but another attempt owns it now; outcome not recorded', { durationMs: entry.durationMs, ...waited });
     if (owned) {
       engine.metrics?.attemptFinished(task.name, 'succeeded', entry.durationMs);
@@ -288,6 +305,12 @@ async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem
 }
 
 type HandlerOutcome = { ok: true; result: unknown } | { ok: false; error: TaskError; cause: unknown; timedOut: boolean; retryable: boolean };
+
+/** A payload kept in S3 whose object is gone (its record outlived it): no attempt can run. */
+function payloadGone(): HandlerOutcome {
+  const error = { type: 'PayloadNotFound', message: 'The payload kept in S3 is gone (expired by the bucket’s lifecycle rule)' };
+  return { ok: false, error, cause: new Error(error.message), timedOut: false, retryable: false };
+}
 
 async function runHandler(task: TaskDefinition, state: StateItem, payload: unknown, logger: Engine['logger']): Promise<HandlerOutcome> {
   const parsed = z.safeParse(task.payload, payload);

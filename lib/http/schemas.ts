@@ -98,6 +98,8 @@ const taskShape = {
   result: z.unknown(),
   nextAttemptAt: z.nullable(Timestamp),
   attemptLog: z.array(AttemptView),
+  payloadUrl: described(z.optional(z.string()), 'A payload over 256 KB, not embedded (payload is null): a presigned GET of its JSON, for 15 minutes.'),
+  resultUrl: described(z.optional(z.string()), 'A result too large to embed in this answer (result is null; Lambda answers at most 6 MB): a presigned GET of its JSON, for 15 minutes.'),
 };
 
 /** A task's record as GET /tasks/{id} answers it, whatever its task. */
@@ -121,7 +123,7 @@ export const TaskViewOf = perTask(
         result: task.result ? z.union([task.result, TruncatedResult, z.null()]) : z.unknown(),
       }),
     ),
-  'A task\'s record. result is null until the task succeeds, and a marker ({truncated: true}) when it was over 64 KB.',
+  'A task\'s record. result is null until the task succeeds, and a marker ({truncated: true}) when it was over 5 MB; a payload or result too large to embed is null, with payloadUrl or resultUrl to read it.',
 );
 
 export const TaskAccepted = named('TaskAccepted', z.object({ taskId: TaskId, status: Status, statusUrl: z.string() }));

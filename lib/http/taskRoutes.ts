@@ -3,11 +3,12 @@ import type { Engine } from '../engine';
 import { ENQUEUE_OPTION_FIELDS, enqueueByName, enqueueMany, issuesOf, type EnqueuedTask } from '../enqueue';
 import { TaskNotFoundError, ValidationError } from '../errors';
 import { isTaskId } from '../keys';
+import { LAMBDA_PAYLOAD_BYTES, MAX_OBJECT_BYTES } from '../payloads/limits';
+import { withObjects, type RecordWithObjects } from '../payloads/taskObjects';
 import { IdempotencyKey } from '../preparedTask';
 import { retryTask } from '../retry';
 import { taskStats } from '../stats';
 import { listTasks } from '../store/listing';
-import { TASK_LIMITS } from '../task';
 import { TASK_STATUSES, type TaskRecord, type TaskStatus, type TaskSummary } from '../types';
 import * as z from '../zod';
 import { jsonBody, type ApiRequest } from './request';
@@ -16,10 +17,12 @@ import type { Route } from './router';
 import type { ParameterDoc, ResponseDoc } from './routeDoc';
 import { BatchRejected, described, BatchResult, EnqueueRequestOf, StatsView, TaskAccepted, TaskId, TaskPage, TaskSummaryView, TaskView, TaskViewOf } from './schemas';
 
-/** A single enqueue body: the payload (256 KiB) plus room for the envelope. */
-const TASK_BODY_LIMIT = TASK_LIMITS.maxPayloadBytes + 16 * 1024;
-/** A batch body; each item's payload is still held to 256 KiB. Lambda's own request cap is 6 MB. */
-const BATCH_BODY_LIMIT = 5 * 1024 * 1024;
+/**
+ * A request's body, single or batch: up to what Lambda takes in one request
+ * (6 MB, API Gateway's body inside it). Each payload is then held to its own
+ * limit (5 MB, lib/payloads), with a 413 that names it.
+ */
+const BODY_LIMIT = LAMBDA_PAYLOAD_BYTES;
 const BATCH_MAX_ITEMS = 100;
 
 const Name = z.string().check(z.minLength(1), z.maxLength(128));
@@ -61,12 +64,12 @@ export function taskRoutes(engine: Engine): Route[] {
           202: acceptedDoc,
           400: { description: 'Bad JSON, an unknown task (`unknown_task`) or a payload its schema refuses (`validation_error`, with the issues in details).' },
           409: { description: 'The Idempotency-Key was used with another body (`idempotency_key_reused`).' },
-          413: { description: 'The payload is over 256 KB (`payload_too_large`).' },
+          413: { description: `The payload is over ${MAX_OBJECT_BYTES} bytes (5 MB) as JSON, or the body over ${LAMBDA_PAYLOAD_BYTES} (\`payload_too_large\`; the message names the limit).` },
           503: unavailable,
         },
       },
       handle: async (req) => {
-        const body = parse(EnqueueBody, jsonBody(req, TASK_BODY_LIMIT), 'Invalid task request');
+        const body = parse(EnqueueBody, jsonBody(req, BODY_LIMIT), 'Invalid task request');
         const { name, payload, ...options } = body;
         const idempotencyKey = req.headers['idempotency-key'];
         const enqueued = await enqueueByName(engine, name, payload, { ...options, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
@@ -89,7 +92,7 @@ export function taskRoutes(engine: Engine): Route[] {
         },
       },
       handle: async (req) => {
-        const { tasks } = parse(BatchBody, jsonBody(req, BATCH_BODY_LIMIT), 'Invalid batch request');
+        const { tasks } = parse(BatchBody, jsonBody(req, BODY_LIMIT), 'Invalid batch request');
         const items = tasks.map((raw) => EnqueueBody.safeParse(raw));
         const valid = items.flatMap((item, index) => (item.success ? [{ index, item: item.data }] : []));
         const results = await enqueueMany(
@@ -150,13 +153,17 @@ export function taskRoutes(engine: Engine): Route[] {
         tag: 'tasks',
         summary: 'Read a task',
         params: idParam,
-        responses: { 200: { description: 'The task, with its payload and, once it succeeded, its result.', schema: TaskViewOf }, 404: notFound, 503: unavailable },
+        responses: {
+          200: { description: 'The task, with its payload and, once it succeeded, its result (or links to them, `payloadUrl` and `resultUrl`, when too large to embed).', schema: TaskViewOf },
+          404: notFound,
+          503: unavailable,
+        },
       },
       handle: async (req) => {
         const taskId = taskIdParam(req);
         const record = await engine.store.get(taskId);
         if (!record) throw new TaskNotFoundError(taskId);
-        return json(200, toTaskView(record));
+        return json(200, toTaskView(await withObjects(engine, record)));
       },
     },
     {
@@ -174,7 +181,7 @@ export function taskRoutes(engine: Engine): Route[] {
           503: unavailable,
         },
       },
-      handle: async (req) => json(200, toTaskView(await cancelTask(engine, taskIdParam(req)))),
+      handle: async (req) => json(200, toTaskView(await withObjects(engine, await cancelTask(engine, taskIdParam(req))))),
     },
     {
       method: 'POST',
@@ -215,14 +222,16 @@ export function toSummaryView(t: TaskSummary): z.output<typeof TaskSummaryView> 
   };
 }
 
-/** The API's view of a task: the record without the engine's bookkeeping (its lease). */
-export function toTaskView(r: TaskRecord): z.output<typeof TaskView> {
+/** The API's view of a task: the record without the engine's bookkeeping (its lease), and links to what it keeps in S3 when too large to embed. */
+export function toTaskView(r: TaskRecord | RecordWithObjects): z.output<typeof TaskView> {
   return {
     ...toSummaryView(r),
     payload: r.payload,
     result: r.result ?? null,
     nextAttemptAt: r.nextAttemptAt === undefined ? null : new Date(r.nextAttemptAt).toISOString(),
     attemptLog: r.attemptLog,
+    ...('payloadUrl' in r && r.payloadUrl ? { payloadUrl: r.payloadUrl } : {}),
+    ...('resultUrl' in r && r.resultUrl ? { resultUrl: r.resultUrl } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AttemptRecord, TaskError } from '../types';
+import type { AttemptRecord, ObjectRef, TaskError } from '../types';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { callTable, guardedWrite, newWriteToken, onFailureReturnItem } from './dynamo';
 import { ATTEMPT_LOG_LIMIT, attentionKey, copiedFields, stateKey, type StateItem, type TaskItem } from './items';
@@ -105,7 +105,8 @@ export async function releaseClaim(store: TaskStore, taskId: string, token: stri
 
 /** How an attempt ended: a result (JSON), or an error and whether, and when, another attempt follows. */
 export type AttemptOutcome =
-  | { status: 'SUCCEEDED'; resultJson: string }
+  | { status: 'SUCCEEDED'; resultJson: string; resultObject?: undefined }
+  | { status: 'SUCCEEDED'; resultObject: ObjectRef; resultJson?: undefined }
   | { status: 'RETRYING'; error: TaskError; nextAttemptAt: number }
   | { status: 'FAILED'; error: TaskError };
 
@@ -130,8 +131,9 @@ export async function finishAttempt(store: TaskStore, claimed: StateItem, entry:
   const set = ['#s = :status', 'attemptLog = :log', 'updatedAt = :now', 'durationMs = :duration', 'wt = :wt'];
   const remove = ['attemptStartedAt'];
   if (outcome.status === 'SUCCEEDED') {
-    set.push('resultJson = :result', 'finishedAt = :now');
-    values[':result'] = outcome.resultJson;
+    // A result kept in S3 (lib/payloads) is named, not held: the state item stays small.
+    set.push(outcome.resultObject ? 'resultObject = :result' : 'resultJson = :result', 'finishedAt = :now');
+    values[':result'] = outcome.resultObject ?? outcome.resultJson;
     remove.push('#e', 'claimableAt');
   } else {
     set.push('#e = :error');

@@ -1,5 +1,5 @@
 import { shardOf, TASK_SHARDS } from '../keys';
-import type { AttemptRecord, Priority, TaskError, TaskRecord, TaskStatus, TaskSummary } from '../types';
+import type { AttemptRecord, ObjectRef, Priority, TaskError, TaskRecord, TaskStatus, TaskSummary } from '../types';
 
 /**
  * How a task is stored. Its definition and its state are two items, because
@@ -58,8 +58,10 @@ export interface NewTask {
 export interface TaskItem extends Key, Omit<NewTask, 'payload'> {
   /** The payload as JSON, when it is small enough to live here. */
   payloadJson?: string;
-  /** Otherwise its size: it lives in the payload item. */
+  /** Otherwise its size: it lives in the payload item, or in S3. */
   payloadBytes?: number;
+  /** The S3 key of a payload over the inline threshold (lib/payloads), written before this item. */
+  payloadObject?: string;
 }
 
 export interface PayloadItem extends Key {
@@ -87,6 +89,8 @@ export interface StateItem extends Key, Copied {
    */
   claimableAt?: number;
   resultJson?: string;
+  /** A result over the inline threshold, in S3 (lib/payloads), written before the outcome that names it. */
+  resultObject?: ObjectRef;
   error?: TaskError;
   attemptLog?: AttemptRecord[];
   /** The byAttention index key, set while the task is FAILED or CANCELLED. */
@@ -99,9 +103,10 @@ export interface StateItem extends Key, Copied {
   wt?: string;
 }
 
-/** The items of a new task: its definition, and its payload's own item if the payload is large. */
-export function newTaskItems(task: NewTask, payloadJson: string, payloadBytes: number): { task: TaskItem; payload?: PayloadItem } {
+/** The items of a new task: its definition, and its payload's own item if the payload is large (none if it is in S3, at `payloadObject`). */
+export function newTaskItems(task: NewTask, payloadJson: string, payloadBytes: number, payloadObject?: string): { task: TaskItem; payload?: PayloadItem } {
   const { payload: _payload, ...definition } = task;
+  if (payloadObject !== undefined) return { task: { ...taskKey(task.taskId), ...definition, payloadBytes, payloadObject } };
   if (payloadBytes <= INLINE_PAYLOAD_BYTES) return { task: { ...taskKey(task.taskId), ...definition, payloadJson } };
   return {
     task: { ...taskKey(task.taskId), ...definition, payloadBytes },
@@ -122,14 +127,19 @@ export function copiedFields(task: Copied): Copied {
   };
 }
 
-/** A task as clients read it, from its items (no state item: PENDING, as enqueue left it; SCHEDULED before its runAt). */
-export function toRecord(task: TaskItem, state: StateItem | undefined, payloadJson: string, nowMs = Date.now()): TaskRecord {
+/**
+ * A task as clients read it, from its items (no state item: PENDING, as enqueue left it; SCHEDULED before its runAt).
+ * A payload or result kept in S3 is named by its reference, for lib/payloads to read (`payloadJson` undefined).
+ */
+export function toRecord(task: TaskItem, state: StateItem | undefined, payloadJson: string | undefined, nowMs = Date.now()): TaskRecord {
   const record: TaskRecord = {
     ...toSummary(task, state, nowMs),
-    payload: JSON.parse(payloadJson) as unknown,
+    payload: payloadJson === undefined ? null : (JSON.parse(payloadJson) as unknown),
     attemptLog: state?.attemptLog ?? [],
   };
+  if (task.payloadObject !== undefined) record.payloadObject = { key: task.payloadObject, bytes: task.payloadBytes ?? 0 };
   if (state?.resultJson !== undefined) record.result = JSON.parse(state.resultJson) as unknown;
+  if (state?.resultObject !== undefined) record.resultObject = state.resultObject;
   if (state?.status === 'RUNNING' && state.claimableAt !== undefined) record.leaseExpiresAt = state.claimableAt;
   if (state?.status === 'RETRYING' && state.claimableAt !== undefined) record.nextAttemptAt = state.claimableAt;
   return record;

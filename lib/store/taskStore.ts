@@ -17,10 +17,10 @@ import {
   type TaskItem,
 } from './items';
 
-/** A task's definition and payload, as the worker needs them to run it. */
+/** A task's definition and payload, as the worker needs them to run it (a payload kept in S3: none yet, lib/payloads reads it). */
 export interface LoadedTask {
   task: TaskItem;
-  payloadJson: string;
+  payloadJson?: string;
 }
 
 /**
@@ -123,7 +123,7 @@ export class TaskStore {
     const missed = keys.filter((k) => !tasks.has(keyString(k)));
     // batchGet of no keys sends no request: nothing missed, or no payload stored apart, costs nothing.
     for (const [k, item] of await batchGet(this.client, this.tableName, missed)) tasks.set(k, item);
-    const external = [...tasks.values()].filter((t) => t.payloadJson === undefined).map((t) => payloadKey(String(t.taskId)));
+    const external = [...tasks.values()].filter((t) => t.payloadJson === undefined && t.payloadObject === undefined).map((t) => payloadKey(String(t.taskId)));
     const payloads = await batchGet(this.client, this.tableName, external);
     const loaded = new Map<string, LoadedTask>();
     for (const item of tasks.values()) {
@@ -131,12 +131,15 @@ export class TaskStore {
       const payloadJson = task.payloadJson ?? (payloads.get(keyString(payloadKey(task.taskId)))?.payloadJson as string | undefined);
       // A payload item not written (yet): the task cannot run now; its message comes back.
       if (payloadJson !== undefined) loaded.set(task.taskId, { task, payloadJson });
+      else if (task.payloadObject !== undefined) loaded.set(task.taskId, { task });
     }
     return loaded;
   }
 
-  private async payloadOf(task: TaskItem): Promise<string> {
+  private async payloadOf(task: TaskItem): Promise<string | undefined> {
     if (task.payloadJson !== undefined) return task.payloadJson;
+    // In S3 (lib/payloads): the record names it, and whoever shows it reads it.
+    if (task.payloadObject !== undefined) return undefined;
     const out = await callTable('GetItem', () => this.client.send(new GetCommand({ TableName: this.tableName, Key: payloadKey(task.taskId), ConsistentRead: true })));
     return (out.Item?.payloadJson as string | undefined) ?? 'null';
   }
@@ -311,7 +314,7 @@ export class TaskStore {
   /** Moves a task's definition (and its payload's item) to expire no sooner than `expiresAt`. */
   private async extendExpiry(task: TaskItem, expiresAt: number): Promise<void> {
     if (task.expiresAt >= expiresAt) return;
-    const keys = [taskKey(task.taskId), ...(task.payloadJson === undefined ? [payloadKey(task.taskId)] : [])];
+    const keys = [taskKey(task.taskId), ...(task.payloadJson === undefined && task.payloadObject === undefined ? [payloadKey(task.taskId)] : [])];
     await Promise.all(
       keys.map((Key) =>
         conditionalWrite('UpdateItem', () =>

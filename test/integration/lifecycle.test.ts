@@ -6,7 +6,8 @@ import type { Engine } from '../../lib/engine';
 import { enqueue, enqueueMany } from '../../lib/enqueue';
 import { DependencyUnavailableError, PayloadTooLargeError } from '../../lib/errors';
 import { retryTask } from '../../lib/retry';
-import { defineTask, TASK_LIMITS } from '../../lib/task';
+import { TABLE_ONLY_LIMITS } from '../../lib/payloads/limits';
+import { defineTask } from '../../lib/task';
 import { processBatch } from '../../lib/worker';
 import { createTestEngine, dedicatedClients, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { recentlyCounted, runUntilTerminal } from '../support/drive';
@@ -160,9 +161,9 @@ describe('limits and expiry', () => {
     expect(expiresAt - now).toBeLessThanOrEqual(base.config.retentionDays * 86_400 + 2);
   });
 
-  it('accepts a payload of exactly the limit and refuses one byte more', async () => {
+  it('accepts a payload of exactly the limit and refuses one byte more (without a bucket: what a DynamoDB item holds)', async () => {
     const overhead = JSON.stringify({ key: 'limit', pad: '' }).length;
-    const payload = { key: 'limit', pad: 'p'.repeat(TASK_LIMITS.maxPayloadBytes - overhead) };
+    const payload = { key: 'limit', pad: 'p'.repeat(TABLE_ONLY_LIMITS.payloadBytes - overhead) };
     const { taskId } = await enqueue(flip, payload, {}, base);
     expect((await base.store.get(taskId))!.payload).toEqual(payload);
     await expect(enqueue(flip, { ...payload, pad: `${payload.pad}p` }, {}, base)).rejects.toBeInstanceOf(PayloadTooLargeError);

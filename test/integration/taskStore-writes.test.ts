@@ -196,7 +196,7 @@ describe('load', () => {
     const loaded = await store.load([big.taskId, orphan.task.taskId, small.taskId]);
 
     expect([...loaded.keys()].sort()).toEqual([big.taskId, small.taskId].sort());
-    expect(JSON.parse(loaded.get(big.taskId)!.payloadJson)).toEqual({ blob: 'x'.repeat(INLINE_PAYLOAD_BYTES + 1) });
+    expect(JSON.parse(loaded.get(big.taskId)!.payloadJson!)).toEqual({ blob: 'x'.repeat(INLINE_PAYLOAD_BYTES + 1) });
   });
 });
 
