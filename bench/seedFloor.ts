@@ -39,11 +39,14 @@ async function main(): Promise<void> {
   const dataDir = process.argv[2];
   if (!dataDir) throw new Error('usage: node --import tsx bench/seedFloor.ts <data dir>');
   const endpoints = await startEndpoints({ host: '127.0.0.1', region, sqs: { port: sqsPort! }, dynamo: { port: dynamoPort!, dataDir, fresh: true } });
-  const clients = () => ({
+  const clients = (): LocalAws => ({
     dynamoEndpoint: endpoints.dynamo.url,
     sqsEndpoint: endpoints.sqs.url,
+    // The seed's tasks carry small payloads: no bucket (createTestEngine makes none unless asked).
+    s3Endpoint: '',
     dynamo: new DynamoDBClient({ endpoint: endpoints.dynamo.url, region, credentials }),
     sqs: new SQSClient({ endpoint: endpoints.sqs.url, region, credentials }),
+    s3: undefined as never,
     close: async () => undefined,
   });
   const api: LocalAws = clients();

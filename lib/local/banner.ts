@@ -9,6 +9,7 @@ export interface BannerFacts {
   apiKeyFromEnv: boolean;
   sqs: Endpoint;
   dynamo: Endpoint;
+  s3: Endpoint;
   dataDir: string;
   mappings: EventSourceMapping[];
   recovery: RecoveryReport;
@@ -30,6 +31,7 @@ export function banner(facts: BannerFacts): string {
     `  API key    ${apiKey}${facts.apiKeyFromEnv ? ' (from API_KEY)' : '  (set API_KEY to change it)'}`,
     `  SQS        ${sqs.url}${sqs.embedded ? '  (embedded, in memory)' : '  (AWS_ENDPOINT_URL_SQS)'}`,
     `  DynamoDB   ${dynamo.url}${dynamo.embedded ? `  (embedded, data in ${facts.dataDir})` : '  (AWS_ENDPOINT_URL_DYNAMODB)'}`,
+    `  S3         ${facts.s3.url}${facts.s3.embedded ? `  (embedded, payloads and results over 6 KB, in ${facts.dataDir})` : '  (AWS_ENDPOINT_URL_S3)'}`,
     ...facts.mappings.map(
       (m) => `  Consumer   ${m.functionName} <- ${m.queueArn.split(':').pop()} (batch ${m.batchSize}, ${m.maximumConcurrency} at once)`,
     ),

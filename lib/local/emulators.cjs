@@ -1,13 +1,13 @@
 'use strict';
 /**
- * The embedded SQS (local-aws-sqs) and DynamoDB (dynalite) servers of
+ * The embedded SQS (local-aws-sqs), DynamoDB (dynalite) and S3 (../payloads/s3Server.cjs) servers of
  * `npm start`, in a child process of their own (lib/local/servers.ts forks
  * this file): they then run on the second core, beside the process that
  * serves the API and runs the event sources, instead of sharing its one
  * thread. CommonJS, and no TypeScript, so that it starts in a few
  * milliseconds without a loader.
  *
- * Messages: {start: {sqs?: {host, port, region}, dynamo?: {host, port, path}}}
+ * Messages: {start: {sqs?: {host, port, region}, dynamo?: {host, port, path}, s3?: {host, port, directory, credentials}}}
  * → {ready: true} or {error: {server, code, message}}; {stop: true} closes
  * both and exits. It exits too when its parent goes (the IPC channel closes),
  * and only then: SIGINT and SIGTERM are left to the parent's drain.
@@ -23,7 +23,7 @@ function listen(server, port, host) {
   });
 }
 
-async function start({ sqs, dynamo }) {
+async function start({ sqs, dynamo, s3 }) {
   if (sqs) {
     const { createRequestHandler } = require('local-aws-sqs');
     const { requestHandler, service } = createRequestHandler({ port: sqs.port, hostname: sqs.host, region: sqs.region, emulateQueueCreationLifecycle: false });
@@ -45,6 +45,15 @@ async function start({ sqs, dynamo }) {
       await listen(server, dynamo.port, dynamo.host);
     } catch (error) {
       throw Object.assign(error, { server: 'dynamo' });
+    }
+    servers.push(server);
+  }
+  if (s3) {
+    const server = require('../payloads/s3Server.cjs').createS3Server({ directory: s3.directory, credentials: s3.credentials });
+    try {
+      await listen(server, s3.port, s3.host);
+    } catch (error) {
+      throw Object.assign(error, { server: 's3' });
     }
     servers.push(server);
   }

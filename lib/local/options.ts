@@ -16,11 +16,13 @@ const LocalEnv = z.object({
   LAMBDA_PORT: port(3002),
   SQS_PORT: port(9324),
   DYNAMODB_PORT: port(8000),
+  S3_PORT: port(4569),
   LOCAL_DIR: z._default(z.string().check(z.minLength(1)), '.local'),
   LOCAL_FRESH: z._default(Flag, false),
   LOCAL_ENVIRONMENTS: z.intFromText(ENVIRONMENTS_PER_FUNCTION, 1, 1000),
   AWS_ENDPOINT_URL_SQS: z.optional(z.url()),
   AWS_ENDPOINT_URL_DYNAMODB: z.optional(z.url()),
+  AWS_ENDPOINT_URL_S3: z.optional(z.url()),
 });
 
 /** Everything `npm start` can be told, all through the environment. */
@@ -30,6 +32,7 @@ export interface LocalOptions {
   lambdaPort: number;
   sqsPort: number;
   dynamoPort: number;
+  s3Port: number;
   /** Where dynalite keeps its data, so task records survive a restart. */
   dataDir: string;
   /** Start with no records (LOCAL_FRESH=1). */
@@ -38,6 +41,7 @@ export interface LocalOptions {
   environmentsPerFunction: number;
   sqsEndpoint?: string;
   dynamoEndpoint?: string;
+  s3Endpoint?: string;
 }
 
 /** Reads and checks the local runtime's variables; a bad value is one line naming the variable and what it accepts. */
@@ -55,10 +59,12 @@ export function localOptions(env: NodeJS.ProcessEnv, cwd: string): LocalOptions 
     lambdaPort: e.LAMBDA_PORT,
     sqsPort: e.SQS_PORT,
     dynamoPort: e.DYNAMODB_PORT,
+    s3Port: e.S3_PORT,
     dataDir: resolve(cwd, e.LOCAL_DIR),
     fresh: e.LOCAL_FRESH,
     environmentsPerFunction: e.LOCAL_ENVIRONMENTS,
     sqsEndpoint: e.AWS_ENDPOINT_URL_SQS,
     dynamoEndpoint: e.AWS_ENDPOINT_URL_DYNAMODB,
+    s3Endpoint: e.AWS_ENDPOINT_URL_S3,
   };
 }

@@ -6,6 +6,7 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { LocalStartupError } from './errors';
 
@@ -29,10 +30,17 @@ export interface LocalTable {
   arn: string;
 }
 
+export interface LocalBucket {
+  logicalId: string;
+  name: string;
+  arn: string;
+}
+
 /** What the resources became on the local servers; resolves `Ref` and `Fn::GetAtt` to them. */
 export interface CreatedResources {
   queues: Map<string, LocalQueue>;
   tables: Map<string, LocalTable>;
+  buckets: Map<string, LocalBucket>;
   resolve(value: unknown): unknown;
 }
 
@@ -49,11 +57,12 @@ const DEFAULT_VISIBILITY_SECONDS = 30;
  */
 export async function createResources(
   resources: Record<string, CfnResource>,
-  clients: { sqs: SQSClient; dynamo: DynamoDBClient },
+  clients: { sqs: SQSClient; dynamo: DynamoDBClient; s3?: S3Client },
 ): Promise<CreatedResources> {
   const queues = new Map<string, LocalQueue>();
   const tables = new Map<string, LocalTable>();
-  const created: CreatedResources = { queues, tables, resolve: (value) => resolveIntrinsics(value, queues, tables) };
+  const buckets = new Map<string, LocalBucket>();
+  const created: CreatedResources = { queues, tables, buckets, resolve: (value) => resolveIntrinsics(value, queues, tables, buckets) };
 
   const queueIds = Object.keys(resources).filter((id) => resources[id]!.Type === 'AWS::SQS::Queue');
   const byRedrive = (id: string) => (resources[id]!.Properties?.RedrivePolicy ? 1 : 0);
@@ -62,8 +71,24 @@ export async function createResources(
   }
   for (const [id, resource] of Object.entries(resources)) {
     if (resource.Type === 'AWS::DynamoDB::Table') tables.set(id, await createTable(id, resource.Properties ?? {}, clients.dynamo));
+    if (resource.Type === 'AWS::S3::Bucket' && clients.s3) buckets.set(id, await createBucket(id, resource.Properties ?? {}, clients.s3));
   }
   return created;
+}
+
+/**
+ * A bucket: its name if the template gives one, else one made from its
+ * logical id (on AWS, CloudFormation names it: S3's names are global).
+ * Encryption, public access, policy and lifecycle mean nothing to a local
+ * server; objects simply stay until `LOCAL_FRESH=1`, as dynalite's records do.
+ */
+async function createBucket(logicalId: string, props: Record<string, unknown>, s3: S3Client): Promise<LocalBucket> {
+  const name = typeof props.BucketName === 'string' ? props.BucketName : `local-${logicalId.toLowerCase()}`;
+  // CreateBucket of a bucket one already owns succeeds (us-east-1) or says so (elsewhere): either way it is there.
+  await s3.send(new CreateBucketCommand({ Bucket: name })).catch((error: Error) => {
+    if (error.name !== 'BucketAlreadyOwnedByYou') throw error;
+  });
+  return { logicalId, name, arn: `arn:aws:s3:::${name}` };
 }
 
 async function createQueue(logicalId: string, props: Record<string, unknown>, sqs: SQSClient, created: CreatedResources): Promise<LocalQueue> {
@@ -123,26 +148,26 @@ async function waitForActive(dynamo: DynamoDBClient, tableName: string): Promise
   throw new LocalStartupError(`Table ${tableName} did not become ACTIVE`, 'check the DynamoDB endpoint');
 }
 
-/** Replaces `Ref` / `Fn::GetAtt` of a created queue or table with its local URL, name or ARN. */
-function resolveIntrinsics(value: unknown, queues: Map<string, LocalQueue>, tables: Map<string, LocalTable>): unknown {
-  if (Array.isArray(value)) return value.map((v) => resolveIntrinsics(v, queues, tables));
+/** Replaces `Ref` / `Fn::GetAtt` of a created queue, table or bucket with its local URL, name or ARN. */
+function resolveIntrinsics(value: unknown, queues: Map<string, LocalQueue>, tables: Map<string, LocalTable>, buckets: Map<string, LocalBucket>): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolveIntrinsics(v, queues, tables, buckets));
   if (value === null || typeof value !== 'object') return value;
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length === 1) {
     const [key, arg] = entries[0]!;
     if (key === 'Ref' && typeof arg === 'string') {
       const queue = queues.get(arg);
-      const table = tables.get(arg);
+      const table = tables.get(arg) ?? buckets.get(arg);
       if (queue) return queue.url;
       if (table) return table.name;
     }
     if (key === 'Fn::GetAtt') {
       const [id, attribute] = Array.isArray(arg) ? arg : String(arg).split('.');
-      const target = queues.get(String(id)) ?? tables.get(String(id));
+      const target = queues.get(String(id)) ?? tables.get(String(id)) ?? buckets.get(String(id));
       if (target && attribute === 'Arn') return target.arn;
       if (target && attribute === 'QueueName' && 'url' in target) return target.name;
       if (target && attribute === 'QueueUrl' && 'url' in target) return target.url;
     }
   }
-  return Object.fromEntries(entries.map(([k, v]) => [k, resolveIntrinsics(v, queues, tables)]));
+  return Object.fromEntries(entries.map(([k, v]) => [k, resolveIntrinsics(v, queues, tables, buckets)]));
 }

@@ -1,9 +1,11 @@
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ListBucketsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ListQueuesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createDocumentClient } from '../clients';
 import { loadConfig } from '../config';
 import { createEngine } from '../engine';
 import { loadApiKeys } from '../http/apiKeys';
+import { createS3Client } from '../payloads/s3Client';
 import { TaskQueue } from '../queue';
 import { LocalScheduler, localSchedules } from '../schedules/localScheduler';
 import { TaskStore } from '../store/taskStore';
@@ -69,6 +71,7 @@ export class LocalRuntime {
   private scheduler?: LocalScheduler;
   private sqs?: SQSClient;
   private dynamo?: DynamoDBClient;
+  private s3?: S3Client;
   private parentWatch?: NodeJS.Timeout;
 
   constructor(
@@ -99,23 +102,28 @@ export class LocalRuntime {
     const { region } = this.serverless.service.provider;
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
-    const { sqs, dynamo } = await startEndpoints({
+    const { sqs, dynamo, s3 } = await startEndpoints({
       host: options.host,
       region,
       sqs: { override: options.sqsEndpoint, port: options.sqsPort },
       dynamo: { override: options.dynamoEndpoint, port: options.dynamoPort, dataDir: options.dataDir, fresh: options.fresh },
+      // The embedded S3 server checks signatures, with the key pair the handlers sign with.
+      s3: { override: options.s3Endpoint, port: options.s3Port, credentials: { [process.env.AWS_ACCESS_KEY_ID]: process.env.AWS_SECRET_ACCESS_KEY } },
     });
-    this.endpoints.push(sqs, dynamo);
+    this.endpoints.push(sqs, dynamo, s3!);
     // Offline copies every AWS_* variable into the handlers: this is how they find the servers.
     process.env.AWS_ENDPOINT_URL_SQS = sqs.url;
     process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.url;
+    process.env.AWS_ENDPOINT_URL_S3 = s3!.url;
     this.sqs = new SQSClient({ endpoint: sqs.url, region });
     this.dynamo = new DynamoDBClient({ endpoint: dynamo.url, region });
+    this.s3 = createS3Client({ endpoint: s3!.url, region });
     await ensureReachable(sqs, 'SQS', 'AWS_ENDPOINT_URL_SQS', (abortSignal) => this.sqs!.send(new ListQueuesCommand({ MaxResults: 1 }), { abortSignal }));
     await ensureReachable(dynamo, 'DynamoDB', 'AWS_ENDPOINT_URL_DYNAMODB', (abortSignal) =>
       this.dynamo!.send(new ListTablesCommand({ Limit: 1 }), { abortSignal }),
     );
-    this.resources = await createResources(this.serverless.service.resources?.Resources ?? {}, { sqs: this.sqs, dynamo: this.dynamo });
+    await ensureReachable(s3!, 'S3', 'AWS_ENDPOINT_URL_S3', (abortSignal) => this.s3!.send(new ListBucketsCommand({}), { abortSignal }));
+    this.resources = await createResources(this.serverless.service.resources?.Resources ?? {}, { sqs: this.sqs, dynamo: this.dynamo, s3: this.s3 });
     this.resolveEnvironment();
     // serverless-offline rejects an empty origin list, which means "no CORS": say that the way it understands.
     const { httpApi } = this.serverless.service.provider;
@@ -157,7 +165,7 @@ export class LocalRuntime {
     this.watchParent();
     // Read as the api function reads it here, so the banner shows a key it accepts.
     const [apiKey] = await loadApiKeys({ API_KEY: process.env.API_KEY, IS_OFFLINE: 'true' });
-    const [sqs, dynamo] = this.endpoints;
+    const [sqs, dynamo, s3] = this.endpoints;
     process.stdout.write(
       banner({
         httpPort: this.options.httpPort,
@@ -165,6 +173,7 @@ export class LocalRuntime {
         apiKeyFromEnv: Boolean(process.env.API_KEY),
         sqs: sqs!,
         dynamo: dynamo!,
+        s3: s3!,
         dataDir: this.options.dataDir,
         mappings,
         recovery,
@@ -211,6 +220,7 @@ export class LocalRuntime {
   private async close(): Promise<void> {
     this.sqs?.destroy();
     this.dynamo?.destroy();
+    this.s3?.destroy();
     await Promise.all(this.endpoints.map((e) => e.close()));
     this.endpoints = [];
   }

@@ -16,38 +16,46 @@ export interface EndpointOptions {
   region: string;
   sqs: { override?: string; port: number };
   dynamo: { override?: string; port: number; dataDir: string; fresh: boolean };
+  /** The S3 server of payloads and results (lib/payloads/s3Server.cjs), its objects beside dynalite's data; `credentials`: the key pair it accepts. */
+  s3?: { override?: string; port: number; credentials: Record<string, string> };
 }
 
 /**
- * SQS and DynamoDB for `npm start`: the servers AWS_ENDPOINT_URL_SQS and
- * AWS_ENDPOINT_URL_DYNAMODB name, or embedded ones, local-aws-sqs (its queues
- * in memory: the recovery sweep covers what a restart loses) and dynalite
- * (persisted under `dataDir`), both started in one child process
- * (emulators.cjs), so that they run on the machine's second core.
+ * SQS, DynamoDB and S3 for `npm start`: the servers AWS_ENDPOINT_URL_SQS,
+ * AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_S3 name, or embedded ones,
+ * local-aws-sqs (its queues in memory: the recovery sweep covers what a
+ * restart loses), dynalite (persisted under `dataDir`) and this project's S3
+ * server (its objects persisted there too, so that a record that names one
+ * still finds it), all started in one child process (emulators.cjs), so that
+ * they run on the machine's second core.
  */
-export async function startEndpoints(options: EndpointOptions): Promise<{ sqs: Endpoint; dynamo: Endpoint }> {
+export async function startEndpoints(options: EndpointOptions): Promise<{ sqs: Endpoint; dynamo: Endpoint; s3?: Endpoint }> {
   const { host } = options;
   const sqsOverride = options.sqs.override;
   const dynamoOverride = options.dynamo.override;
+  const s3 = options.s3;
+  const s3Embedded = s3 !== undefined && !s3.override;
   let path: string | undefined;
-  if (!dynamoOverride) path = dataPath(options.dynamo.dataDir, options.dynamo.fresh);
+  if (!dynamoOverride) path = dataPath(options.dynamo.dataDir, 'dynamodb', options.dynamo.fresh);
   const child =
-    sqsOverride && dynamoOverride
+    sqsOverride && dynamoOverride && !s3Embedded
       ? undefined
       : await startEmulators({
           ...(sqsOverride ? {} : { sqs: { host, port: options.sqs.port, region: options.region } }),
           ...(dynamoOverride ? {} : { dynamo: { host, port: options.dynamo.port, path } }),
+          ...(s3Embedded ? { s3: { host, port: s3.port, directory: dataPath(options.dynamo.dataDir, 's3', options.dynamo.fresh), credentials: s3.credentials } } : {}),
         });
   const stop = child ? once(() => stopEmulators(child)) : async () => undefined;
   return {
     sqs: sqsOverride ? external(sqsOverride) : { url: `http://${host}:${options.sqs.port}`, embedded: true, close: stop },
     dynamo: dynamoOverride ? external(dynamoOverride) : { url: `http://${host}:${options.dynamo.port}`, embedded: true, close: stop },
+    ...(s3 ? { s3: s3.override ? external(s3.override) : { url: `http://${host}:${s3.port}`, embedded: true, close: stop } } : {}),
   };
 }
 
-/** Where dynalite keeps its data: made, emptied when asked, and checked writable, with a fix if it is not. */
-function dataPath(dataDir: string, fresh: boolean): string {
-  const path = join(dataDir, 'dynamodb');
+/** Where dynalite (or the S3 server) keeps its data: made, emptied when asked, and checked writable, with a fix if it is not. */
+function dataPath(dataDir: string, name: string, fresh: boolean): string {
+  const path = join(dataDir, name);
   if (fresh) rmSync(path, { recursive: true, force: true });
   try {
     mkdirSync(path, { recursive: true });
@@ -62,11 +70,16 @@ function dataPath(dataDir: string, fresh: boolean): string {
   return path;
 }
 
-type EmulatorStart = { sqs?: { host: string; port: number; region: string }; dynamo?: { host: string; port: number; path?: string } };
+type EmulatorStart = {
+  sqs?: { host: string; port: number; region: string };
+  dynamo?: { host: string; port: number; path?: string };
+  s3?: { host: string; port: number; directory: string; credentials: Record<string, string> };
+};
 
 const SERVERS = {
   sqs: { what: 'embedded SQS', envName: 'SQS_PORT' },
   dynamo: { what: 'embedded DynamoDB', envName: 'DYNAMODB_PORT' },
+  s3: { what: 'embedded S3', envName: 'S3_PORT' },
 } as const;
 
 /** Forks emulators.cjs and waits until both servers listen; a server that cannot listen is one line with its fix. */
@@ -149,7 +162,7 @@ function external(url: string): Endpoint {
   try {
     new URL(url);
   } catch {
-    throw new LocalStartupError(`"${url}" is not a URL`, 'set AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_DYNAMODB to e.g. http://localhost:8000');
+    throw new LocalStartupError(`"${url}" is not a URL`, 'set AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_S3 to e.g. http://localhost:8000');
   }
   return { url, embedded: false, close: async () => undefined };
 }

@@ -207,7 +207,7 @@ function createS3Handler(options = {}) {
         const source = req.headers['x-amz-copy-source'];
         if (source) {
           // CopyObject: here only onto an object from this server (this project copies an object onto itself to renew it).
-          const [, fromBucket, ...fromKey] = decodeURIComponent(String(source).split('?')[0]).split('/');
+          const [fromBucket, ...fromKey] = decodeURIComponent(String(source).split('?')[0]).replace(/^\//, '').split('/');
           const from = store.get(fromBucket, fromKey.join('/'));
           if (!from) throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.');
           const copied = { ...from, lastModified: new Date(now()) };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import * as z from '../zod';
 import { defineTask } from '../task';
@@ -53,6 +54,20 @@ export const flaky = defineTask({
     if (ctx.attempt <= failTimes) throw new Error(`flaky ${key}: failing attempt ${ctx.attempt} of ${failTimes}`);
     return { key, succeededOnAttempt: ctx.attempt };
   },
+});
+
+/**
+ * The SHA-256 of `data` and its size in UTF-8 bytes: send it a large payload
+ * (up to 5 MB: over 6 KB it travels through S3, docs/payloads.md) and compare
+ * the hash with your own, to see that the handler got every byte.
+ */
+export const checksum = defineTask({
+  name: 'checksum',
+  payload: z.object({ data: z.string() }),
+  result: z.object({ sha256: z.string(), bytes: z.int() }),
+  maxAttempts: 3,
+  timeoutSeconds: 30,
+  run: ({ data }) => ({ sha256: createHash('sha256').update(data, 'utf8').digest('hex'), bytes: Buffer.byteLength(data, 'utf8') }),
 });
 
 /**

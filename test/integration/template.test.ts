@@ -397,13 +397,14 @@ describe('serverless package --stage prod', () => {
       [
         'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
         'logs:CreateLogStream', 'logs:PutLogEvents', 'sqs:GetQueueAttributes', 'sqs:SendMessage', 'ssm:GetParameter',
-        'scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole',
+        'scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'iam:PassRole', 's3:GetObject', 's3:PutObject',
       ].sort(),
     );
     expect(sorted('WorkerRole')).toEqual(
       [
         'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents',
         'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage',
+        's3:GetObject', 's3:PutObject',
       ].sort(),
     );
     expect(sorted('DlqRole')).toEqual(
@@ -420,6 +421,49 @@ describe('serverless package --stage prod', () => {
       const logs = statements(role).find((s) => list(s.Action).includes('logs:PutLogEvents'))!;
       expect(logs.Resource).toEqual({ 'Fn::GetAtt': [`${name[0]!.toUpperCase()}${name.slice(1)}LogGroup`, 'Arn'] });
     }
+  });
+
+  it('keeps payloads and results in a private, encrypted bucket, TLS only, whose objects expire with the tasks', () => {
+    const bucket = prod().PayloadBucket!;
+    expect(bucket.Type).toBe('AWS::S3::Bucket');
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(stages.dev.resources.PayloadBucket!.DeletionPolicy).toBe('Delete');
+    expect(bucket.Properties).toEqual({
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' }, BucketKeyEnabled: true }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      LifecycleConfiguration: { Rules: [{ Id: 'expire-with-the-tasks', Status: 'Enabled', ExpirationInDays: 30, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }] },
+    });
+    // The same retention as the records' TTL, from one setting.
+    expect(prod().ApiLambdaFunction!.Properties.Environment.Variables.TASK_RETENTION_DAYS).toBe('30');
+    const arn = { 'Fn::GetAtt': ['PayloadBucket', 'Arn'] };
+    expect(prod().PayloadBucketPolicy!.Properties).toEqual({
+      Bucket: { Ref: 'PayloadBucket' },
+      PolicyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          { Sid: 'TlsOnly', Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [arn, { 'Fn::Join': ['', [arn, '/*']] }], Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+        ],
+      },
+    });
+    for (const name of FUNCTIONS) {
+      expect(prod()[functionId(name)]!.Properties.Environment.Variables.PAYLOAD_BUCKET).toEqual({ Ref: 'PayloadBucket' });
+    }
+  });
+
+  it('lets the api write and read payloads and read results, the worker read payloads and write results, in the bucket’s own prefixes; the dlq nothing', () => {
+    const objects = (prefix: string) => ({ 'Fn::Join': ['', [{ 'Fn::GetAtt': ['PayloadBucket', 'Arn'] }, `/${prefix}/*`]] });
+    const s3Statements = (role: string) => statements(prod()[role]!).filter((s) => list(s.Action).some((a: string) => a.startsWith('s3:')));
+    expect(s3Statements('ApiRole')).toEqual([
+      { Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject'], Resource: objects('payloads') },
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: objects('results') },
+    ]);
+    expect(s3Statements('WorkerRole')).toEqual([
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: objects('payloads') },
+      { Effect: 'Allow', Action: 's3:PutObject', Resource: objects('results') },
+    ]);
+    expect(s3Statements('DlqRole')).toEqual([]);
+    expect(s3Statements('DashboardRole')).toEqual([]);
   });
 
   it('generates one EventBridge schedule per scheduled task, in the stage’s group, sending its tick to the task’s queue as the scheduler role', () => {

@@ -1,4 +1,5 @@
 import { CreateTableCommand, DynamoDBClient, type CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -12,17 +13,22 @@ import { createEngine, type Engine } from '../../lib/engine';
 import { TaskQueue } from '../../lib/queue';
 import { TaskStore } from '../../lib/store/taskStore';
 import { fillDynaliteGaps } from '../../lib/local/dynaliteGaps.cjs';
+import { PayloadObjects } from '../../lib/payloads/objectStore';
+import { createS3Client } from '../../lib/payloads/s3Client';
+import { createS3Server } from '../../lib/payloads/s3Server.cjs';
 import { installFaults, type FaultKit } from './faults';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const region = 'us-east-1';
 
-/** Real dynalite and local-aws-sqs servers on free ports, for one test file. */
+/** Real dynalite, local-aws-sqs and S3 (lib/payloads/s3Server.cjs) servers on free ports, for one test file. */
 export interface LocalAws {
   dynamoEndpoint: string;
   sqsEndpoint: string;
+  s3Endpoint: string;
   dynamo: DynamoDBClient;
   sqs: SQSClient;
+  s3: S3Client;
   close(): Promise<void>;
 }
 
@@ -33,18 +39,27 @@ export async function startLocalAws(): Promise<LocalAws> {
   const dynamoEndpoint = `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`;
   const sqsServer = await createSqsServer({ port: 0, hostname: '127.0.0.1' });
   const sqsEndpoint = `http://127.0.0.1:${(sqsServer.address() as AddressInfo).port}`;
+  const s3Server = createS3Server({ credentials: { [credentials.accessKeyId]: credentials.secretAccessKey } });
+  await new Promise<void>((resolve) => s3Server.listen(0, '127.0.0.1', () => resolve()));
+  const s3Endpoint = `http://127.0.0.1:${(s3Server.address() as AddressInfo).port}`;
   const dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region, credentials });
   const sqs = new SQSClient({ endpoint: sqsEndpoint, region, credentials });
+  const s3 = createS3Client({ endpoint: s3Endpoint, region, credentials, forcePathStyle: true });
   return {
     dynamoEndpoint,
     sqsEndpoint,
+    s3Endpoint,
     dynamo,
     sqs,
+    s3,
     async close() {
       dynamo.destroy();
       sqs.destroy();
+      s3.destroy();
       await new Promise((r) => dynamoServer.close(r));
       await new Promise((r) => sqsServer.close(r));
+      s3Server.closeAllConnections();
+      await new Promise((r) => s3Server.close(r));
     },
   };
 }
@@ -56,10 +71,11 @@ export type CallTimeouts = typeof CALL_TIMEOUTS | { connectionTimeout: number; r
  * Fresh clients to the same servers, built as the engine builds its own (with
  * its timeouts, or `timeouts`), for a test that injects faults without touching the shared ones.
  */
-export function dedicatedClients(aws: LocalAws, timeouts: CallTimeouts = CALL_TIMEOUTS): { dynamo: DynamoDBClient; sqs: SQSClient } {
+export function dedicatedClients(aws: LocalAws, timeouts: CallTimeouts = CALL_TIMEOUTS): { dynamo: DynamoDBClient; sqs: SQSClient; s3: S3Client } {
   return {
     dynamo: createDynamoClient({ endpoint: aws.dynamoEndpoint, region, credentials, requestHandler: timeouts }),
     sqs: createSqsClient({ endpoint: aws.sqsEndpoint, region, credentials, requestHandler: timeouts }),
+    s3: createS3Client({ endpoint: aws.s3Endpoint, region, credentials, requestHandler: timeouts, forcePathStyle: true }),
   };
 }
 
@@ -103,7 +119,7 @@ export async function createTestEngine(
   aws: LocalAws,
   overrides: Partial<EngineConfig> = {},
   queueAttributes: Record<string, string> = {},
-  clients: { dynamo?: DynamoDBClient; sqs?: SQSClient } = {},
+  clients: { dynamo?: DynamoDBClient; sqs?: SQSClient; s3?: S3Client } = {},
 ): Promise<Engine> {
   const suffix = `${process.pid}-${++counter}`;
   const tableName = `tasks-${suffix}`;
@@ -122,24 +138,37 @@ export async function createTestEngine(
     resolveReserveMs: 5_000,
     ...overrides,
   };
+  // A bucket only when asked for (`payloadBucket`): without one, payloads and results stay in the table, up to its limits.
+  if (config.payloadBucket) await aws.s3.send(new CreateBucketCommand({ Bucket: config.payloadBucket }));
   return createEngine({
     config,
     store: new TaskStore(createDocumentClient(clients.dynamo ?? aws.dynamo), tableName),
     queue: new TaskQueue(clients.sqs ?? aws.sqs, config.queueUrls),
+    objects: objectsOf(config, clients.s3 ?? aws.s3),
   });
+}
+
+/** A unique bucket name for a test engine (S3's names: lower case, 3 to 63 characters). */
+export function testBucket(): string {
+  return `payloads-${process.pid}-${++counter}`;
+}
+
+function objectsOf(config: EngineConfig, s3: S3Client): PayloadObjects | undefined {
+  return config.payloadBucket ? new PayloadObjects(s3, config.payloadBucket) : undefined;
 }
 
 /**
  * A second engine on the same table and queues, with SDK clients of its own and
  * a fault kit on each: another Lambda instance, as AWS would run two.
  */
-export function siblingEngine(aws: LocalAws, of: Engine, overrides: Partial<EngineConfig> = {}, timeouts?: CallTimeouts): { engine: Engine; dynamo: FaultKit; sqs: FaultKit } {
+export function siblingEngine(aws: LocalAws, of: Engine, overrides: Partial<EngineConfig> = {}, timeouts?: CallTimeouts): { engine: Engine; dynamo: FaultKit; sqs: FaultKit; s3: FaultKit } {
   const clients = dedicatedClients(aws, timeouts);
   const config = { ...of.config, ...overrides };
   const engine = createEngine({
     config,
     store: new TaskStore(createDocumentClient(clients.dynamo), config.tableName),
     queue: new TaskQueue(clients.sqs, config.queueUrls),
+    objects: objectsOf(config, clients.s3),
   });
-  return { engine, dynamo: installFaults(clients.dynamo), sqs: installFaults(clients.sqs) };
+  return { engine, dynamo: installFaults(clients.dynamo), sqs: installFaults(clients.sqs), s3: installFaults(clients.s3) };
 }

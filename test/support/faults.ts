@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { expect } from 'vitest';
 import { DependencyUnavailableError } from '../../lib/errors';
@@ -100,7 +101,7 @@ interface ActiveRule extends FaultRule {
 type Middleware = (next: (args: { input: Io }) => Promise<{ output: Io }>, context: { commandName: string }) => (args: { input: Io }) => Promise<{ output: Io }>;
 
 /** Installs the kit on a client. Use a client of its own (dedicatedClients), so that other tests' calls are not affected. */
-export function installFaults(client: SQSClient | DynamoDBClient): FaultKit {
+export function installFaults(client: SQSClient | DynamoDBClient | S3Client): FaultKit {
   const rules: ActiveRule[] = [];
   const calls: Array<{ command: string; input: Io }> = [];
   const nameOf = (context: { commandName: string }) => context.commandName.replace(/Command$/, '');
