@@ -35,6 +35,8 @@ export interface TaskCost {
   /** Of which the one write that stores the payload. */
   payloadWriteUnits: number;
   readUnits: number;
+  /** One of the tasks, to look at what it left in the table. */
+  sampleTaskId: string;
 }
 
 /** The payload of the size under test: JSON of exactly `bytes` bytes. */
@@ -113,5 +115,6 @@ export async function measureTasks(aws: BenchAws, mode: Mode, tasks: number, pay
     writeUnitsByKind: byKind,
     payloadWriteUnits: payloadBytes > 4096 ? (byKind.PAYLOAD ?? 0) : (byKind.TASK ?? 0),
     readUnits: readUnits / ids.length,
+    sampleTaskId: ids[0]!,
   };
 }

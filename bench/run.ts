@@ -12,12 +12,54 @@ import { benchColdStart } from './coldStart';
 import { compareSeed, comparisonRows } from './compare';
 import { ASSUMPTIONS, costPerMillion, measureDashboard, PRICES } from './cost';
 import { benchEnqueue, benchWorker } from './enqueueWorker';
+import { measurePayloadCost, PAYLOAD_SIZES, STORAGE_PRICES, type PayloadCost } from './payloads';
+import { readFileSync } from 'node:fs';
 import { FITS_ONE_UNIT_BYTES, measureTasks, type Mode } from './requests';
 import { startBenchAws } from './servers';
 import { round } from './stats';
 import { barChart } from './svg';
 
 const quick = process.argv.includes('--quick');
+/** `npm run bench -- --only payloads`: only the cost of payloads by size, merged into the last results.json. */
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+
+/** $ per million tasks at 1 KB, 256 KB and 5 MB of payload, with a bucket (S3's requests and storage included). */
+async function payloadCosts(aws: Awaited<ReturnType<typeof startBenchAws>>): Promise<PayloadCost[]> {
+  log('cost per task by payload size, with a bucket: DynamoDB, S3 requests and storage ...');
+  const out: PayloadCost[] = [];
+  for (const bytes of PAYLOAD_SIZES) out.push(await measurePayloadCost(aws, bytes, bytes > 1024 * 1024 ? (quick ? 3 : 10) : quick ? 10 : 40));
+  return out;
+}
+
+function payloadRows(costs: PayloadCost[]): Array<[string, string, string, string]> {
+  return costs.map((c) => {
+    const u = c.usdPerMillion;
+    return [
+      `POST /tasks, payload ${fmt(c.payloadBytes / 1024)} KB: USD per million (S3 PUT ${fmt(c.s3.puts)}, GET ${fmt(c.s3.gets)} per task)`,
+      `$${fmt(u.total)}`,
+      `api $${fmt(u.httpApi)} λ $${fmt(u.lambda)} sqs $${fmt(u.sqs)} ddb $${fmt(u.dynamodb)} + stored $${fmt(u.dynamoStorage)} s3 $${fmt(u.s3Requests)} + stored $${fmt(u.s3Storage)}`,
+      `${fmt(c.measured.writeUnits)} write units`,
+    ];
+  });
+}
+
+async function mainPayloadsOnly(): Promise<void> {
+  const aws = await startBenchAws();
+  aws.metered.logger = new Logger({ serviceName: 'bench', logLevel: 'WARN' });
+  aws.metered.metrics = undefined;
+  try {
+    const costs = await payloadCosts(aws);
+    const file = join(__dirname, 'results.json');
+    const results = JSON.parse(readFileSync(file, 'utf8')) as { cost: Record<string, unknown> };
+    results.cost.byPayloadSizeWithBucket = { date: new Date().toISOString(), sizes: costs, storagePrices: STORAGE_PRICES };
+    writeFileSync(file, `${JSON.stringify(results, roundReplacer, 2)}\n`);
+    const rows = payloadRows(costs);
+    const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
+    console.log(rows.map((row) => row.map((cell, j) => cell.padEnd(widths[j]!)).join('  ')).join('\n'));
+  } finally {
+    await aws.close();
+  }
+}
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -56,6 +98,7 @@ async function main(): Promise<void> {
     const firstTry = await measureTasks(aws, 'batch', quick ? 20 : 100, 100);
     const oneRetry = await measureTasks(aws, 'batch', quick ? 20 : 100, 100, true);
     const retry = { writeUnitsWithoutRetry: firstTry.writeUnits, writeUnitsWithOneRetry: oneRetry.writeUnits, perRetry: oneRetry.writeUnits - firstTry.writeUnits };
+    const byPayloadSizeWithBucket = { date: new Date().toISOString(), sizes: await payloadCosts(aws), storagePrices: STORAGE_PRICES };
     log('dashboard: read units per refresh ...');
     const dashboard = await measureDashboard(aws);
     log('cold start: handler bundles vs a bundle of the two SDK clients ...');
@@ -71,7 +114,7 @@ async function main(): Promise<void> {
       enqueue: { ...enqueue, goal: 1.15 },
       worker: { ...worker, goal: 1.15 },
       requests,
-      cost: { perMillionTasksUsd: cost, writeUnitsByPayload: byPayload, retry, dashboard, prices: PRICES, assumptions: ASSUMPTIONS },
+      cost: { perMillionTasksUsd: cost, writeUnitsByPayload: byPayload, byPayloadSizeWithBucket, retry, dashboard, prices: PRICES, assumptions: ASSUMPTIONS },
       coldStart,
       endToEnd,
       seedRoute,
@@ -114,6 +157,7 @@ type Results = {
     perMillionTasksUsd: Record<string, Record<Mode, ReturnType<typeof costPerMillion>>>;
     writeUnitsByPayload: Array<{ payloadBytes: number; writeUnits: number; payloadWriteUnits: number; beyondPayloadWrite: number }>;
     retry: { perRetry: number };
+    byPayloadSizeWithBucket: { sizes: PayloadCost[] };
     dashboard: Awaited<ReturnType<typeof measureDashboard>>;
   };
 };
@@ -152,6 +196,7 @@ function table(r: Results): string {
     rows.push([`write units per task, payload ${fmt(p.payloadBytes / 1024)} KB`, `${fmt(p.writeUnits)} = ${fmt(p.payloadWriteUnits)} storing it + ${fmt(p.beyondPayloadWrite)}`, '', 'goal ≤ 4 beyond it']);
   }
   rows.push(['write units per retry', fmt(r.cost.retry.perRetry), '', 'goal ≤ 2']);
+  rows.push(...payloadRows(r.cost.byPayloadSizeWithBucket.sizes));
   for (const d of r.cost.dashboard) {
     rows.push([`dashboard, +${d.tasksAdded} tasks: read units of /stats, a page, a FAILED page`, `${fmt(d.statsReadUnits)}, ${fmt(d.listPageReadUnits)}, ${fmt(d.failedPageReadUnits)}`, '', '']);
   }
@@ -196,7 +241,7 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-main().catch((error: unknown) => {
+(only === 'payloads' ? mainPayloadsOnly() : main()).catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });

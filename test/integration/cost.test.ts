@@ -8,7 +8,8 @@ import { taskStats } from '../../lib/stats';
 import { TaskStore } from '../../lib/store/taskStore';
 import { defineTask } from '../../lib/task';
 import { flaky } from '../../lib/tasks/examples';
-import { createTestEngine, serverlessResources, startLocalAws, type LocalAws } from '../support/aws';
+import { createTestEngine, serverlessResources, siblingEngine, startLocalAws, testBucket, type LocalAws } from '../support/aws';
+import type { FaultKit } from '../support/faults';
 import { CapacityMeter, tableSchema } from '../support/capacity';
 import { runUntilTerminal } from '../support/drive';
 
@@ -21,6 +22,9 @@ import { runUntilTerminal } from '../support/drive';
 let aws: LocalAws;
 let engine: Engine;
 let meter: CapacityMeter;
+/** The same, with a bucket for payloads and results over 6 KB (lib/payloads); its S3 calls counted. */
+let withBucket: Engine;
+let s3: FaultKit;
 
 const blob = defineTask({
   name: 'cost_blob',
@@ -35,6 +39,10 @@ beforeAll(async () => {
   meter = new CapacityMeter(tableSchema(base.config.tableName, serverlessResources().TasksTable!), aws.dynamo);
   meter.attach(metered);
   engine = { ...base, store: new TaskStore(createDocumentClient(metered), base.config.tableName) };
+  const bucketed = await createTestEngine(aws, { payloadBucket: testBucket() });
+  const sibling = siblingEngine(aws, bucketed);
+  s3 = sibling.s3;
+  withBucket = { ...engine, config: { ...engine.config, payloadBucket: bucketed.config.payloadBucket }, objects: sibling.engine.objects };
 });
 afterAll(async () => aws.close());
 
@@ -73,6 +81,44 @@ describe('write units per task', () => {
     await runUntilTerminal(engine, aws, [twice.taskId]);
 
     expect(meter.writeUnits().total - withoutRetry).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('write units per task with a bucket (payloads and results over 6 KB in S3)', () => {
+  const bigResult = defineTask({
+    name: 'cost_big_result',
+    payload: z.object({ bytes: z.int() }),
+    run: ({ bytes }) => ({ text: 'r'.repeat(bytes) }),
+  });
+
+  it.each([
+    ['7 KB', 7 * 1024],
+    ['256 KB', 256 * 1024],
+    ['5 MB', 5 * 1024 * 1024],
+  ])('a %s payload costs at most 4 write units in all: one PUT and one GET in S3, nothing of it in the table', async (_label, bytes) => {
+    meter.reset();
+    s3.clear();
+    const { taskId } = await enqueue(blob, { blob: 'x'.repeat(bytes - 11) }, {}, withBucket);
+    const [record] = await runUntilTerminal(withBucket, aws, [taskId]);
+    expect(record).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+
+    const { total, byKind } = meter.writeUnits();
+    expect(total).toBeLessThanOrEqual(4);
+    expect(byKind.PAYLOAD).toBeUndefined();
+    expect(byKind.TASK).toBe(1);
+    expect(byKind.STATE).toBe(2);
+    expect(s3.calls.map((c) => c.command)).toEqual(['PutObject', 'GetObject']);
+  });
+
+  it('a 5 MB result costs what a small one does in the table: the state item names it', async () => {
+    meter.reset();
+    s3.clear();
+    const { taskId } = await enqueue(bigResult, { bytes: 5 * 1024 * 1024 - 20 }, {}, withBucket);
+    await runUntilTerminal(withBucket, aws, [taskId]);
+
+    expect(meter.writeUnits().byKind.STATE).toBe(2);
+    expect(meter.writeUnits().total).toBeLessThanOrEqual(4);
+    expect(s3.calls.map((c) => c.command)).toEqual(['PutObject']);
   });
 });
 
