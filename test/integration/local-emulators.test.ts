@@ -8,12 +8,14 @@ import {
   UpdateTableCommand,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEndpoints, type Endpoint } from '../../lib/local/servers';
+import { createS3Client } from '../../lib/payloads/s3Client';
 import { freePorts } from '../support/stack';
 
 /**
@@ -26,22 +28,31 @@ let sqsEndpoint: Endpoint;
 let dynamoEndpoint: Endpoint;
 let dynamo: DynamoDBClient;
 let sqs: SQSClient;
+let s3Endpoint: Endpoint;
+let s3: S3Client;
+const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+const s3Of = (endpoint: Endpoint) => createS3Client({ endpoint: endpoint.url, region: 'us-east-1', credentials }, { AWS_ENDPOINT_URL_S3: endpoint.url });
 
 beforeAll(async () => {
-  const [sqsPort, dynamoPort] = await freePorts(2);
+  const [sqsPort, dynamoPort, s3Port] = await freePorts(3);
   const started = await startEndpoints({
     host: '127.0.0.1',
     region: 'us-east-1',
     sqs: { port: sqsPort! },
     dynamo: { port: dynamoPort!, dataDir, fresh: true },
+    s3: { port: s3Port!, credentials: { local: 'local' } },
   });
   ({ sqs: sqsEndpoint, dynamo: dynamoEndpoint } = started);
+  s3Endpoint = started.s3!;
   dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint.url });
   sqs = new SQSClient({ endpoint: sqsEndpoint.url });
+  s3 = s3Of(s3Endpoint);
 });
 afterAll(async () => {
+  s3?.destroy();
   await sqsEndpoint?.close();
   await dynamoEndpoint?.close();
+  await s3Endpoint?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -106,23 +117,47 @@ describe('embedded servers (child process)', () => {
     expect(await throughput()).toEqual([2, 3]);
   });
 
-  it('keeps DynamoDB data across a restart, and stops its process on close', async () => {
+  it('keeps DynamoDB data and S3 objects across a restart, and stops its process on close', async () => {
     await dynamo.send(table('durable'));
     await active('durable');
     await dynamo.send(new PutItemCommand({ TableName: 'durable', Item: { pk: { S: 'kept' } } }));
+    await s3.send(new CreateBucketCommand({ Bucket: 'durable-objects' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'durable-objects', Key: 'payloads/kept.json', Body: '{"kept":true}' }));
     await sqsEndpoint.close();
     await dynamoEndpoint.close();
+    await s3Endpoint.close();
     await expect(dynamo.send(new DescribeTableCommand({ TableName: 'durable' }))).rejects.toThrow();
 
-    const [sqsPort, dynamoPort] = await freePorts(2);
-    ({ sqs: sqsEndpoint, dynamo: dynamoEndpoint } = await startEndpoints({
+    const [sqsPort, dynamoPort, s3Port] = await freePorts(3);
+    const restarted = await startEndpoints({
       host: '127.0.0.1',
       region: 'us-east-1',
       sqs: { port: sqsPort! },
       dynamo: { port: dynamoPort!, dataDir, fresh: false },
-    }));
+      s3: { port: s3Port!, credentials: { local: 'local' } },
+    });
+    ({ sqs: sqsEndpoint, dynamo: dynamoEndpoint } = restarted);
+    s3Endpoint = restarted.s3!;
     dynamo = new DynamoDBClient({ endpoint: dynamoEndpoint.url });
+    s3 = s3Of(s3Endpoint);
     expect((await dynamo.send(new GetItemCommand({ TableName: 'durable', Key: { pk: { S: 'kept' } } }))).Item).toEqual({ pk: { S: 'kept' } });
+    expect(await (await s3.send(new GetObjectCommand({ Bucket: 'durable-objects', Key: 'payloads/kept.json' }))).Body!.transformToString()).toBe('{"kept":true}');
+  });
+
+  it('uses the S3 server AWS_ENDPOINT_URL_S3 names instead of its own', async () => {
+    const [sqsPort, dynamoPort] = await freePorts(2);
+    const pointed = await startEndpoints({
+      host: '127.0.0.1',
+      region: 'us-east-1',
+      sqs: { port: sqsPort! },
+      dynamo: { port: dynamoPort!, dataDir: join(dataDir, 'pointed'), fresh: true },
+      s3: { override: s3Endpoint.url, port: 1, credentials: {} },
+    });
+    try {
+      expect(pointed.s3).toMatchObject({ url: s3Endpoint.url, embedded: false });
+    } finally {
+      await pointed.sqs.close();
+    }
   });
 
   it('says which port is taken, with the variable that moves it', async () => {

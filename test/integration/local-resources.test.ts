@@ -1,5 +1,6 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, ListQueuesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,7 @@ function resources(stage: string): Record<string, CfnResource> {
     .replaceAll('"${self:custom.visibilityTimeoutSeconds}"', '5400')
     .replaceAll('"${self:custom.dlqVisibilityTimeoutSeconds}"', '360')
     .replaceAll('"${self:custom.maxReceiveCount}"', '50')
+    .replaceAll('"${self:custom.taskRetentionDays}"', '30')
     .replace(/"\$\{[^}]+\}"/g, 'null');
   // The YAML loader in test/support keeps CloudFormation tags as {"!Ref": x}; the Framework turns them into Ref / Fn::GetAtt.
   return JSON.parse(text.replaceAll('"!Ref"', '"Ref"').replace(/\{"!GetAtt":"(\w+)\.(\w+)"\}/g, '{"Fn::GetAtt":["$1","$2"]}'));
@@ -66,6 +68,16 @@ describe('resources from serverless.yml', () => {
     ]);
     expect(ttlRequests).toEqual([{ TableName: 'background-tasks-t1-tasks-v2', TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }]);
     dynamo.destroy();
+  });
+
+  it('creates the payload bucket (named from its logical id: on AWS CloudFormation names it), idempotently, and resolves it for the handlers', async () => {
+    const first = await createResources(resources('t3'), aws);
+    const again = await createResources(resources('t3'), aws);
+
+    expect([...first.buckets.values()]).toEqual([{ logicalId: 'PayloadBucket', name: 'local-payloadbucket', arn: 'arn:aws:s3:::local-payloadbucket' }]);
+    expect(again.buckets.get('PayloadBucket')!.name).toBe('local-payloadbucket');
+    expect(first.resolve({ PAYLOAD_BUCKET: { Ref: 'PayloadBucket' }, ARN: { 'Fn::GetAtt': ['PayloadBucket', 'Arn'] } })).toEqual({ PAYLOAD_BUCKET: 'local-payloadbucket', ARN: 'arn:aws:s3:::local-payloadbucket' });
+    await aws.s3.send(new PutObjectCommand({ Bucket: 'local-payloadbucket', Key: 'payloads/x.json', Body: '{}' }));
   });
 
   it('resolves Ref and Fn::GetAtt in the handlers environment to local URLs and ARNs', async () => {
@@ -162,7 +174,9 @@ describe('the startup probe of an AWS_ENDPOINT_URL_* server', () => {
 
 describe('local options', () => {
   it('defaults to the documented ports and .local, and names a bad variable', () => {
-    expect(localOptions({}, '/repo')).toMatchObject({ httpPort: 3000, lambdaPort: 3002, sqsPort: 9324, dynamoPort: 8000, dataDir: '/repo/.local', fresh: false });
+    expect(localOptions({}, '/repo')).toMatchObject({ httpPort: 3000, lambdaPort: 3002, sqsPort: 9324, dynamoPort: 8000, s3Port: 4569, dataDir: '/repo/.local', fresh: false });
+    expect(localOptions({ AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000' }, '/repo')).toMatchObject({ s3Endpoint: 'http://127.0.0.1:9000' });
+    expect(() => localOptions({ S3_PORT: '0' }, '/repo')).toThrow(/S3_PORT="0" is not valid/);
     expect(localOptions({ LOCAL_FRESH: '1', AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:9999' }, '/repo')).toMatchObject({ fresh: true, sqsEndpoint: 'http://127.0.0.1:9999' });
     expect(() => localOptions({ SQS_PORT: 'abc' }, '/repo')).toThrow(/SQS_PORT="abc" is not valid/);
     expect(() => localOptions({ LOCAL_FRESH: 'yes' }, '/repo')).toThrow(/LOCAL_FRESH/);

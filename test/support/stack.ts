@@ -43,7 +43,7 @@ export interface Stack {
   url: string;
   /** The process `npm start` (or `command`) runs as; the stack is it and what it starts. */
   pid: number;
-  ports: { http: number; lambda: number; sqs: number; dynamo: number };
+  ports: { http: number; lambda: number; sqs: number; dynamo: number; s3: number };
   output(): string;
   /** Resolves with the exit code (or the signal) once npm and the stack have exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -63,8 +63,8 @@ export interface Stack {
  * another way, e.g. under `node --cpu-prof`, which NODE_OPTIONS refuses).
  */
 export async function startStack(cwd: string, env: Record<string, string> = {}, options: { waitReady?: boolean; command?: [string, ...string[]] } = {}): Promise<Stack> {
-  const [http, lambda, sqs, dynamo] = await freePorts(4);
-  const ports = { http: http!, lambda: lambda!, sqs: sqs!, dynamo: dynamo! };
+  const [http, lambda, sqs, dynamo, s3] = await freePorts(5);
+  const ports = { http: http!, lambda: lambda!, sqs: sqs!, dynamo: dynamo!, s3: s3! };
   const [command, ...args] = options.command ?? ['npm', 'start'];
   const child: ChildProcess = spawn(command, args, {
     cwd,
@@ -78,6 +78,7 @@ export async function startStack(cwd: string, env: Record<string, string> = {}, 
       LAMBDA_PORT: String(ports.lambda),
       SQS_PORT: String(ports.sqs),
       DYNAMODB_PORT: String(ports.dynamo),
+      S3_PORT: String(ports.s3),
       SLS_TELEMETRY_DISABLED: '1',
       ...env,
     },
