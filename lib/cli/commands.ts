@@ -77,6 +77,17 @@ export const COMMANDS: Command[] = [
     },
   },
   {
+    name: 'payload',
+    args: ['ID'],
+    summary: 'Print a task\'s payload as JSON, whole (one over 256 KB is read from its link).',
+    options: {},
+    help: [],
+    async run(ctx) {
+      ctx.out(JSON.stringify(await ctx.client.payload(ctx.args[0]!)));
+      return EXIT.ok;
+    },
+  },
+  {
     name: 'list',
     args: [],
     summary: 'List tasks, newest first.',

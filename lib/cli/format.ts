@@ -42,7 +42,8 @@ export function taskDetail(task: Task): string {
     ['duration', duration(task.durationMs)],
     ...(task.nextAttemptAt ? [['next attempt', when(task.nextAttemptAt)] as [string, string]] : []),
     ...(task.error ? [['error', `${task.error.type}: ${task.error.message}`] as [string, string]] : []),
-    ['payload', JSON.stringify(task.payload)],
+    // Over 256 KB a payload is a link (tasks payload ID prints it whole).
+    ['payload', task.payloadUrl ? `over 256 KB: tasks payload ${task.taskId} (or ${task.payloadUrl})` : JSON.stringify(task.payload)],
     ['result', JSON.stringify(task.result)],
   ];
   const width = Math.max(...fields.map(([k]) => k.length));

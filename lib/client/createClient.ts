@@ -1,4 +1,4 @@
-import { WaitTimeoutError } from './errors';
+import { TasksUnreachableError, WaitTimeoutError } from './errors';
 import { createTransport, type TransportOptions } from './transport';
 import type { Accepted, AnyTasks, BatchItem, BatchResult, EnqueueOptions, ListQuery, PayloadFor, Schedule, SchedulePage, Stats, Task, TaskName, TaskPage, TaskSet } from './types';
 
@@ -26,6 +26,19 @@ const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
  */
 export function createClient<T extends TaskSet = AnyTasks>(options: ClientOptions) {
   const send = createTransport(options);
+  const fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+
+  /** The JSON behind a presigned link (no API key: the link carries its own signature). */
+  async function readLinked(url: string): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetchFn(url, { method: 'GET' });
+    } catch (cause) {
+      throw new TasksUnreachableError(new URL(url).origin, cause);
+    }
+    if (!res.ok) throw new TasksUnreachableError(new URL(url).origin, new Error(`the link answered ${res.status} (links last 15 minutes: read the task again for a new one)`));
+    return res.json();
+  }
   const taskPath = (taskId: string) => `/tasks/${encodeURIComponent(taskId)}`;
 
   const client = {
@@ -40,9 +53,17 @@ export function createClient<T extends TaskSet = AnyTasks>(options: ClientOption
       return send<BatchResult>({ method: 'POST', path: '/tasks/batch', body: { tasks }, idempotent: false });
     },
 
-    /** A task's record; TaskNotFoundError if there is none. */
-    get(taskId: string): Promise<Task<T>> {
-      return send<Task<T>>({ method: 'GET', path: taskPath(taskId), idempotent: true });
+    /** A task's record, with its whole result (a result too large for one answer is read from its link, `resultUrl`); TaskNotFoundError if there is none. */
+    async get(taskId: string): Promise<Task<T>> {
+      const task = await send<Task<T>>({ method: 'GET', path: taskPath(taskId), idempotent: true });
+      if (task.resultUrl === undefined) return task;
+      return { ...task, result: (await readLinked(task.resultUrl)) as Task<T>['result'] };
+    },
+
+    /** A task's payload, read from its link (`payloadUrl`) when it is over 256 KB. */
+    async payload(taskId: string): Promise<Task<T>['payload']> {
+      const task = await send<Task<T>>({ method: 'GET', path: taskPath(taskId), idempotent: true });
+      return task.payloadUrl === undefined ? task.payload : ((await readLinked(task.payloadUrl)) as Task<T>['payload']);
     },
 
     /** A page of tasks, newest first; follow `nextCursor` until it is null. */

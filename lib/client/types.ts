@@ -86,11 +86,16 @@ export interface Attempt {
 export type Task<T extends TaskSet = AnyTasks> = {
   [N in TaskName<T>]: TaskSummary & {
     name: N;
+    /** Null when it is over 256 KB: read it from `payloadUrl`. */
     payload: PayloadFor<T, N>;
-    /** Null until the task succeeds; `{truncated: true, ...}` when it was over 64 KB. */
+    /** Null until the task succeeds; `{truncated: true, ...}` when it was over 5 MB. `get` and `waitFor` read a linked result (`resultUrl`) for you. */
     result: ResultFor<T, N> | { truncated: true; reason: string; sizeBytes?: number } | null;
     nextAttemptAt: string | null;
     attemptLog: Attempt[];
+    /** A payload over 256 KB: a presigned GET of its JSON, for 15 minutes (docs/payloads.md). */
+    payloadUrl?: string;
+    /** A result too large for one answer: a presigned GET of its JSON, for 15 minutes. */
+    resultUrl?: string;
   };
 }[TaskName<T>];
 

@@ -4,7 +4,9 @@ import { createClient, TaskNotFoundError, TasksApiError, TasksUnreachableError, 
 import type { Engine } from '../../lib/engine';
 import type * as tasks from '../../lib/tasks';
 import { TEST_KEY, testApi } from '../support/api';
-import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
+import { z } from 'zod';
+import { defineTask } from '../../lib/task';
+import { createTestEngine, siblingEngine, startLocalAws, testBucket, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
 import { serveLambda, type LambdaHttpServer } from '../support/httpServer';
 import { expectErrorLogs } from '../support/logs';
@@ -26,7 +28,7 @@ let requests: APIGatewayProxyEventV2[] = [];
 
 beforeAll(async () => {
   aws = await startLocalAws();
-  engine = await createTestEngine(aws);
+  engine = await createTestEngine(aws, { payloadBucket: testBucket() });
   const api = testApi(engine);
   server = await serveLambda(async (event: APIGatewayProxyEventV2, context: Context) => {
     requests.push(event);
@@ -41,7 +43,27 @@ afterAll(async () => {
 
 const apiGatewayAnswer = (statusCode: number, headers: Record<string, string> = {}) => ({ statusCode, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ message: 'Service Unavailable' }) });
 
+/** A result of `quotes` double quotes: over Lambda's 6 MB answer once escaped twice, so GET /tasks/{id} links to it. */
+defineTask({ name: 'client_quotes', payload: z.object({ quotes: z.int() }), run: ({ quotes }) => '"'.repeat(quotes) });
+
 describe('the typed client', () => {
+  it('reads a result too large for one answer from its link, and a payload over 256 KB from its own', async () => {
+    const untyped = createClient({ baseUrl: server.url, apiKey: TEST_KEY });
+    const big = await untyped.enqueue('client_quotes', { quotes: 2_400_000 });
+    const data = 'p'.repeat(300 * 1024);
+    const large = await client.enqueue('checksum', { data });
+    await runUntilTerminal(engine, aws, [big.taskId, large.taskId]);
+
+    const task = await untyped.get(big.taskId);
+
+    expect(task.resultUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/payloads-[\d-]+\/results\//);
+    expect(task.result).toBe('"'.repeat(2_400_000));
+    expect((await client.get(large.taskId)).payload).toBeNull();
+    expect(await client.payload(large.taskId)).toEqual({ data });
+    expect(await client.payload(big.taskId)).toEqual({ quotes: 2_400_000 });
+  });
+
+
   it('enqueues, waits for the outcome and reads the typed result', async () => {
     const accepted = await client.enqueue('write_log', { message: 'from the client' });
     expect(accepted).toEqual({ taskId: expect.stringMatching(/^[0-9A-Z]{26}$/), status: 'PENDING', statusUrl: `/tasks/${accepted.taskId}` });

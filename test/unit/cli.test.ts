@@ -25,7 +25,7 @@ describe('tasks: the command line', () => {
   });
 
   it('refuses an unknown command or option and a wrong number of arguments, naming the command', () => {
-    expect(usageError('explode').message).toBe('unknown command "explode"; one of: enqueue, get, list, cancel, retry, wait, tail, stats, schedules, pause, resume');
+    expect(usageError('explode').message).toBe('unknown command "explode"; one of: enqueue, get, payload, list, cancel, retry, wait, tail, stats, schedules, pause, resume');
     expect(usageError('pause')).toMatchObject({ command: 'pause', message: 'pause takes NAME, not ""' });
     expect(usageError('list', '--colour', 'red')).toMatchObject({ command: 'list', message: expect.stringContaining("Unknown option '--colour'") });
     expect(usageError('get')).toMatchObject({ command: 'get', message: 'get takes ID, not ""' });
@@ -128,5 +128,7 @@ describe('tasks: what it prints for people', () => {
       'payload:  {"message":"nope"}',
       'result:   null',
     ]);
+    const linked = { ...task, payload: null, payloadUrl: 'http://s3.test/p.json?X-Amz-Signature=1' } as unknown as Task;
+    expect(taskDetail(linked).split('\n')).toContain('payload:  over 256 KB: tasks payload 01ARZ3NDEKTSV4RRFFQ69G5FAV (or http://s3.test/p.json?X-Amz-Signature=1)');
   });
 });

@@ -82,12 +82,17 @@ function renderDetail(t: Task): void {
   if (t.error) {
     parts.push(el('h3', { text: 'Error' }), el('p', { className: 'error-text', id: 'detail-error', text: `${t.error.type}: ${t.error.message}` }));
   }
-  parts.push(el('h3', { text: 'Payload' }), el('pre', { id: 'detail-payload', tabindex: '0', 'aria-label': 'Payload', text: fmtJson(t.payload) }));
-  parts.push(el('h3', { text: 'Result' }), el('pre', { id: 'detail-result', tabindex: '0', 'aria-label': 'Result', text: fmtJson(t.result) }));
+  parts.push(el('h3', { text: 'Payload' }), t.payloadUrl ? linked('detail-payload', t.payloadUrl, 'payload', 'over 256 KB') : el('pre', { id: 'detail-payload', tabindex: '0', 'aria-label': 'Payload', text: fmtJson(t.payload) }));
+  parts.push(el('h3', { text: 'Result' }), t.resultUrl ? linked('detail-result', t.resultUrl, 'result', 'too large to show here') : el('pre', { id: 'detail-result', tabindex: '0', 'aria-label': 'Result', text: fmtJson(t.result) }));
   parts.push(el('h3', { text: 'Attempts' }), attemptsTable(t.attemptLog ?? []));
   $('detail-body').replaceChildren(...parts);
   $('detail-cancel').hidden = !CANCELLABLE.includes(t.status);
   $('detail-retry').hidden = !RETRYABLE.includes(t.status);
+}
+
+/** A payload or result kept in S3 and too large to show: a link to its JSON (presigned, for 15 minutes). */
+function linked(id: string, url: string, what: string, why: string): HTMLElement {
+  return el('p', { id }, [`The ${what} is ${why}: `, el('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: `open it (JSON, for 15 minutes)` })]);
 }
 
 function attemptsTable(attempts: Attempt[]): HTMLElement {

@@ -37,6 +37,9 @@ export interface Task extends TaskSummary {
   result: unknown;
   nextAttemptAt: string | null;
   attemptLog: Attempt[];
+  /** A payload over 256 KB, or a result too large for one answer: a presigned link (docs/payloads.md). */
+  payloadUrl?: string;
+  resultUrl?: string;
 }
 
 export interface Page {
