@@ -25,6 +25,8 @@ export default defineConfig({
       'test/integration/fuzz.test.ts',
       'test/integration/secrets.test.ts',
       'test/integration/local-*.test.ts',
+      // The local S3 server is npm start's and the tests' stand-in for S3, not delivery code.
+      'test/integration/s3-server.test.ts',
       'test/integration/delivery-property.test.ts',
       // The API's contract (the document, the client, the CLI) checks no delivery code either, and waits out SDK retries.
       'test/integration/openapi*.test.ts',
