@@ -54,7 +54,7 @@ describe('POST /tasks', () => {
     expect(typeof res.body!.error.message).toBe('string');
   });
 
-  it('answers 413 for a payload over 256 KB', async () => {
+  it('answers 413 for a payload over 256 KB (without a bucket: its limit in the table)', async () => {
     const res = await call('POST', '/tasks', { body: { name: 'write_log', payload: { message: 'x'.repeat(257 * 1024) } } });
 
     expect(res.status).toBe(413);

@@ -252,6 +252,28 @@ describe('a result over the threshold', () => {
   });
 });
 
+/** A 10 KB result, with a lease that ends a second after its timeout: for an attempt whose outcome is lost. */
+const leasedResult = defineTask({
+  name: 'payloads_leased_result',
+  payload: z.object({}),
+  timeoutSeconds: 1,
+  run: () => ({ text: 'l'.repeat(10 * 1024) }),
+});
+
+describe('a result written whose outcome is not', () => {
+  it('is named by no record: the attempt that takes over writes its own object, and the record names that one', async () => {
+    const { engine: worker, dynamo } = siblingEngine(aws, engine, { leaseMarginMs: 1 });
+    dynamo.add({ command: 'UpdateItem', effect: 'fail', when: (input: { UpdateExpression?: string }) => Boolean(input.UpdateExpression?.includes('resultObject')), times: 1 });
+    const { taskId } = await enqueue(leasedResult, {}, {}, engine);
+
+    const [record] = await runUntilTerminal(worker, aws, [taskId]);
+
+    expect(record).toMatchObject({ status: 'SUCCEEDED', attempts: 2, resultObject: { key: `results/${taskId}/1-2.json`, bytes: 10 * 1024 + 11 } });
+    // The first attempt's object is there, named by nothing: the bucket's lifecycle rule removes it with the task's retention.
+    expect(await engine.objects!.get(`results/${taskId}/1-1.json`)).toBe(JSON.stringify({ text: 'l'.repeat(10 * 1024) }));
+  });
+});
+
 describe('retries', () => {
   it('reuse the stored payload: attempts read it, a manual retry renews it, and nothing is uploaded again', async () => {
     const { engine: api, s3 } = sibling();
