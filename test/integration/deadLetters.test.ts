@@ -71,7 +71,10 @@ describe('dead letters', () => {
 
     expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [] });
 
-    expect(await sentBack(engine, taskId)).toEqual({ v: 2, taskId, name: 'dlq_scripted', run: 1, redrive: 1 });
+    // With the task's trace context, as its definition holds it, so its attempts stay in its trace.
+    const { traceparent } = (await engine.store.getItems(taskId)).task!;
+    expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(await sentBack(engine, taskId)).toEqual({ v: 2, taskId, name: 'dlq_scripted', run: 1, redrive: 1, traceparent });
     expect(await engine.store.get(taskId)).toMatchObject({ status: 'PENDING', attempts: 0 });
     expect(await failedCount(engine)).toBe(0);
   });

@@ -110,9 +110,10 @@ describe('recovery sweep', () => {
     expect(report).toEqual({ requeued: { PENDING: 1, RETRYING: 1, RUNNING: 1 }, failed: [] });
     const at = Date.now();
     const now1 = await receiveAll(aws.sqs, engine.config.queueUrls.default, 2, 1_000);
-    // Each message is for the task's current run; the RETRYING one comes when its backoff ends, 2 s after its failure.
+    // Each message is for the task's current run, in its trace; the RETRYING one comes when its backoff ends, 2 s after its failure.
+    const traceOf = async (taskId: string) => (await engine.store.getItems(taskId)).task!.traceparent;
     expect(now1.Records.map((r) => JSON.parse(r.body)).sort((a, b) => (a.taskId < b.taskId ? -1 : 1))).toEqual(
-      [pending.taskId, running.taskId].sort().map((taskId) => ({ v: 2, taskId, name: expect.any(String), run: 1 })),
+      await Promise.all([pending.taskId, running.taskId].sort().map(async (taskId) => ({ v: 2, taskId, name: expect.any(String), run: 1, traceparent: await traceOf(taskId) }))),
     );
     const later = await receiveAll(aws.sqs, engine.config.queueUrls.default, 1, 5_000);
     expect(later.Records.map((r) => JSON.parse(r.body).taskId)).toEqual([retrying.taskId]);
