@@ -1,5 +1,6 @@
 import * as z from './zod';
 import { isTaskId } from './keys';
+import { fromStored, type StoredTrace } from './tracing/storedTrace';
 import type { Priority } from './types';
 
 /**
@@ -40,13 +41,8 @@ export interface OutgoingMessage {
 }
 
 /** The message for one run of a task; it carries the task's trace context when the caller has it (the definition). */
-export function toMessage(
-  task: { taskId: string; name: string; priority: Priority; traceparent?: string; tracestate?: string },
-  run: number,
-  delaySeconds?: number,
-  redrive?: number,
-): OutgoingMessage {
-  const trace = task.traceparent ? { traceparent: task.traceparent, ...(task.tracestate ? { tracestate: task.tracestate } : {}) } : {};
+export function toMessage(task: { taskId: string; name: string; priority: Priority } & StoredTrace, run: number, delaySeconds?: number, redrive?: number): OutgoingMessage {
+  const trace = fromStored(task) ?? {};
   return {
     message: { v: 2, taskId: task.taskId, name: task.name, run, ...(redrive ? { redrive } : {}), ...trace },
     priority: task.priority,

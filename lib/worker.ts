@@ -15,7 +15,7 @@ import type { LoadedTask } from './store/taskStore';
 import { getTask, type TaskDefinition } from './task';
 import { briefError, loggableError, resultJson, toTaskError } from './taskError';
 import { checkResult } from './taskResult';
-import { startAttemptSpan, type AttemptStart } from './tracing';
+import { fromStored, startAttemptSpan, type AttemptStart } from './tracing';
 import type { AttemptRecord, TaskError } from './types';
 import * as z from './zod';
 
@@ -176,7 +176,7 @@ async function processMessage(batch: Batch, record: SQSRecord): Promise<MessageO
     // Read only for a message the batch answers for before its attempt ends; a finished one has its outcome.
     batch.leases.set(record.messageId, claimed.claimableAt!);
     return await runAttempt(batch, definition, claimed, loaded.payloadJson, runsAt, {
-      trace: { definition: loaded.task, message },
+      trace: { definition: fromStored(loaded.task), message },
       messageId: record.messageId,
       queueArn: record.eventSourceARN,
     });

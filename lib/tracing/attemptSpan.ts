@@ -1,6 +1,6 @@
 import { context, isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Link, type Span } from '@opentelemetry/api';
 import type { AttemptRecord, TaskError } from '../types';
-import { ATTR, SQS_SYSTEM } from './attributes';
+import { ERROR_TYPE, MESSAGING_DESTINATION, MESSAGING_MESSAGE_ID, MESSAGING_OPERATION_NAME, MESSAGING_OPERATION_TYPE, MESSAGING_SYSTEM, TASK_ATTEMPT, TASK_ID, TASK_MAX_ATTEMPTS, TASK_NAME, TASK_OUTCOME, TASK_QUEUE_WAIT_MS, TASK_RUN, TASK_STATUS, SQS_SYSTEM } from './attributes';
 import { fromCarrier, type TraceCarrier } from './traceContext';
 import { tracer } from './tracer';
 
@@ -53,7 +53,7 @@ export function startAttemptSpan(start: AttemptStart): AttemptSpan {
   const previous = parentSpan && [...(start.attemptLog ?? [])].reverse().find((a) => a.spanId !== undefined);
   const links: Link[] =
     parentSpan && previous?.spanId
-      ? [{ context: { traceId: parentSpan.traceId, spanId: previous.spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true }, attributes: { [ATTR.taskAttempt]: previous.attempt, [ATTR.taskRun]: previous.run } }]
+      ? [{ context: { traceId: parentSpan.traceId, spanId: previous.spanId, traceFlags: TraceFlags.SAMPLED, isRemote: true }, attributes: { [TASK_ATTEMPT]: previous.attempt, [TASK_RUN]: previous.run } }]
       : [];
   const span = tracer().startSpan(
     `process ${start.name}`,
@@ -61,17 +61,17 @@ export function startAttemptSpan(start: AttemptStart): AttemptSpan {
       kind: SpanKind.CONSUMER,
       links,
       attributes: {
-        [ATTR.messagingSystem]: SQS_SYSTEM,
-        [ATTR.messagingOperationType]: 'process',
-        [ATTR.messagingOperationName]: 'process',
-        [ATTR.messagingDestination]: start.queueArn.slice(start.queueArn.lastIndexOf(':') + 1),
-        [ATTR.messagingMessageId]: start.messageId,
-        [ATTR.taskId]: start.taskId,
-        [ATTR.taskName]: start.name,
-        [ATTR.taskRun]: start.run,
-        [ATTR.taskAttempt]: start.attempt,
-        [ATTR.taskMaxAttempts]: start.maxAttempts,
-        ...(start.queueWaitMs === undefined ? {} : { [ATTR.taskQueueWaitMs]: start.queueWaitMs }),
+        [MESSAGING_SYSTEM]: SQS_SYSTEM,
+        [MESSAGING_OPERATION_TYPE]: 'process',
+        [MESSAGING_OPERATION_NAME]: 'process',
+        [MESSAGING_DESTINATION]: start.queueArn.slice(start.queueArn.lastIndexOf(':') + 1),
+        [MESSAGING_MESSAGE_ID]: start.messageId,
+        [TASK_ID]: start.taskId,
+        [TASK_NAME]: start.name,
+        [TASK_RUN]: start.run,
+        [TASK_ATTEMPT]: start.attempt,
+        [TASK_MAX_ATTEMPTS]: start.maxAttempts,
+        ...(start.queueWaitMs === undefined ? {} : { [TASK_QUEUE_WAIT_MS]: start.queueWaitMs }),
       },
     },
     parent,
@@ -86,10 +86,10 @@ export function startAttemptSpan(start: AttemptStart): AttemptSpan {
 }
 
 function finish(span: Span, end: AttemptEnd): void {
-  span.setAttributes({ [ATTR.taskOutcome]: end.outcome, [ATTR.taskStatus]: end.status });
+  span.setAttributes({ [TASK_OUTCOME]: end.outcome, [TASK_STATUS]: end.status });
   if (end.error) {
     // The recorded error (bounded, read safely from whatever was thrown), never the thrown value itself.
-    span.setAttribute(ATTR.errorType, end.error.type);
+    span.setAttribute(ERROR_TYPE, end.error.type);
     span.recordException({ name: end.error.type, message: end.error.message });
     span.setStatus({ code: SpanStatusCode.ERROR, message: end.error.message });
   }

@@ -1,6 +1,6 @@
 import { context, isSpanContextValid, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { toTaskError } from '../taskError';
-import { ATTR, SQS_SYSTEM } from './attributes';
+import { ERROR_TYPE, MESSAGING_DESTINATION, MESSAGING_OPERATION_NAME, MESSAGING_OPERATION_TYPE, MESSAGING_SYSTEM, TASK_CREATED, TASK_ID, TASK_NAME, TASK_PRIORITY, SQS_SYSTEM } from './attributes';
 import { parentContext } from './incomingTrace';
 import { newRootContext, toCarrier, type TraceCarrier } from './traceContext';
 import { tracer } from './tracer';
@@ -29,13 +29,13 @@ export function startEnqueueSpan(task: { taskId: string; name: string; priority:
     {
       kind: SpanKind.PRODUCER,
       attributes: {
-        [ATTR.messagingSystem]: SQS_SYSTEM,
-        [ATTR.messagingOperationType]: 'send',
-        [ATTR.messagingOperationName]: 'send',
-        ...(queueUrl ? { [ATTR.messagingDestination]: queueNameOf(queueUrl) } : {}),
-        [ATTR.taskId]: task.taskId,
-        [ATTR.taskName]: task.name,
-        [ATTR.taskPriority]: task.priority,
+        [MESSAGING_SYSTEM]: SQS_SYSTEM,
+        [MESSAGING_OPERATION_TYPE]: 'send',
+        [MESSAGING_OPERATION_NAME]: 'send',
+        ...(queueUrl ? { [MESSAGING_DESTINATION]: queueNameOf(queueUrl) } : {}),
+        [TASK_ID]: task.taskId,
+        [TASK_NAME]: task.name,
+        [TASK_PRIORITY]: task.priority,
       },
     },
     parent,
@@ -62,10 +62,10 @@ export function startEnqueueSpan(task: { taskId: string; name: string; priority:
 function finish(span: Span, outcome: { ok: true; taskId: string; created: boolean } | { ok: false; error: unknown }): void {
   if (outcome.ok) {
     // An Idempotency-Key may have answered with the task an earlier request made.
-    span.setAttributes({ [ATTR.taskId]: outcome.taskId, [ATTR.taskCreated]: outcome.created });
+    span.setAttributes({ [TASK_ID]: outcome.taskId, [TASK_CREATED]: outcome.created });
   } else {
     const error = toTaskError(outcome.error);
-    span.setAttribute(ATTR.errorType, codeOf(outcome.error) ?? error.type);
+    span.setAttribute(ERROR_TYPE, codeOf(outcome.error) ?? error.type);
     span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
   }
   span.end();

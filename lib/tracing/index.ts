@@ -7,4 +7,5 @@ export { startEnqueueSpan, type EnqueueSpan } from './enqueueSpan';
 export { flushingTraces, flushTraces } from './flush';
 export { withIncomingTrace } from './incomingTrace';
 export { nameRequestSpan, traceRequest } from './requestSpan';
+export { fromStored, storedTraceId, toStored, type StoredTrace } from './storedTrace';
 export { traceIdOf, type TraceCarrier } from './traceContext';

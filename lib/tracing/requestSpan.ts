@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { ATTR } from './attributes';
+import { HTTP_METHOD, HTTP_ROUTE, HTTP_STATUS, URL_PATH } from './attributes';
 import { withIncomingTrace } from './incomingTrace';
 import { tracer } from './tracer';
 
@@ -19,10 +19,10 @@ interface HttpEventLike {
 export function traceRequest<R extends { statusCode: number }>(event: HttpEventLike | undefined, fn: () => Promise<R>): Promise<R> {
   const method = event?.requestContext?.http?.method?.toUpperCase() ?? 'GET';
   return withIncomingTrace(event?.headers, () =>
-    tracer().startActiveSpan(method, { kind: SpanKind.SERVER, attributes: { [ATTR.httpMethod]: method, [ATTR.urlPath]: (event?.rawPath ?? '/').slice(0, 200) } }, async (span) => {
+    tracer().startActiveSpan(method, { kind: SpanKind.SERVER, attributes: { [HTTP_METHOD]: method, [URL_PATH]: (event?.rawPath ?? '/').slice(0, 200) } }, async (span) => {
       try {
         const response = await fn();
-        span.setAttribute(ATTR.httpStatus, response.statusCode);
+        span.setAttribute(HTTP_STATUS, response.statusCode);
         if (response.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
         return response;
       } finally {
@@ -37,5 +37,5 @@ export function nameRequestSpan(method: string, route: string): void {
   const span = trace.getActiveSpan();
   if (!span?.isRecording()) return;
   span.updateName(`${method} ${route}`);
-  span.setAttribute(ATTR.httpRoute, route);
+  span.setAttribute(HTTP_ROUTE, route);
 }

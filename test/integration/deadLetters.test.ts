@@ -1,4 +1,5 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { fromStored } from '../../lib/tracing/storedTrace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { cancelTask } from '../../lib/cancel';
@@ -72,7 +73,7 @@ describe('dead letters', () => {
     expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [] });
 
     // With the task's trace context, as its definition holds it, so its attempts stay in its trace.
-    const { traceparent } = (await engine.store.getItems(taskId)).task!;
+    const { traceparent } = fromStored((await engine.store.getItems(taskId)).task)!;
     expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(await sentBack(engine, taskId)).toEqual({ v: 2, taskId, name: 'dlq_scripted', run: 1, redrive: 1, traceparent });
     expect(await engine.store.get(taskId)).toMatchObject({ status: 'PENDING', attempts: 0 });

@@ -1,3 +1,4 @@
+import { fromStored } from '../../lib/tracing/storedTrace';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, ListQueuesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createServer } from 'node:http';
@@ -111,7 +112,7 @@ describe('recovery sweep', () => {
     const at = Date.now();
     const now1 = await receiveAll(aws.sqs, engine.config.queueUrls.default, 2, 1_000);
     // Each message is for the task's current run, in its trace; the RETRYING one comes when its backoff ends, 2 s after its failure.
-    const traceOf = async (taskId: string) => (await engine.store.getItems(taskId)).task!.traceparent;
+    const traceOf = async (taskId: string) => fromStored((await engine.store.getItems(taskId)).task)!.traceparent;
     expect(now1.Records.map((r) => JSON.parse(r.body)).sort((a, b) => (a.taskId < b.taskId ? -1 : 1))).toEqual(
       await Promise.all([pending.taskId, running.taskId].sort().map(async (taskId) => ({ v: 2, taskId, name: expect.any(String), run: 1, traceparent: await traceOf(taskId) }))),
     );

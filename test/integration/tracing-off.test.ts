@@ -2,6 +2,7 @@ import { trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../lib/engine';
 import { setupTracing } from '../../lib/tracing/setup/provider';
+import { fromStored } from '../../lib/tracing/storedTrace';
 import { call, testApi } from '../support/api';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
@@ -40,9 +41,10 @@ describe('without tracing configured', () => {
     expect(record).toMatchObject({ status: 'SUCCEEDED', attempts: 2, traceId: CALLER.traceId });
     expect(record!.attemptLog).toHaveLength(2);
     for (const attempt of record!.attemptLog) expect(Object.keys(attempt)).not.toContain('spanId');
-    // The definition carries the caller's traceparent as it came: no SDK made a span of its own.
+    // The definition keeps the caller's traceparent as it came (no SDK made a span of its own), in 25 bytes.
     const { task } = await engine.store.getItems(record!.taskId);
-    expect(task?.traceparent).toBe(CALLER_TRACEPARENT);
+    expect(task?.trace).toHaveLength(25);
+    expect(fromStored(task)).toEqual({ traceparent: CALLER_TRACEPARENT });
   });
 
   it('starts a trace for each task enqueued outside any, and lists it', async () => {

@@ -15,6 +15,7 @@ import { serviceUnavailable } from '../support/faults';
 import { expectErrorLogs } from '../support/logs';
 import { CALLER, CALLER_TRACEPARENT, parentOf, recordSpans, spanNamed, type SpanRecorder } from '../support/tracing';
 import { newTaskId } from '../../lib/keys';
+import { toStored } from '../../lib/tracing/storedTrace';
 
 /**
  * Tracing with an OpenTelemetry SDK registered (as lib/tracing/setup does on
@@ -218,10 +219,12 @@ describe('enqueues from code', () => {
 async function taskWith(definition: { traceparent?: string }, message: { traceparent?: string }): Promise<string> {
   const task: NewTask = {
     taskId: newTaskId(), name: 'write_log', payload: { message: 'old' }, priority: 'default', maxAttempts: 3, timeoutSeconds: 10,
-    createdAt: new Date().toISOString(), expiresAt: Math.floor(Date.now() / 1000) + 86_400, ...definition,
+    createdAt: new Date().toISOString(), expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+    ...(definition.traceparent ? toStored({ traceparent: definition.traceparent }) : {}),
   };
   await engine.store.create(newTaskItems(task, JSON.stringify(task.payload), 17));
-  await engine.queue.send(toMessage({ ...task, traceparent: undefined, ...message }, 1));
+  const outgoing = toMessage({ taskId: task.taskId, name: task.name, priority: task.priority }, 1);
+  await engine.queue.send({ ...outgoing, message: { ...outgoing.message, ...message } });
   return task.taskId;
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Engine } from '../../lib/engine';
 import { UnknownTaskError, ValidationError } from '../../lib/errors';
 import { issuesOf, newRecord, prepareTask } from '../../lib/preparedTask';
+import { fromStored } from '../../lib/tracing/storedTrace';
 import '../../lib/tasks';
 import * as z from '../../lib/zod';
 
@@ -35,9 +36,10 @@ describe('prepareTask', () => {
     expect(prepared.task).toMatchObject({ name: 'write_log', priority: 'high', maxAttempts: 2, delaySeconds: 30, createdAt: now.toISOString() });
     expect(prepared.task.expiresAt).toBe(now.getTime() / 1000 + 30 * 86_400);
     expect(newRecord(prepared)).toMatchObject({ taskId: prepared.task.taskId, status: 'PENDING', delaySeconds: 30, payload: { message: 'm' }, attempts: 0, run: 1 });
-    // No trace around it and no SDK: a trace of its own, which the record shows.
-    expect(prepared.task.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-    expect(newRecord(prepared).traceId).toBe(prepared.task.traceparent!.slice(3, 35));
+    // No trace around it and no SDK: a trace of its own (sampled, random ids), which the record shows.
+    const stored = fromStored(prepared.task)!;
+    expect(stored.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(newRecord(prepared).traceId).toBe(stored.traceparent.slice(3, 35));
     const undelayed = prepareTask(engine, 'write_log', { message: 'm' }, { delaySeconds: 0 });
     expect(undelayed.task.delaySeconds).toBeUndefined();
     // The same request but for its delay is another request.
