@@ -1,5 +1,4 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { fromStored } from '../../lib/tracing/storedTrace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { cancelTask } from '../../lib/cancel';
@@ -9,6 +8,7 @@ import { enqueue } from '../../lib/enqueue';
 import { newTaskId } from '../../lib/keys';
 import { markTaskFailed } from '../../lib/store/claims';
 import { defineTask } from '../../lib/task';
+import { fromStored } from '../../lib/tracing/storedTrace';
 import { processBatch } from '../../lib/worker';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { claimById, recentlyCounted } from '../support/drive';
