@@ -149,6 +149,18 @@ describe('setupTracing and flushTraces', () => {
     expect(resource).toMatchObject({ 'service.name': 'svc', 'deployment.environment.name': 'dev', 'cloud.region': 'eu-west-1', 'faas.name': 'svc-dev-worker', 'cloud.provider': 'aws', 'cloud.platform': 'aws_lambda' });
   });
 
+  it('flushTraces waits at most a second for a provider whose flush never ends, and never throws', async () => {
+    const hanging = { getTracer: () => trace.getTracer('x'), forceFlush: () => new Promise<void>(() => undefined) };
+    trace.setGlobalTracerProvider(hanging as never);
+    const started = Date.now();
+    await flushTraces();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    trace.disable();
+    trace.setGlobalTracerProvider({ getTracer: () => trace.getTracer('x'), forceFlush: () => Promise.reject(new Error('export failed')) } as never);
+    await flushTraces();
+  });
+
   it('flushTraces returns at once without an SDK, and flushingTraces passes a throw through', async () => {
     await flushTraces();
     await expect(flushingTraces(async () => Promise.reject(new Error('handler failed')))()).rejects.toThrow('handler failed');

@@ -16,9 +16,12 @@ describe('parseTraceparent (W3C trace context)', () => {
     expect(parseTraceparent(` ${HEADER} `)).toMatchObject({ traceId: TRACE });
   });
 
-  it('reads a later version by its first four fields, and more after them', () => {
+  it('reads a later version by its first four fields, and more after them, up to 512 characters', () => {
     expect(parseTraceparent(`01-${TRACE}-${SPAN}-01`)).toMatchObject({ traceId: TRACE, spanId: SPAN });
     expect(parseTraceparent(`cc-${TRACE}-${SPAN}-01-what-comes-next`)).toMatchObject({ traceId: TRACE, spanId: SPAN });
+    const longest = `01-${TRACE}-${SPAN}-01-`.padEnd(TRACE_HEADER_LIMIT, 'x');
+    expect(parseTraceparent(longest)).toMatchObject({ traceId: TRACE });
+    expect(parseTraceparent(`${longest}x`)).toBeUndefined();
   });
 
   it.each([
