@@ -37,6 +37,8 @@ export default {
     'lib/schedules/scheduleStore.ts',
     'lib/schedules/cron.ts',
     'lib/schedules/every.ts',
+    // The trace context every enqueue and attempt carries, and their spans (not setup/: the SDK's wiring).
+    'lib/tracing/*.ts',
   ],
   ignorePatterns: ['.local', '.esbuild', '.serverless', 'reports', 'test-output', '.stryker-node', '.node-*', 'coverage'],
   incremental: true,

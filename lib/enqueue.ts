@@ -28,7 +28,7 @@ export async function enqueue<T extends TaskDefinition>(
 export async function enqueueByName(engine: Engine, name: string, payload: unknown, options: EnqueueOptions = {}): Promise<EnqueuedTask> {
   const prepared = prepareTask(engine, name, payload, options);
   const key = options.idempotencyKey;
-  const enqueued = key === undefined ? await enqueueNew(engine, prepared) : await enqueueWithKey(engine, prepared, key);
+  const enqueued = await prepared.span.during(() => (key === undefined ? enqueueNew(engine, prepared) : enqueueWithKey(engine, prepared, key)));
   if (enqueued.created) {
     engine.metrics?.enqueued(name);
     engine.metrics?.flush();
@@ -108,7 +108,12 @@ export async function enqueueMany(engine: Engine, items: EnqueueManyItem[], { al
     if (p instanceof TaskQueueError) return { ok: false, error: p };
     const id = p.task.taskId;
     const resolution = resolutions.get(id);
-    if (resolution && (allFail || resolution.outcome !== 'started')) return { ok: false, error: errorOf(id) ?? firstError! };
+    if (resolution && (allFail || resolution.outcome !== 'started')) {
+      const error = errorOf(id) ?? firstError!;
+      p.span.end({ ok: false, error });
+      return { ok: false, error };
+    }
+    p.span.end({ ok: true, taskId: id, created: true });
     return { ok: true, task: { taskId: id, record: newRecord(p), created: true } };
   });
   if (engine.metrics) {

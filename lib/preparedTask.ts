@@ -8,6 +8,7 @@ import { RUN_AT_FIELDS, runAtFields, runAtText } from './schedules/runAt';
 import { toRecord, type NewTask } from './store/items';
 import { getTask, TASK_LIMITS, type TaskDefinition } from './task';
 import { byteLength } from './text';
+import { startEnqueueSpan, toStored, type EnqueueSpan } from './tracing';
 import { PRIORITIES, type Priority, type TaskRecord } from './types';
 import * as z from './zod';
 
@@ -47,6 +48,8 @@ export interface PreparedTask {
   payloadJson: string;
   payloadBytes: number;
   requestHash: string;
+  /** The enqueue's span, started once the request is valid: enqueue ends it. Its trace context is in `task`. */
+  span: EnqueueSpan;
 }
 
 /** Checks a payload against its task; throws the ValidationError a caller should see. */
@@ -71,6 +74,7 @@ export function prepareTask(engine: Engine, name: string, payload: unknown, rawO
   const priority = options.priority ?? definition.priority;
   const maxAttempts = options.maxAttempts ?? definition.maxAttempts;
   const when = runAtFields(options, now);
+  const span = startEnqueueSpan({ taskId, name, priority }, engine.config.queueUrls[priority]);
   const task: NewTask = {
     taskId,
     name,
@@ -84,10 +88,13 @@ export function prepareTask(engine: Engine, name: string, payload: unknown, rawO
     ...when,
     ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
     expiresAt: expiresAtFrom(now, engine.config.retentionDays),
+    // Rides in the definition, which enqueue writes anyway: tracing adds no write (and 25 bytes).
+    ...toStored(span.carrier),
   };
   // runAt only when asked for: the hash of every other request stays what it was (keys live 30 days).
+  // The trace is not part of the request: the same key and body from another trace is the same task.
   const hash = requestHash({ name, payload: payload ?? null, priority, maxAttempts, delaySeconds: options.delaySeconds ?? 0, ...(options.runAt === undefined ? {} : { runAt: when.runAt }) });
-  return { task, payloadJson, payloadBytes, requestHash: hash };
+  return { task, payloadJson, payloadBytes, requestHash: hash, span };
 }
 
 /** The record of a task just enqueued, as a read would return it. */

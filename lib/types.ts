@@ -21,6 +21,8 @@ export interface AttemptRecord {
   durationMs: number;
   outcome: 'succeeded' | 'failed' | 'timed_out';
   error?: TaskError;
+  /** The attempt's span in the task's trace, when tracing records it (lib/tracing). */
+  spanId?: string;
 }
 
 /** A task as clients read it: its definition, and where it is in its life. */
@@ -59,6 +61,8 @@ export interface TaskRecord {
   /** When the first run may start (ISO 8601), for a task enqueued with runAt or delaySeconds. */
   runAt?: string;
   idempotencyKey?: string;
+  /** The W3C trace id of the task's trace (lib/tracing): its enqueue and every attempt. */
+  traceId?: string;
   /** Epoch seconds: DynamoDB TTL. */
   expiresAt: number;
 }

@@ -15,6 +15,7 @@ import type { LoadedTask } from './store/taskStore';
 import { getTask, type TaskDefinition } from './task';
 import { briefError, loggableError, resultJson, toTaskError } from './taskError';
 import { checkResult } from './taskResult';
+import { fromStored, startAttemptSpan, type AttemptStart } from './tracing';
 import type { AttemptRecord, TaskError } from './types';
 import * as z from './zod';
 
@@ -174,7 +175,11 @@ async function processMessage(batch: Batch, record: SQSRecord): Promise<MessageO
     }
     // Read only for a message the batch answers for before its attempt ends; a finished one has its outcome.
     batch.leases.set(record.messageId, claimed.claimableAt!);
-    return await runAttempt(batch, definition, claimed, loaded.payloadJson, runsAt);
+    return await runAttempt(batch, definition, claimed, loaded.payloadJson, runsAt, {
+      trace: { definition: fromStored(loaded.task), message },
+      messageId: record.messageId,
+      queueArn: record.eventSourceARN,
+    });
   } catch (error) {
     engine.logger.error('Task message could not be processed; SQS will deliver it again', { taskId: message.taskId, error: loggableError(error) });
     return handBack(outageBackoffSeconds(receiveCount));
@@ -237,19 +242,24 @@ async function failRun(batch: Batch, loaded: LoadedTask, message: TaskMessage, e
   return ack;
 }
 
+/** Where a claimed attempt came from: its message, and the trace it is part of. */
+type AttemptSource = Pick<AttemptStart, 'trace' | 'messageId' | 'queueArn'>;
+
 /** Runs one claimed attempt and records its outcome; `runsAt` is when the task could first run (after its delay). */
-async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem, payloadJson: string, runsAt: number): Promise<MessageOutcome> {
+async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem, payloadJson: string, runsAt: number, source: AttemptSource): Promise<MessageOutcome> {
   const { engine } = batch;
   const attempt = claimed.attempts;
-  const logger = engine.logger.createChild({ persistentKeys: { taskId: claimed.taskId, taskName: task.name, run: claimed.run, attempt } });
   const startedAt = engine.now();
   // Waiting (for a first attempt) starts when the task could first run: after its delay, if it had one.
   const waited = attempt === 1 && claimed.run === 1 ? { queueWaitMs: startedAt.getTime() - runsAt } : {};
+  const span = startAttemptSpan({ ...source, taskId: claimed.taskId, name: task.name, run: claimed.run, attempt, maxAttempts: claimed.maxAttempts, attemptLog: claimed.attemptLog, ...waited });
+  const traced = span.traceId ? { traceId: span.traceId } : {};
+  const logger = engine.logger.createChild({ persistentKeys: { taskId: claimed.taskId, taskName: task.name, run: claimed.run, attempt, ...traced } });
   if (waited.queueWaitMs !== undefined) engine.metrics?.queueWait(task.name, waited.queueWaitMs);
   // At INFO, an attempt is one line, when it ends.
   logger.debug('Task started', waited);
 
-  const outcome = await runHandler(task, claimed, JSON.parse(payloadJson) as unknown, logger);
+  const outcome = await span.run(() => runHandler(task, claimed, JSON.parse(payloadJson) as unknown, logger));
   const finishedAt = engine.now();
   const entry: AttemptRecord = {
     attempt,
@@ -258,9 +268,11 @@ async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem
     durationMs: finishedAt.getTime() - startedAt.getTime(),
     outcome: outcome.ok ? 'succeeded' : outcome.timedOut ? 'timed_out' : 'failed',
     ...(outcome.ok ? {} : { error: briefError(outcome.error) }),
+    ...span.logFields,
   };
 
   if (outcome.ok) {
+    span.end({ outcome: entry.outcome, status: 'SUCCEEDED' });
     const owned = await finishAttempt(engine.store, claimed, entry, { status: 'SUCCEEDED', resultJson: resultJson(outcome.result) }, finishedAt);
     logger.info(owned ? 'Task succeeded' : 'Task succeeded, but another attempt owns it now; outcome not recorded', { durationMs: entry.durationMs, ...waited });
     if (owned) {
@@ -274,6 +286,7 @@ async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem
   const next: AttemptOutcome = retryable
     ? { status: 'RETRYING', error: outcome.error, nextAttemptAt: finishedAt.getTime() + Math.ceil(delaySeconds * 1000) }
     : { status: 'FAILED', error: outcome.error };
+  span.end({ outcome: entry.outcome, status: next.status, error: outcome.error });
   // A retried attempt is a warning: the task has not failed yet, and only its end should page anyone.
   const details = { durationMs: entry.durationMs, ...waited, error: loggableError(outcome.cause) };
   if (retryable) logger.warn('Task attempt failed; will retry', details);

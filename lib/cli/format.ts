@@ -42,6 +42,7 @@ export function taskDetail(task: Task): string {
     ['duration', duration(task.durationMs)],
     ...(task.nextAttemptAt ? [['next attempt', when(task.nextAttemptAt)] as [string, string]] : []),
     ...(task.error ? [['error', `${task.error.type}: ${task.error.message}`] as [string, string]] : []),
+    ...(task.traceId ? [['trace', task.traceId] as [string, string]] : []),
     ['payload', JSON.stringify(task.payload)],
     ['result', JSON.stringify(task.result)],
   ];

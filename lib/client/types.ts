@@ -71,6 +71,8 @@ export interface TaskSummary {
   finishedAt: string | null;
   durationMs: number | null;
   expiresAt: number;
+  /** The W3C trace id of the task's trace (docs/tracing.md); null in FAILED or CANCELLED lists, and for tasks older than tracing. */
+  traceId: string | null;
 }
 
 export interface Attempt {
@@ -80,6 +82,8 @@ export interface Attempt {
   durationMs: number;
   outcome: 'succeeded' | 'failed' | 'timed_out';
   error?: TaskErrorInfo;
+  /** The attempt's span, when tracing recorded it. */
+  spanId?: string;
 }
 
 /** A task's record (GET /tasks/{id}), its payload and result typed by its name: narrow on `name` to read them. */

@@ -67,6 +67,7 @@ export const AttemptView = named(
     durationMs: Count,
     outcome: z.enum(['succeeded', 'failed', 'timed_out']),
     error: z.optional(TaskErrorView),
+    spanId: described(z.optional(z.string().check(z.regex(/^[0-9a-f]{16}$/))), 'The attempt\'s span in the task\'s trace, when tracing recorded it.'),
   }),
 );
 
@@ -88,6 +89,10 @@ const summaryShape = {
   finishedAt: z.nullable(Timestamp),
   durationMs: z.nullable(Count),
   expiresAt: z.int(),
+  traceId: described(
+    z.nullable(z.string().check(z.regex(/^[0-9a-f]{32}$/))),
+    'The W3C trace id of the task\'s trace: the request that enqueued it, the enqueue and every attempt (docs/tracing.md). Null for a task enqueued before tracing, and in lists of FAILED or CANCELLED tasks (read the task for it).',
+  ),
 };
 
 export const TaskSummaryView = named('TaskSummary', z.object(summaryShape), 'A task in a list: its record without payload, result and attempt log.');

@@ -212,6 +212,7 @@ export function toSummaryView(t: TaskSummary): z.output<typeof TaskSummaryView> 
     finishedAt: t.finishedAt ?? null,
     durationMs: t.durationMs ?? null,
     expiresAt: t.expiresAt,
+    traceId: t.traceId ?? null,
   };
 }
 

@@ -1,4 +1,5 @@
 import { shardOf, TASK_SHARDS } from '../keys';
+import { storedTraceId, type StoredTrace } from '../tracing/storedTrace';
 import type { AttemptRecord, Priority, TaskError, TaskRecord, TaskStatus, TaskSummary } from '../types';
 
 /**
@@ -38,8 +39,8 @@ export const ATTENTION_INDEX = 'byAttention';
 export const ATTENTION_STATUSES: readonly TaskStatus[] = ['FAILED', 'CANCELLED'];
 export const attentionKey = (status: TaskStatus, taskId: string) => `${status}#${String(shardOf(taskId)).padStart(2, '0')}`;
 
-/** A new task, as enqueue decides it before anything is written. */
-export interface NewTask {
+/** A new task, as enqueue decides it before anything is written; its trace context rides in its definition. */
+export interface NewTask extends StoredTrace {
   taskId: string;
   name: string;
   payload: unknown;
@@ -154,6 +155,8 @@ export function toSummary(task: TaskItem | undefined, state: StateItem | undefin
   if (task?.delaySeconds) summary.delaySeconds = task.delaySeconds;
   if (task?.runAt) summary.runAt = task.runAt;
   if (task?.idempotencyKey) summary.idempotencyKey = task.idempotencyKey;
+  const traceId = storedTraceId(task);
+  if (traceId) summary.traceId = traceId;
   if (state?.startedAt) summary.startedAt = state.startedAt;
   if (state?.finishedAt) summary.finishedAt = state.finishedAt;
   if (state?.durationMs !== undefined) summary.durationMs = state.durationMs;

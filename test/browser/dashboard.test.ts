@@ -22,6 +22,8 @@ const OUTPUT = join(__dirname, '../../test-output');
 const DOCS_SCREENSHOT = join(__dirname, '../../docs/dashboard.png');
 const HTML_MESSAGE = '<img src=x id="injected-img"><b id="injected">not bold</b>';
 const FAIL_MESSAGE = 'SMTP 550: mailbox <unknown@example.com> rejected';
+/** The trace the failed task is enqueued in (no SDK here: the api carries the caller's trace all the same). */
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 
 let aws: LocalAws;
 let engine: Engine;
@@ -31,10 +33,10 @@ let page: Page;
 const consoleErrors: string[] = [];
 const ids: Record<'failed' | 'html' | 'scheduled', string> = { failed: '', html: '', scheduled: '' };
 
-async function enqueue(name: string, payload: unknown, extra: Record<string, unknown> = {}): Promise<string> {
+async function enqueue(name: string, payload: unknown, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<string> {
   const res = await fetch(`${server.url}/tasks`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+    headers: { 'content-type': 'application/json', 'x-api-key': KEY, ...headers },
     body: JSON.stringify({ name, payload, ...extra }),
   });
   expect(res.status).toBe(202);
@@ -79,7 +81,7 @@ if (!hasChromium && process.env.REQUIRE_BROWSER === '1') {
       enqueue('flaky', { failTimes: 1, key: 'webhook-7' }),
     ]);
     ids.html = await enqueue('write_log', { message: HTML_MESSAGE });
-    ids.failed = await enqueue('fail', { message: FAIL_MESSAGE }, { maxAttempts: 1 });
+    ids.failed = await enqueue('fail', { message: FAIL_MESSAGE }, { maxAttempts: 1 }, { traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` });
     await runUntilTerminal(engine, aws, [...done, ids.html, ids.failed]);
     ids.scheduled = await enqueue('sleep', { ms: 1000 }, { delaySeconds: 900 });
 
@@ -173,6 +175,7 @@ if (!hasChromium && process.env.REQUIRE_BROWSER === '1') {
 
     expect(await page.locator('#detail').getAttribute('open')).not.toBeNull();
     expect(await page.locator('#detail-error').textContent()).toBe(`Error: ${FAIL_MESSAGE}`);
+    expect(await page.locator('#detail-trace').textContent()).toBe(TRACE_ID);
     expect(await page.locator('#detail-attempts tbody tr').count()).toBe(1);
     const cells = page.locator('#detail-attempts tbody tr td');
     // Run, attempt, outcome.

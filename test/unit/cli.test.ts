@@ -112,6 +112,7 @@ describe('tasks: what it prints for people', () => {
       taskId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', name: 'fail', status: 'FAILED', priority: 'default', run: 1, attempts: 3, maxAttempts: 3, timeoutSeconds: 30, delaySeconds: 0, runAt: null,
       createdAt: '2026-01-02T03:04:05.000Z', updatedAt: '2026-01-02T03:04:09.000Z', startedAt: '2026-01-02T03:04:06.000Z', finishedAt: '2026-01-02T03:04:09.000Z',
       durationMs: 12, expiresAt: 0, error: { type: 'Error', message: 'nope' }, payload: { message: 'nope' }, result: null, nextAttemptAt: null, attemptLog: [],
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
     } as Task;
 
     expect(taskDetail(task).split('\n')).toEqual([
@@ -125,6 +126,7 @@ describe('tasks: what it prints for people', () => {
       'finished: 2026-01-02 03:04:09',
       'duration: 12 ms',
       'error:    Error: nope',
+      'trace:    4bf92f3577b34da6a3ce929d0e0e4736',
       'payload:  {"message":"nope"}',
       'result:   null',
     ]);

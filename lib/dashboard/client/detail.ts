@@ -76,6 +76,8 @@ function renderDetail(t: Task): void {
       ...(t.nextAttemptAt ? [field('Next attempt', fmtTime(t.nextAttemptAt))] : []),
       field('Last attempt took', fmtDuration(t.durationMs)),
       field('Updated', fmtTime(t.updatedAt)),
+      // The id to search the tracing backend for: the request, the enqueue and every attempt (docs/tracing.md).
+      ...(t.traceId ? [field('Trace', el('code', { id: 'detail-trace', text: t.traceId }))] : []),
     ].flat(),
   );
   const parts: HTMLElement[] = [facts];

@@ -21,6 +21,8 @@ export interface TaskSummary {
   run: number;
   /** When the first run may start: a SCHEDULED task waits for it. */
   runAt: string | null;
+  /** The W3C trace id of the task's trace (null in FAILED and CANCELLED lists, and for tasks older than tracing). */
+  traceId: string | null;
 }
 
 export interface Attempt {
