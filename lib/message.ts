@@ -16,6 +16,10 @@ export interface TaskMessage {
   run: number;
   /** How many times the dead-letter queue's consumer has sent this run back (absent: never). */
   redrive?: number;
+  /** How many times the task waited for a concurrency slot (lib/control): each wait is longer. */
+  waits?: number;
+  /** The rate limit token this message holds (lib/control): when it is due, epoch ms. */
+  tokenAt?: number;
 }
 
 const MessageSchema = z.object({
@@ -24,6 +28,8 @@ const MessageSchema = z.object({
   name: z.string().check(z.minLength(1), z.maxLength(128)),
   run: z.int().check(z.minimum(1)),
   redrive: z.optional(z.int().check(z.minimum(1))),
+  waits: z.optional(z.int().check(z.minimum(1))),
+  tokenAt: z.optional(z.int().check(z.minimum(0))),
 });
 
 /** A message ready to send: its body, its queue, and how long SQS holds it back. */
