@@ -83,7 +83,8 @@ export async function admit(engine: Engine, request: AdmissionRequest): Promise<
     const waitMs = at - engine.now().getTime();
     if (waitMs > TOKEN_SLEEP_MS) {
       await release();
-      return { admitted: false, wait: await requeue(engine, task.priority, message, waitMs / 1000, { tokenAt: at }) };
+      // Whole seconds, rounded down: the message comes back a little before its token, and waits out the rest here.
+      return { admitted: false, wait: await requeue(engine, task.priority, message, Math.floor(waitMs / 1000), { tokenAt: at }) };
     }
     if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
     if (request.closed()) {
