@@ -10,7 +10,7 @@ import { defineTask } from '../../lib/task';
 import type { TaskRecord } from '../../lib/types';
 import { call, testApi } from '../support/api';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
-import { claimById, gate, runOneBatch, runUntilTerminal } from '../support/drive';
+import { claimById, gate, runNextBatch, runUntilTerminal } from '../support/drive';
 import { internalServerError, type FaultKit } from '../support/faults';
 import { expectErrorLogs } from '../support/logs';
 
@@ -97,7 +97,7 @@ const running = (r: TaskRecord) => r.status === 'RUNNING';
 
 /** Delivers the task's message to `on` (a worker instance) in the background, until its attempt runs; the batch's promise (wrapped, not awaited). */
 async function startOn(on: Engine, taskId: string) {
-  const batch = runOneBatch(on, aws, queue(), 2);
+  const batch = runNextBatch(on, aws, queue());
   await waitFor(taskId, running);
   return { batch };
 }
@@ -173,12 +173,12 @@ describe('cancelling a RUNNING task', () => {
   it('costs a short task nothing: no read of its state, no write but its claim and outcome; a longer one reads, and writes nothing more', { timeout: 20_000 }, async () => {
     const worker = siblingEngine(aws, engine);
     const short = await enqueue(timed, { ms: 100, fails: false }, {}, engine);
-    await runOneBatch(worker.engine, aws, queue(), 2);
+    await runNextBatch(worker.engine, aws, queue());
     expect([watchReads(worker.dynamo), stateWrites(worker.dynamo)]).toEqual([0, 2]);
 
     worker.dynamo.clear();
     const long = await enqueue(timed, { ms: 2_600, fails: false }, {}, engine);
-    await runOneBatch(worker.engine, aws, queue(), 2);
+    await runNextBatch(worker.engine, aws, queue());
     expect(watchReads(worker.dynamo)).toBe(1);
     expect(stateWrites(worker.dynamo)).toBe(2);
     expect((await Promise.all([short.taskId, long.taskId].map((id) => engine.store.get(id)))).map((r) => r!.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
@@ -233,7 +233,7 @@ describe('cancelling a RUNNING task', () => {
 
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'CANCELLED', error: { type: 'TaskCancelled' }, cancelRequestedAt: expect.any(String) });
-    const { received, response } = await runOneBatch(own, aws, own.config.queueUrls.default, 2);
+    const { received, response } = await runNextBatch(own, aws, own.config.queueUrls.default);
     expect([received, response.batchItemFailures]).toEqual([1, []]);
     expect(await own.store.get(taskId)).toMatchObject({ status: 'CANCELLED', attempts: 1 });
   });
@@ -245,7 +245,7 @@ describe('cancelling a RUNNING task', () => {
     expect((await cancelTask(own, taskId)).status).toBe('RUNNING');
 
     await sleepFor(1_600);
-    const { received, response } = await runOneBatch(own, aws, own.config.queueUrls.default, 2);
+    const { received, response } = await runNextBatch(own, aws, own.config.queueUrls.default);
 
     expect([received, response.batchItemFailures]).toEqual([1, []]);
     expect(await own.store.get(taskId)).toMatchObject({

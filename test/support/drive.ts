@@ -72,6 +72,15 @@ export async function runOneBatch(engine: Engine, aws: LocalAws, queueUrl: strin
   return { received: event.Records.length, response };
 }
 
+/** Polls `queueUrl` (without a long poll, which the local server holds to its end) until a batch comes, and runs it. */
+export async function runNextBatch(engine: Engine, aws: LocalAws, queueUrl: string, timeoutMs = 10_000): Promise<{ received: number; response: SQSBatchResponse }> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const batch = await runOneBatch(engine, aws, queueUrl, 0);
+    if (batch.received > 0 || Date.now() > until) return batch;
+  }
+}
+
 /** Runs batches from `queueUrl` until no message is visible; returns how many were received. */
 export async function drainQueue(engine: Engine, aws: LocalAws, queueUrl: string): Promise<number> {
   let received = 0;
