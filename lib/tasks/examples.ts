@@ -21,7 +21,7 @@ const SleepResult = z.object({ sleptMs: z.int() });
 /** Waits `ms`, watching its AbortSignal, and reports its progress each second (ctx.progress). */
 async function sleepReporting({ ms }: { ms: number }, ctx: TaskContext): Promise<{ sleptMs: number }> {
   const started = Date.now();
-  const report = () => ctx.progress({ sleptMs: Math.min(ms, Date.now() - started), totalMs: ms });
+  const report = () => ctx.progress({ done: Math.min(ms, Date.now() - started), total: ms });
   const ticks = setInterval(() => void report(), 1_000);
   try {
     await sleepFor(ms, undefined, { signal: ctx.signal });
@@ -29,7 +29,7 @@ async function sleepReporting({ ms }: { ms: number }, ctx: TaskContext): Promise
     clearInterval(ticks);
   }
   // The last value goes out with the outcome: no write of its own.
-  void ctx.progress({ sleptMs: ms, totalMs: ms });
+  void ctx.progress({ done: ms, total: ms });
   return { sleptMs: ms };
 }
 
