@@ -37,6 +37,8 @@ export default {
     'lib/schedules/scheduleStore.ts',
     'lib/schedules/cron.ts',
     'lib/schedules/every.ts',
+    // Control of running work: what admits an attempt, watches it while it runs, and records its cancel; debounced enqueues.
+    'lib/control/*.ts',
   ],
   ignorePatterns: ['.local', '.esbuild', '.serverless', 'reports', 'test-output', '.stryker-node', '.node-*', 'coverage'],
   incremental: true,
