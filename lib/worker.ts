@@ -247,7 +247,7 @@ async function notClaimed(batch: Batch, loaded: LoadedTask, message: TaskMessage
     case 'SCHEDULED': // never stored: a PENDING task whose runAt has not come
     case 'PENDING':
       // A debounced task whose window is still open waits for it to close, without spending receives.
-      if ((state.claimableAt ?? 0) > nowMs) return waitFor(batch, loaded, message, (state.claimableAt! - nowMs) / 1000);
+      if (loaded.task.debounce && (state.claimableAt ?? 0) > nowMs) return waitFor(batch, loaded, message, (state.claimableAt! - nowMs) / 1000);
       return handBack(1); // a claim raced with this one; the next delivery settles it
   }
 }

@@ -76,8 +76,9 @@ export async function admit(engine: Engine, request: AdmissionRequest): Promise<
   try {
     const nowMs = engine.now().getTime();
     const held = message.tokenAt;
+    // A token the message holds stands, however far ahead (a wait longer than SQS's longest delay comes back early), unless it went stale.
     const at =
-      held !== undefined && held - nowMs <= TOKEN_SLEEP_MS && nowMs - held <= TOKEN_STALE_MS
+      held !== undefined && nowMs - held <= TOKEN_STALE_MS
         ? held
         : await takeToken(engine.store, bucketKey(task.name, keyFor(control.rateLimit.key)), control.rateLimit, () => engine.now().getTime());
     const waitMs = at - engine.now().getTime();

@@ -101,8 +101,7 @@ async function joinOrStart(engine: Engine, prepared: PreparedTask, debounce: Deb
  */
 async function startBurst(engine: Engine, prepared: PreparedTask, debounce: DebounceOptions, taskId: string, previous: string | undefined): Promise<EnqueuedTask | undefined> {
   const now = engine.now();
-  const dueAt = now.getTime() + debounce.seconds * 1000;
-  if (!(await putBurst(engine.store, prepared.task.name, debounce.key, { taskId, at: now.getTime() }, previous, dueAt))) return undefined;
+  if (!(await putBurst(engine.store, prepared.task.name, debounce.key, { taskId, at: now.getTime() }, previous, now.getTime() + debounce.seconds * 1000))) return undefined;
   const task: NewTask = { ...prepared.task, taskId, createdAt: now.toISOString() };
   const [written, sent] = await Promise.allSettled([
     engine.store.create(newTaskItems(task, prepared.payloadJson, prepared.payloadBytes)),
@@ -110,16 +109,18 @@ async function startBurst(engine: Engine, prepared: PreparedTask, debounce: Debo
   ]);
   const failure = [written, sent].find((r) => r.status === 'rejected');
   if (failure) return resolving(() => abandon(engine, task, failure.reason));
-  const accepted = { taskId, record: { ...newRecord({ ...prepared, task }), nextAttemptAt: dueAt }, created: true };
   const token = newWriteToken();
   let last: unknown;
   for (let tries = 0; tries < WRITE_TRIES; tries++) {
     // Stryker disable next-line ConditionalExpression,EqualityOperator: a pause before the first try only delays the answer
     if (tries > 0 && !(await pauseWithin(100 * 2 ** tries))) break;
+    // The window opens when the task becomes joinable, however long its definition and message took.
+    const publishedAt = engine.now();
+    const dueAt = publishedAt.getTime() + debounce.seconds * 1000;
     try {
-      const state = await createBurstState(engine.store, task, dueAt, now, token);
+      const state = await createBurstState(engine.store, task, dueAt, publishedAt, token);
       // Written; or claimed already (its message came first): either way it runs. Fenced by a later request: that one took the key.
-      if (state.applied || !state.state?.stopped) return accepted;
+      if (state.applied || !state.state?.stopped) return { taskId, record: { ...newRecord({ ...prepared, task }), nextAttemptAt: dueAt }, created: true };
       return undefined;
     } catch (error) {
       if (!(error instanceof DependencyUnavailableError)) throw error;
