@@ -1,7 +1,8 @@
 import { stopUnstarted } from './compensation';
+import { enqueueDebounced } from './control/debounce';
 import { resolving } from './deadline';
 import { getDefaultEngine, type Engine } from './engine';
-import { TaskQueueError } from './errors';
+import { TaskQueueError, ValidationError } from './errors';
 import { enqueueWithKey } from './idempotency';
 import { sendFirstRuns, sendRun } from './schedules/dispatch';
 import { newRecord, prepareTask, type EnqueuedTask, type EnqueueOptions, type PreparedTask } from './preparedTask';
@@ -28,7 +29,13 @@ export async function enqueue<T extends TaskDefinition>(
 export async function enqueueByName(engine: Engine, name: string, payload: unknown, options: EnqueueOptions = {}): Promise<EnqueuedTask> {
   const prepared = prepareTask(engine, name, payload, options);
   const key = options.idempotencyKey;
-  const enqueued = await prepared.span.during(() => (key === undefined ? enqueueNew(engine, prepared) : enqueueWithKey(engine, prepared, key)));
+  const enqueued = await prepared.span.during(() =>
+    prepared.task.debounce
+      ? enqueueDebounced(engine, prepared, prepared.task.debounce, key)
+      : key === undefined
+        ? enqueueNew(engine, prepared)
+        : enqueueWithKey(engine, prepared, key),
+  );
   if (enqueued.created) {
     engine.metrics?.enqueued(name);
     engine.metrics?.flush();
@@ -64,7 +71,7 @@ export type EnqueueManyResult = { ok: true; task: EnqueuedTask } | { ok: false; 
 export interface EnqueueManyItem {
   name: string;
   payload: unknown;
-  options?: Omit<EnqueueOptions, 'idempotencyKey'>;
+  options?: Omit<EnqueueOptions, 'idempotencyKey' | 'debounce'>;
   /** A fresh id from newTaskId(), when the caller must know it before the write. */
   taskId?: string;
 }
@@ -80,6 +87,8 @@ export interface EnqueueManyItem {
 export async function enqueueMany(engine: Engine, items: EnqueueManyItem[], { allOrNothing = false } = {}): Promise<EnqueueManyResult[]> {
   const prepared: Array<PreparedTask | TaskQueueError> = items.map((item) => {
     try {
+      // A debounced task joins or starts a burst one request at a time: POST /tasks and enqueue() only.
+      if ((item.options as EnqueueOptions | undefined)?.debounce !== undefined) throw new ValidationError('Invalid enqueue options', [{ path: 'debounce', message: 'debounce is taken by single enqueues (POST /tasks, enqueue) only' }]);
       return prepareTask(engine, item.name, item.payload, item.options ?? {}, item.taskId);
     } catch (error) {
       // Stryker disable next-line ConditionalExpression: prepareTask throws nothing but TaskQueueErrors; this keeps a bug from becoming an item's result

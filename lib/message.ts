@@ -20,6 +20,10 @@ export interface TaskMessage {
   /** The task's W3C trace context (lib/tracing), as its definition holds it; absent in messages sent before tracing. */
   traceparent?: string;
   tracestate?: string;
+  /** How many times the task waited for a concurrency slot (lib/control): each wait is longer. */
+  waits?: number;
+  /** The rate limit token this message holds (lib/control): when it is due, epoch ms. */
+  tokenAt?: number;
 }
 
 const MessageSchema = z.object({
@@ -31,6 +35,8 @@ const MessageSchema = z.object({
   // Read as plain text, checked where used: a bad trace context must never make a message unreadable.
   traceparent: z.optional(z.string()),
   tracestate: z.optional(z.string()),
+  waits: z.optional(z.int().check(z.minimum(1))),
+  tokenAt: z.optional(z.int().check(z.minimum(0))),
 });
 
 /** A message ready to send: its body, its queue, and how long SQS holds it back. */

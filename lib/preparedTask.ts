@@ -1,5 +1,6 @@
 import type { $ZodError } from 'zod/v4/core';
 import { expiresAtFrom } from './config';
+import { DebounceOptions } from './control/debounceOptions';
 import type { Engine } from './engine';
 import { PayloadTooLargeError, UnknownTaskError, ValidationError } from './errors';
 import { newTaskId } from './keys';
@@ -21,6 +22,8 @@ export interface EnqueueOptions {
   idempotencyKey?: string;
   priority?: Priority;
   maxAttempts?: number;
+  /** Runs once for a burst of enqueues with this key, with the last payload, `seconds` after the last (lib/control/debounce.ts). */
+  debounce?: DebounceOptions;
 }
 
 /** The options that shape a task, as schema fields: `POST /tasks` takes the same ones in its body. */
@@ -33,7 +36,7 @@ export const ENQUEUE_OPTION_FIELDS = {
 /** An idempotency key: `POST /tasks` takes it as the Idempotency-Key header. */
 export const IdempotencyKey = z.string().check(z.minLength(1), z.maxLength(255), z.regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'));
 
-const OptionsSchema = z.strictObject({ ...ENQUEUE_OPTION_FIELDS, idempotencyKey: z.optional(IdempotencyKey) });
+const OptionsSchema = z.strictObject({ ...ENQUEUE_OPTION_FIELDS, idempotencyKey: z.optional(IdempotencyKey), debounce: z.optional(DebounceOptions) });
 
 /** The outcome of one enqueue: `created` is false when an idempotency key returned an existing task. */
 export interface EnqueuedTask {
@@ -65,6 +68,10 @@ export function prepareTask(engine: Engine, name: string, payload: unknown, rawO
   const parsedOptions = OptionsSchema.safeParse(rawOptions.runAt === undefined ? rawOptions : { ...rawOptions, runAt: runAtText(rawOptions.runAt) });
   if (!parsedOptions.success) throw new ValidationError('Invalid enqueue options', issuesOf(parsedOptions.error));
   const options = parsedOptions.data;
+  if (options.debounce && (options.delaySeconds || options.runAt !== undefined)) {
+    const path = options.delaySeconds ? 'delaySeconds' : 'runAt';
+    throw new ValidationError('Invalid enqueue options', [{ path, message: `a debounced task starts debounce.seconds after the last enqueue of its burst: ${path} does not apply` }]);
+  }
   const payloadJson = JSON.stringify(payload ?? null);
   const payloadBytes = byteLength(payloadJson);
   if (payloadBytes > TASK_LIMITS.maxPayloadBytes) throw new PayloadTooLargeError(payloadBytes, TASK_LIMITS.maxPayloadBytes);
@@ -87,18 +94,27 @@ export function prepareTask(engine: Engine, name: string, payload: unknown, rawO
     createdAt: now.toISOString(),
     ...when,
     ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+    ...(options.debounce ? { debounce: options.debounce } : {}),
     expiresAt: expiresAtFrom(now, engine.config.retentionDays),
     // Rides in the definition, which enqueue writes anyway: tracing adds no write (and 25 bytes).
     ...toStored(span.carrier),
   };
-  // runAt only when asked for: the hash of every other request stays what it was (keys live 30 days).
+  // runAt and debounce only when asked for: the hash of every other request stays what it was (keys live 30 days).
   // The trace is not part of the request: the same key and body from another trace is the same task.
-  const hash = requestHash({ name, payload: payload ?? null, priority, maxAttempts, delaySeconds: options.delaySeconds ?? 0, ...(options.runAt === undefined ? {} : { runAt: when.runAt }) });
+  const hash = requestHash({
+    name,
+    payload: payload ?? null,
+    priority,
+    maxAttempts,
+    delaySeconds: options.delaySeconds ?? 0,
+    ...(options.runAt === undefined ? {} : { runAt: when.runAt }),
+    ...(options.debounce ? { debounce: options.debounce } : {}),
+  });
   return { task, payloadJson, payloadBytes, requestHash: hash, span };
 }
 
 /** The record of a task just enqueued, as a read would return it. */
-export function newRecord(prepared: PreparedTask): TaskRecord {
+export function newRecord(prepared: Pick<PreparedTask, 'task' | 'payloadJson'>): TaskRecord {
   // Stryker disable next-line StringLiteral: the keys of an item are not part of its record
   return toRecord({ pk: '', sk: '', ...withoutPayload(prepared.task) }, undefined, prepared.payloadJson);
 }

@@ -19,7 +19,7 @@ export interface AttemptRecord {
   run: number;
   startedAt: string;
   durationMs: number;
-  outcome: 'succeeded' | 'failed' | 'timed_out';
+  outcome: 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
   error?: TaskError;
   /** The attempt's span in the task's trace, when tracing records it (lib/tracing). */
   spanId?: string;
@@ -63,9 +63,16 @@ export interface TaskRecord {
   idempotencyKey?: string;
   /** The W3C trace id of the task's trace (lib/tracing): its enqueue and every attempt. */
   traceId?: string;
+  /** The last value the task reported with ctx.progress, and when (lib/control). */
+  progress?: unknown;
+  progressAt?: string;
+  /** When a client asked to cancel the task while it ran (DELETE /tasks/{id} answered 202). */
+  cancelRequestedAt?: string;
+  /** The debounce the task was enqueued with: its key and window. */
+  debounce?: { key: string; seconds: number };
   /** Epoch seconds: DynamoDB TTL. */
   expiresAt: number;
 }
 
 /** What a list shows of a task: its record without payload, result and attempt log. */
-export type TaskSummary = Omit<TaskRecord, 'payload' | 'result' | 'attemptLog' | 'leaseExpiresAt' | 'nextAttemptAt'>;
+export type TaskSummary = Omit<TaskRecord, 'payload' | 'result' | 'attemptLog' | 'leaseExpiresAt' | 'nextAttemptAt' | 'progress' | 'progressAt' | 'cancelRequestedAt' | 'debounce'>;

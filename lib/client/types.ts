@@ -33,10 +33,16 @@ export interface EnqueueOptions {
   maxAttempts?: number;
   /** The same key and request give the same task. Default: a fresh key per call, so that retries of that call are safe. */
   idempotencyKey?: string;
+  /**
+   * Runs once for a burst of enqueues with this key: with the last payload,
+   * `seconds` (1 to 900) after the last enqueue; each call of the burst
+   * answers the same task id. Not with `delaySeconds`.
+   */
+  debounce?: { key: string; seconds: number };
 }
 
-/** One task of `enqueueBatch`: its name, payload and options (a batch takes no idempotency keys). */
-export type BatchItem<T extends TaskSet> = { [N in TaskName<T>]: { name: N; payload: PayloadFor<T, N> } & Omit<EnqueueOptions, 'idempotencyKey'> }[TaskName<T>];
+/** One task of `enqueueBatch`: its name, payload and options (a batch takes no idempotency keys, and no debounce). */
+export type BatchItem<T extends TaskSet> = { [N in TaskName<T>]: { name: N; payload: PayloadFor<T, N> } & Omit<EnqueueOptions, 'idempotencyKey' | 'debounce'> }[TaskName<T>];
 
 /** A task accepted (POST /tasks, a retry). */
 export interface Accepted {
@@ -80,7 +86,7 @@ export interface Attempt {
   run: number;
   startedAt: string;
   durationMs: number;
-  outcome: 'succeeded' | 'failed' | 'timed_out';
+  outcome: 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
   error?: TaskErrorInfo;
   /** The attempt's span, when tracing recorded it. */
   spanId?: string;
@@ -95,6 +101,13 @@ export type Task<T extends TaskSet = AnyTasks> = {
     result: ResultFor<T, N> | { truncated: true; reason: string; sizeBytes?: number } | null;
     nextAttemptAt: string | null;
     attemptLog: Attempt[];
+    /** The last value the task reported with ctx.progress (null if none), and when. */
+    progress: unknown;
+    progressAt: string | null;
+    /** While RUNNING: a cancel was asked at this time; the task ends CANCELLED within a few seconds, unless it finishes first. */
+    cancelRequestedAt: string | null;
+    /** The debounce it was enqueued with. */
+    debounce: { key: string; seconds: number } | null;
   };
 }[TaskName<T>];
 

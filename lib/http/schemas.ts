@@ -1,5 +1,6 @@
 import type { $ZodType } from 'zod/v4/core';
 import { ULID } from '../keys';
+import { DebounceOptions } from '../control/debounceOptions';
 import { ENQUEUE_OPTION_FIELDS } from '../preparedTask';
 import type { TaskDefinition } from '../task';
 import { PRIORITIES, TASK_STATUSES, type Priority, type TaskStatus } from '../types';
@@ -65,7 +66,7 @@ export const AttemptView = named(
     run: z.int().check(z.minimum(1)),
     startedAt: Timestamp,
     durationMs: Count,
-    outcome: z.enum(['succeeded', 'failed', 'timed_out']),
+    outcome: z.enum(['succeeded', 'failed', 'timed_out', 'cancelled']),
     error: z.optional(TaskErrorView),
     spanId: described(z.optional(z.string().check(z.regex(/^[0-9a-f]{16}$/))), 'The attempt\'s span in the task\'s trace, when tracing recorded it.'),
   }),
@@ -97,12 +98,18 @@ const summaryShape = {
 
 export const TaskSummaryView = named('TaskSummary', z.object(summaryShape), 'A task in a list: its record without payload, result and attempt log.');
 
+const DebounceView = named('Debounce', z.object({ key: z.string(), seconds: z.int() }), 'The debounce a task was enqueued with: a burst of enqueues with this key ran as this one task.');
+
 const taskShape = {
   ...summaryShape,
   payload: z.unknown(),
   result: z.unknown(),
   nextAttemptAt: z.nullable(Timestamp),
   attemptLog: z.array(AttemptView),
+  progress: described(z.unknown(), 'The last value the task reported with ctx.progress (null if none): any JSON up to 4 KB.'),
+  progressAt: described(z.nullable(Timestamp), 'When progress was written.'),
+  cancelRequestedAt: described(z.nullable(Timestamp), 'When a client asked to cancel the task while it ran (DELETE answered 202); it ends CANCELLED within a few seconds, unless it finished first.'),
+  debounce: z.nullable(DebounceView),
 };
 
 /** A task's record as GET /tasks/{id} answers it, whatever its task. */
@@ -164,6 +171,18 @@ export const StatsView = named(
 
 /** What POST /tasks takes: one branch per registered task, with its payload schema and the enqueue options. */
 export const EnqueueRequestOf = perTask('EnqueueRequest', (tasks) =>
+  oneBranchPerTask(tasks, (task) =>
+    z.strictObject({
+      name: z.literal(task.name),
+      payload: task.payload,
+      ...ENQUEUE_OPTION_FIELDS,
+      debounce: described(z.optional(DebounceOptions), 'Run once for a burst of enqueues with this key: with the last payload, seconds after the last enqueue. Every request of the burst answers the same task id. Not with delaySeconds.'),
+    }),
+  ),
+);
+
+/** A task of POST /tasks/batch: as POST /tasks takes it, without a debounce (a burst is joined one request at a time). */
+export const BatchTaskOf = perTask('BatchTask', (tasks) =>
   oneBranchPerTask(tasks, (task) => z.strictObject({ name: z.literal(task.name), payload: task.payload, ...ENQUEUE_OPTION_FIELDS })),
 );
 

@@ -7,7 +7,7 @@ import { createDashboardHandler } from '../../lib/dashboard/handler';
 import type { Engine } from '../../lib/engine';
 import '../../lib/tasks';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
-import { runUntilTerminal } from '../support/drive';
+import { runNextBatch, runUntilTerminal } from '../support/drive';
 import { routeLikeApiGateway, serveLambda, type LambdaHttpServer } from '../support/httpServer';
 import { expectErrorLogs } from '../support/logs';
 
@@ -263,6 +263,29 @@ if (!hasChromium && process.env.REQUIRE_BROWSER === '1') {
     await waitForRows(10);
     expect(await page.locator('#page-label').textContent()).toBe('Page 1');
     expect(await rowStatuses()).toEqual(Array(8).fill('SCHEDULED').concat(['CANCELLED', 'FAILED']));
+  });
+
+  it('draws a running task\'s progress as a bar, and cancels it while it runs', { timeout: 60_000 }, async () => {
+    const taskId = await enqueue('sleep', { ms: 30_000 });
+    const worker = runNextBatch(engine, aws, engine.config.queueUrls.default);
+    await expect.poll(async () => (await engine.store.get(taskId))?.progress, { timeout: 10_000 }).toBeDefined();
+    await row(taskId).getByRole('button').click({ timeout: 15_000 });
+    await page.locator('#detail-progress').waitFor({ timeout: 10_000 });
+
+    const percent = Number(await page.locator('#detail-progress').getAttribute('value'));
+    expect(percent).toBeGreaterThan(0);
+    expect(percent).toBeLessThan(100);
+    expect(await page.locator('#detail-progress-text').textContent()).toBe(`${percent}%`);
+    await page.screenshot({ path: join(OUTPUT, 'dashboard-progress.png') });
+    await page.getByRole('button', { name: 'Cancel task' }).click();
+    await page.locator('#detail-message', { hasText: 'Cancel requested: the task stops within a few seconds.' }).waitFor();
+    // Asked once: the button goes once the detail shows the request.
+    await page.locator('#detail-cancel').waitFor({ state: 'hidden', timeout: 5_000 });
+
+    await worker;
+    await page.locator('#detail-body .status', { hasText: 'CANCELLED' }).waitFor({ timeout: 15_000 });
+    expect((await engine.store.get(taskId))?.status).toBe('CANCELLED');
+    await page.keyboard.press('Escape');
   });
 
   it('logged no console error and no page error', () => {

@@ -1,6 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { expect } from 'vitest';
 import { DependencyUnavailableError } from '../../lib/errors';
 import { blackHole, FORWARD_HEADER } from './blackHole';
 
@@ -226,6 +225,8 @@ export const rejection = (promise: Promise<unknown>) => promise.then(
 
 /** `promise` rejects as the api's 503 does, naming the DynamoDB `action` that failed. */
 export async function expectUnavailable(promise: Promise<unknown>, action: string): Promise<void> {
+  // Imported here, not at the top: `npm run bench` loads this file (through aws.ts) outside vitest, where vitest cannot load.
+  const { expect } = await import('vitest');
   const error = await rejection(promise);
   expect(error).toBeInstanceOf(DependencyUnavailableError);
   expect(error).toMatchObject({ dependency: 'dynamodb', message: `DynamoDB ${action} failed` });

@@ -39,6 +39,10 @@ export interface Task extends TaskSummary {
   result: unknown;
   nextAttemptAt: string | null;
   attemptLog: Attempt[];
+  progress: unknown;
+  progressAt: string | null;
+  cancelRequestedAt: string | null;
+  debounce: { key: string; seconds: number } | null;
 }
 
 export interface Page {
