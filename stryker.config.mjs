@@ -45,6 +45,10 @@ export default {
     'lib/payloads/taskObjects.ts',
     'lib/payloads/objectStore.ts',
     'lib/payloads/objectKeys.ts',
+    // The trace context every enqueue and attempt carries, and their spans (not setup/: the SDK's wiring).
+    'lib/tracing/*.ts',
+    // Control of running work: what admits an attempt, watches it while it runs, and records its cancel; debounced enqueues.
+    'lib/control/*.ts',
   ],
   ignorePatterns: ['.local', '.esbuild', '.serverless', 'reports', 'test-output', '.stryker-node', '.node-*', 'coverage'],
   incremental: true,

@@ -6,8 +6,12 @@
  * required in fresh Node processes, the entries interleaved round by round so
  * that machine noise falls on all of them alike.
  *
- * `npx tsx bench/coldStart.ts [--runs N]` prints a table and the JSON;
- * `benchColdStart()` returns the same figures.
+ * `npx tsx bench/coldStart.ts [--runs N] [--tracing] [--cpu]` prints a table
+ * and the JSON; `benchColdStart()` returns the same figures. `--tracing`
+ * builds and runs the handlers as a stage with tracing on does (the
+ * OpenTelemetry SDK bundled and set up: docs/tracing.md); the floor stays the
+ * same. `--cpu` times with the process's CPU time instead of the wall clock:
+ * on a machine busy with other work, wall times wander by half, CPU times far less.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -42,7 +46,13 @@ export interface ColdStartResults {
   api: BundleFigures & { ratios: Ratios };
   worker: BundleFigures & { ratios: Ratios };
   goal: number;
+  /** Whether the handlers were built and run with tracing on. */
+  tracing: boolean;
+  /** What the times are: wall-clock time, or the process's CPU time (user + system). */
+  clock: Clock;
 }
+
+export type Clock = 'wall' | 'cpu';
 
 interface Ratios {
   bytes: number;
@@ -94,8 +104,11 @@ const LAMBDA_ENV = {
   POWERTOOLS_METRICS_NAMESPACE: 'bench',
 };
 
-/** esbuild options as serverless-esbuild derives them from serverless.yml. */
-export function serverlessEsbuildOptions(): BuildOptions {
+/** What a stage with tracing on adds to a function's environment (Lambda sets the daemon's address under active tracing). */
+const TRACING_ENV = { TRACING: 'xray', AWS_LAMBDA_FUNCTION_NAME: 'bench', AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000' };
+
+/** esbuild options as serverless-esbuild derives them from serverless.yml, for a stage with tracing off (or on). */
+export function serverlessEsbuildOptions(tracing = false): BuildOptions {
   const schema = yaml.DEFAULT_SCHEMA.extend(
     ['Ref', 'GetAtt', 'Join', 'If', 'Not', 'Equals', 'Sub', 'Select', 'Split'].flatMap((tag) =>
       (['scalar', 'sequence', 'mapping'] as const).map((kind) => new yaml.Type(`!${tag}`, { kind, construct: (data: unknown) => ({ [tag]: data }) })),
@@ -107,8 +120,10 @@ export function serverlessEsbuildOptions(): BuildOptions {
     };
   };
   const o = config.custom.esbuild;
+  // serverless-esbuild takes an array, or a function of the Serverless instance (ours: lib/build/esbuildPlugins.cjs).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const plugins = o.plugins ? (require(join(ROOT, o.plugins)) as Plugin[]) : [];
+  const loaded = o.plugins ? (require(join(ROOT, o.plugins)) as Plugin[] | ((serverless: unknown, options: { tracing: boolean }) => Plugin[])) : [];
+  const plugins = typeof loaded === 'function' ? loaded(undefined, { tracing }) : loaded;
   return {
     bundle: true,
     minify: o.minify ?? false,
@@ -135,10 +150,12 @@ async function bundle(name: EntryName, outdir: string, withReady: boolean, optio
   return outfile;
 }
 
-/** Milliseconds to require `file` (and run its `ready`) in a fresh Node process. */
-function timeInFreshProcess(file: string, runReady: boolean): number {
-  const script = `const t=process.hrtime.bigint();const m=require(${JSON.stringify(file)});${runReady ? 'm.ready();' : ''}process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6));`;
-  const out = spawnSync(process.execPath, ['--no-warnings', '-e', script], { env: { ...LAMBDA_ENV, PATH: process.env.PATH }, encoding: 'utf8' });
+/** Milliseconds to require `file` (and run its `ready`) in a fresh Node process, by `clock`. */
+function timeInFreshProcess(file: string, runReady: boolean, env: Record<string, string>, clock: Clock = 'wall'): number {
+  const [start, elapsed] =
+    clock === 'cpu' ? ['process.cpuUsage()', '(({user,system})=>(user+system)/1e3)(process.cpuUsage(t))'] : ['process.hrtime.bigint()', 'Number(process.hrtime.bigint()-t)/1e6'];
+  const script = `const t=${start};const m=require(${JSON.stringify(file)});${runReady ? 'm.ready();' : ''}process.stdout.write(String(${elapsed}));`;
+  const out = spawnSync(process.execPath, ['--no-warnings', '-e', script], { env: { ...env, PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`require ${file} failed: ${out.stderr}`);
   return Number(out.stdout);
 }
@@ -147,10 +164,13 @@ function timeInFreshProcess(file: string, runReady: boolean): number {
  * Builds the three entries and measures their size and initialisation time,
  * `runs` rounds interleaved. `mainFields` replaces serverless.yml's for every
  * entry alike (to compare bundlings); by default, the bundles as deployed.
+ * With `tracing`, the handlers are built and run as on a stage with tracing
+ * on; the baseline is the same floor either way.
  */
-export async function benchColdStart(runs = 15, mainFields?: string[]): Promise<ColdStartResults> {
-  const base = serverlessEsbuildOptions();
+export async function benchColdStart(runs = 15, mainFields?: string[], tracing = false, clock: Clock = 'wall'): Promise<ColdStartResults> {
+  const base = serverlessEsbuildOptions(tracing);
   const options: BuildOptions = { ...base, ...(mainFields ? { mainFields } : {}) };
+  const envOf = (n: EntryName): Record<string, string> => (tracing && n !== 'baseline' ? { ...LAMBDA_ENV, ...TRACING_ENV } : LAMBDA_ENV);
   const outdir = mkdtempSync(join(tmpdir(), 'cold-start-'));
   try {
     const names = Object.keys(ENTRIES) as EntryName[];
@@ -163,11 +183,11 @@ export async function benchColdStart(runs = 15, mainFields?: string[]): Promise<
       EntryName,
       { requireMs: number[]; readyMs: number[] }
     >;
-    for (const n of names) timeInFreshProcess(files[n].plain, false); // warm the file cache
+    for (const n of names) timeInFreshProcess(files[n].plain, false, envOf(n)); // warm the file cache
     for (let i = 0; i < runs; i++) {
       for (const n of names) {
-        samples[n].requireMs.push(timeInFreshProcess(files[n].plain, false));
-        samples[n].readyMs.push(timeInFreshProcess(files[n].ready, true));
+        samples[n].requireMs.push(timeInFreshProcess(files[n].plain, false, envOf(n), clock));
+        samples[n].readyMs.push(timeInFreshProcess(files[n].ready, true, envOf(n), clock));
       }
     }
     const figures = (n: EntryName): BundleFigures => ({
@@ -183,7 +203,7 @@ export async function benchColdStart(runs = 15, mainFields?: string[]): Promise<
     });
     // esbuild's own default for platform node, when serverless.yml sets none.
     const usedMainFields = options.mainFields ?? ['main', 'module'];
-    return { runs, node: process.version, mainFields: usedMainFields, baseline, api: withRatios(figures('api')), worker: withRatios(figures('worker')), goal: COLD_START_GOAL };
+    return { runs, node: process.version, mainFields: usedMainFields, baseline, api: withRatios(figures('api')), worker: withRatios(figures('worker')), goal: COLD_START_GOAL, tracing, clock };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
@@ -203,7 +223,7 @@ function table(r: ColdStartResults): string {
       (ratios ? `${ratios.readyMs.toFixed(2)}x` : '').padStart(7),
     ].join(' ');
   return [
-    `cold start, mainFields ${r.mainFields.join(',')}, median of ${r.runs} fresh processes (${r.node}); goal: within ${r.goal}x the baseline`,
+    `cold start${r.tracing ? ' with tracing on' : ''}, mainFields ${r.mainFields.join(',')}, median of ${r.runs} fresh processes (${r.node}${r.clock === 'cpu' ? ', CPU time' : ''}); goal: within ${r.goal}x the baseline`,
     `${'bundle'.padEnd(9)} ${'size'.padStart(8)} ${''.padStart(7)} ${'gzipped'.padStart(8)} ${''.padStart(7)} ${'require'.padStart(10)} ${''.padStart(7)} ${'ready'.padStart(10)} ${''.padStart(7)}`,
     row('baseline', r.baseline),
     row('api', r.api, r.api.ratios),
@@ -214,12 +234,14 @@ function table(r: ColdStartResults): string {
 if (require.main === module) {
   const at = process.argv.indexOf('--runs');
   const runs = at > 0 ? Number(process.argv[at + 1]) : 15;
+  const tracing = process.argv.includes('--tracing');
+  const clock: Clock = process.argv.includes('--cpu') ? 'cpu' : 'wall';
   // As deployed, then (for comparison) with CommonJS builds first, esbuild's
   // default: the floor is bigger there, so the ratios are smaller, but every
   // bundle is slower.
   (async () => {
-    const asDeployed = await benchColdStart(runs);
-    const commonJsFirst = await benchColdStart(runs, ['main', 'module']);
+    const asDeployed = await benchColdStart(runs, undefined, tracing, clock);
+    const commonJsFirst = await benchColdStart(runs, ['main', 'module'], tracing, clock);
     console.log(`${table(asDeployed)}\n\n${table(commonJsFirst)}`);
     console.log(JSON.stringify({ asDeployed, commonJsFirst }));
   })()

@@ -2,7 +2,7 @@
  * `npm run bench`: what each task costs, measured beside its floor in the same
  * run. Prints a table, writes bench/results.json and bench/results.svg.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import '../lib/tasks';
@@ -10,17 +10,17 @@ import { runLoad, type LoadReport } from '../test/support/load';
 import { copyCheckout, startStack } from '../test/support/stack';
 import { benchColdStart } from './coldStart';
 import { compareSeed, comparisonRows } from './compare';
+import { measureControl } from './control';
 import { ASSUMPTIONS, costPerMillion, measureDashboard, PRICES } from './cost';
 import { benchEnqueue, benchWorker } from './enqueueWorker';
 import { measurePayloadCost, PAYLOAD_SIZES, STORAGE_PRICES, type PayloadCost } from './payloads';
-import { readFileSync } from 'node:fs';
 import { FITS_ONE_UNIT_BYTES, measureTasks, type Mode } from './requests';
 import { startBenchAws } from './servers';
 import { round } from './stats';
 import { barChart } from './svg';
 
 const quick = process.argv.includes('--quick');
-/** `npm run bench -- --only payloads`: only the cost of payloads by size, merged into the last results.json. */
+/** `npm run bench -- --only control` or `--only payloads`: one part, its figures merged into results.json. */
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 
 /** $ per million tasks at 1 KB, 256 KB and 5 MB of payload, with a bucket (S3's requests and storage included). */
@@ -62,6 +62,9 @@ async function mainPayloadsOnly(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (only === 'control') return controlOnly();
+  if (only === 'payloads') return mainPayloadsOnly();
+  if (only !== undefined) throw new Error(`--only takes: control, payloads (not "${only}")`);
   const started = Date.now();
   const aws = await startBenchAws();
   // Task logs and EMF lines would measure stdout, not the engine: warnings and errors only, no metrics.
@@ -101,6 +104,8 @@ async function main(): Promise<void> {
     const byPayloadSizeWithBucket = { date: new Date().toISOString(), sizes: await payloadCosts(aws), storagePrices: STORAGE_PRICES };
     log('dashboard: read units per refresh ...');
     const dashboard = await measureDashboard(aws);
+    log('control: what progress, cancel, concurrency, rate limits and debounce cost a task ...');
+    const control = await measureControl(aws, quick ? 10 : 40);
     log('cold start: handler bundles vs a bundle of the two SDK clients ...');
     const coldStart = await benchColdStart(quick ? 5 : 15);
     log('end to end: tasks through npm start, POST to SUCCEEDED ...');
@@ -115,6 +120,7 @@ async function main(): Promise<void> {
       worker: { ...worker, goal: 1.15 },
       requests,
       cost: { perMillionTasksUsd: cost, writeUnitsByPayload: byPayload, byPayloadSizeWithBucket, retry, dashboard, prices: PRICES, assumptions: ASSUMPTIONS },
+      control,
       coldStart,
       endToEnd,
       seedRoute,
@@ -127,6 +133,35 @@ async function main(): Promise<void> {
   } finally {
     await aws.close();
   }
+}
+
+/** Measures lib/control's costs alone, and puts them into results.json beside the figures of the last full run. */
+async function controlOnly(): Promise<void> {
+  const aws = await startBenchAws();
+  aws.engine.logger = new Logger({ serviceName: 'bench', logLevel: 'WARN' });
+  aws.engine.metrics = undefined;
+  aws.metered.logger = new Logger({ serviceName: 'bench', logLevel: 'WARN' });
+  aws.metered.metrics = undefined;
+  try {
+    log('control: what progress, cancel, concurrency, rate limits and debounce cost a task ...');
+    const control = await measureControl(aws, quick ? 10 : 40);
+    const file = join(__dirname, 'results.json');
+    const results = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, `${JSON.stringify({ ...results, control: { ...control, date: new Date().toISOString() } }, roundReplacer, 2)}\n`);
+    console.log(controlTable(control));
+  } finally {
+    await aws.close();
+  }
+}
+
+function controlTable(c: Awaited<ReturnType<typeof measureControl>>): string {
+  const rows: Array<[string, string, string]> = [
+    ['per task', 'write / read units', 'beyond a task without it'],
+    ['no feature (100 B payload)', `${fmt(c.none.writeUnits)} / ${fmt(c.none.readUnits)}`, '0 / 0'],
+  ];
+  for (const [name, f] of Object.entries(c.features)) rows.push([name, `${fmt(f.writeUnits)} / ${fmt(f.readUnits)}`, `${fmt(f.extraWriteUnits)} / ${fmt(f.extraReadUnits)}`]);
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
+  return rows.map((row) => row.map((cell, j) => cell.padEnd(widths[j]!)).join('  ')).join('\n');
 }
 
 /** The stack as `npm start` runs it, in a copy of the checkout: the default queue (1 s batching window), then the high one (none). */
@@ -147,6 +182,7 @@ async function benchEndToEnd(count: number): Promise<Record<'default' | 'high', 
 }
 
 type Results = {
+  control: Awaited<ReturnType<typeof measureControl>>;
   coldStart: Awaited<ReturnType<typeof benchColdStart>>;
   endToEnd: Awaited<ReturnType<typeof benchEndToEnd>>;
   seedRoute: Awaited<ReturnType<typeof compareSeed>>;
@@ -197,6 +233,9 @@ function table(r: Results): string {
   }
   rows.push(['write units per retry', fmt(r.cost.retry.perRetry), '', 'goal ≤ 2']);
   rows.push(...payloadRows(r.cost.byPayloadSizeWithBucket.sizes));
+  for (const [name, f] of Object.entries(r.control.features)) {
+    rows.push([`control: ${name}, write / read units per task beyond none`, `${fmt(f.extraWriteUnits)} / ${fmt(f.extraReadUnits)}`, '', 'zero when unused']);
+  }
   for (const d of r.cost.dashboard) {
     rows.push([`dashboard, +${d.tasksAdded} tasks: read units of /stats, a page, a FAILED page`, `${fmt(d.statsReadUnits)}, ${fmt(d.listPageReadUnits)}, ${fmt(d.failedPageReadUnits)}`, '', '']);
   }
@@ -241,7 +280,7 @@ function log(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
-(only === 'payloads' ? mainPayloadsOnly() : main()).catch((error: unknown) => {
+main().catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });

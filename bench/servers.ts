@@ -9,6 +9,7 @@ import { createDocumentClient } from '../lib/clients';
 import { createEngine, type Engine } from '../lib/engine';
 import { TaskQueue } from '../lib/queue';
 import { TaskStore } from '../lib/store/taskStore';
+import { fillDynaliteGaps } from '../lib/local/dynaliteGaps.cjs';
 import { serverlessResources } from '../test/support/aws';
 import { CapacityMeter, tableSchema } from '../test/support/capacity';
 
@@ -51,6 +52,8 @@ export interface BenchAws {
 
 /** In-memory dynalite and local-aws-sqs with request counters, the table from serverless.yml, and an engine on them. */
 export async function startBenchAws(): Promise<BenchAws> {
+  // What DynamoDB does and dynalite does not (the item of a refused conditional write), as npm start and the tests have it.
+  fillDynaliteGaps();
   const dynamoServer = dynalite({ createTableMs: 0 });
   await new Promise<void>((r) => dynamoServer.listen(0, '127.0.0.1', () => r()));
   const sqsServer = (await createSqsServer({ port: 0, hostname: '127.0.0.1' })) as unknown as Server;

@@ -4,6 +4,7 @@ import { enqueueMany, validatePayload, type EnqueueManyItem, type EnqueueOptions
 import { BackgroundEnqueueError, TaskQueueError } from './errors';
 import { newTaskId } from './keys';
 import type { PayloadOf, TaskDefinition } from './task';
+import { withIncomingTrace } from './tracing';
 
 export interface AddOptions extends Omit<EnqueueOptions, 'idempotencyKey'> {
   /** Enqueue this task even if the handler throws (FastAPI skips them all: fastapi#2604). */
@@ -32,7 +33,7 @@ type Handler<E, R> = (event: E, context: Context, backgroundTasks: BackgroundTas
  * If the handler throws, only tasks added with `evenOnError` are enqueued.
  */
 export function withBackgroundTasks<E, R>(handler: Handler<E, R>, options: { engine?: () => Engine } = {}) {
-  return async (event: E, context: Context): Promise<R> => {
+  const run = async (event: E, context: Context): Promise<R> => {
     const added: Array<EnqueueManyItem & { evenOnError: boolean }> = [];
     const backgroundTasks: BackgroundTasks = {
       add(task, payload, { evenOnError = false, ...addOptions } = {}) {
@@ -57,6 +58,8 @@ export function withBackgroundTasks<E, R>(handler: Handler<E, R>, options: { eng
     engine.logger.error('Background tasks could not be enqueued; none was', { failures: describe(failures) });
     throw new BackgroundEnqueueError(failures);
   };
+  // An HTTP event's traceparent: its tasks join the caller's trace (inside the api, the request's own stands).
+  return (event: E, context: Context): Promise<R> => withIncomingTrace((event as { headers?: Record<string, string | undefined> } | null)?.headers, () => run(event, context));
 }
 
 async function enqueueAll(engine: Engine, items: EnqueueManyItem[]): Promise<Array<{ name: string; error: TaskQueueError }>> {

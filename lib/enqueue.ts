@@ -1,7 +1,8 @@
 import { stopUnstarted } from './compensation';
+import { enqueueDebounced } from './control/debounce';
 import { resolving } from './deadline';
 import { getDefaultEngine, type Engine } from './engine';
-import { TaskQueueError } from './errors';
+import { TaskQueueError, ValidationError } from './errors';
 import { enqueueWithKey } from './idempotency';
 import { storePayload, storePayloads } from './payloads/storePayload';
 import { sendFirstRuns, sendRun } from './schedules/dispatch';
@@ -29,7 +30,13 @@ export async function enqueue<T extends TaskDefinition>(
 export async function enqueueByName(engine: Engine, name: string, payload: unknown, options: EnqueueOptions = {}): Promise<EnqueuedTask> {
   const prepared = prepareTask(engine, name, payload, options);
   const key = options.idempotencyKey;
-  const enqueued = key === undefined ? await enqueueNew(engine, prepared) : await enqueueWithKey(engine, prepared, key);
+  const enqueued = await prepared.span.during(() =>
+    prepared.task.debounce
+      ? enqueueDebounced(engine, prepared, prepared.task.debounce, key)
+      : key === undefined
+        ? enqueueNew(engine, prepared)
+        : enqueueWithKey(engine, prepared, key),
+  );
   if (enqueued.created) {
     engine.metrics?.enqueued(name);
     engine.metrics?.flush();
@@ -67,7 +74,7 @@ export type EnqueueManyResult = { ok: true; task: EnqueuedTask } | { ok: false; 
 export interface EnqueueManyItem {
   name: string;
   payload: unknown;
-  options?: Omit<EnqueueOptions, 'idempotencyKey'>;
+  options?: Omit<EnqueueOptions, 'idempotencyKey' | 'debounce'>;
   /** A fresh id from newTaskId(), when the caller must know it before the write. */
   taskId?: string;
 }
@@ -83,6 +90,8 @@ export interface EnqueueManyItem {
 export async function enqueueMany(engine: Engine, items: EnqueueManyItem[], { allOrNothing = false } = {}): Promise<EnqueueManyResult[]> {
   const prepared: Array<PreparedTask | TaskQueueError> = items.map((item) => {
     try {
+      // A debounced task joins or starts a burst one request at a time: POST /tasks and enqueue() only.
+      if ((item.options as EnqueueOptions | undefined)?.debounce !== undefined) throw new ValidationError('Invalid enqueue options', [{ path: 'debounce', message: 'debounce is taken by single enqueues (POST /tasks, enqueue) only' }]);
       return prepareTask(engine, item.name, item.payload, item.options ?? {}, item.taskId);
     } catch (error) {
       // Stryker disable next-line ConditionalExpression: prepareTask throws nothing but TaskQueueErrors; this keeps a bug from becoming an item's result
@@ -117,7 +126,12 @@ export async function enqueueMany(engine: Engine, items: EnqueueManyItem[], { al
     if (allOrNothing && uploadError) return { ok: false, error: errorOf(id) ?? uploadError };
     if (uploads.failures.has(id)) return { ok: false, error: uploads.failures.get(id)! };
     const resolution = resolutions.get(id);
-    if (resolution && (allFail || resolution.outcome !== 'started')) return { ok: false, error: errorOf(id) ?? firstError! };
+    if (resolution && (allFail || resolution.outcome !== 'started')) {
+      const error = errorOf(id) ?? firstError!;
+      p.span.end({ ok: false, error });
+      return { ok: false, error };
+    }
+    p.span.end({ ok: true, taskId: id, created: true });
     return { ok: true, task: { taskId: id, record: newRecord(p), created: true } };
   });
   if (engine.metrics) {

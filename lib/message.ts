@@ -1,5 +1,6 @@
 import * as z from './zod';
 import { isTaskId } from './keys';
+import { fromStored, type StoredTrace } from './tracing/storedTrace';
 import type { Priority } from './types';
 
 /**
@@ -16,6 +17,13 @@ export interface TaskMessage {
   run: number;
   /** How many times the dead-letter queue's consumer has sent this run back (absent: never). */
   redrive?: number;
+  /** The task's W3C trace context (lib/tracing), as its definition holds it; absent in messages sent before tracing. */
+  traceparent?: string;
+  tracestate?: string;
+  /** How many times the task waited for a concurrency slot (lib/control): each wait is longer. */
+  waits?: number;
+  /** The rate limit token this message holds (lib/control): when it is due, epoch ms. */
+  tokenAt?: number;
 }
 
 const MessageSchema = z.object({
@@ -24,6 +32,11 @@ const MessageSchema = z.object({
   name: z.string().check(z.minLength(1), z.maxLength(128)),
   run: z.int().check(z.minimum(1)),
   redrive: z.optional(z.int().check(z.minimum(1))),
+  // Read as plain text, checked where used: a bad trace context must never make a message unreadable.
+  traceparent: z.optional(z.string()),
+  tracestate: z.optional(z.string()),
+  waits: z.optional(z.int().check(z.minimum(1))),
+  tokenAt: z.optional(z.int().check(z.minimum(0))),
 });
 
 /** A message ready to send: its body, its queue, and how long SQS holds it back. */
@@ -33,10 +46,11 @@ export interface OutgoingMessage {
   delaySeconds?: number;
 }
 
-/** The message for one run of a task. */
-export function toMessage(task: { taskId: string; name: string; priority: Priority }, run: number, delaySeconds?: number, redrive?: number): OutgoingMessage {
+/** The message for one run of a task; it carries the task's trace context when the caller has it (the definition). */
+export function toMessage(task: { taskId: string; name: string; priority: Priority } & StoredTrace, run: number, delaySeconds?: number, redrive?: number): OutgoingMessage {
+  const trace = fromStored(task) ?? {};
   return {
-    message: { v: 2, taskId: task.taskId, name: task.name, run, ...(redrive ? { redrive } : {}) },
+    message: { v: 2, taskId: task.taskId, name: task.name, run, ...(redrive ? { redrive } : {}), ...trace },
     priority: task.priority,
     ...(delaySeconds ? { delaySeconds } : {}),
   };

@@ -1,14 +1,17 @@
 import type { $ZodError } from 'zod/v4/core';
 import { expiresAtFrom } from './config';
+import { DebounceOptions } from './control/debounceOptions';
 import type { Engine } from './engine';
 import { PayloadTooLargeError, UnknownTaskError, ValidationError } from './errors';
 import { newTaskId } from './keys';
+import { TABLE_ONLY_LIMITS } from './payloads/limits';
 import { payloadLimit } from './payloads/storePayload';
 import { requestHash } from './requestHash';
 import { RUN_AT_FIELDS, runAtFields, runAtText } from './schedules/runAt';
 import { toRecord, type NewTask } from './store/items';
 import { getTask, TASK_LIMITS, type TaskDefinition } from './task';
 import { byteLength } from './text';
+import { startEnqueueSpan, toStored, type EnqueueSpan } from './tracing';
 import { PRIORITIES, type Priority, type TaskRecord } from './types';
 import * as z from './zod';
 
@@ -21,6 +24,8 @@ export interface EnqueueOptions {
   idempotencyKey?: string;
   priority?: Priority;
   maxAttempts?: number;
+  /** Runs once for a burst of enqueues with this key, with the last payload, `seconds` after the last (lib/control/debounce.ts). */
+  debounce?: DebounceOptions;
 }
 
 /** The options that shape a task, as schema fields: `POST /tasks` takes the same ones in its body. */
@@ -33,7 +38,7 @@ export const ENQUEUE_OPTION_FIELDS = {
 /** An idempotency key: `POST /tasks` takes it as the Idempotency-Key header. */
 export const IdempotencyKey = z.string().check(z.minLength(1), z.maxLength(255), z.regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'));
 
-const OptionsSchema = z.strictObject({ ...ENQUEUE_OPTION_FIELDS, idempotencyKey: z.optional(IdempotencyKey) });
+const OptionsSchema = z.strictObject({ ...ENQUEUE_OPTION_FIELDS, idempotencyKey: z.optional(IdempotencyKey), debounce: z.optional(DebounceOptions) });
 
 /** The outcome of one enqueue: `created` is false when an idempotency key returned an existing task. */
 export interface EnqueuedTask {
@@ -48,6 +53,8 @@ export interface PreparedTask {
   payloadJson: string;
   payloadBytes: number;
   requestHash: string;
+  /** The enqueue's span, started once the request is valid: enqueue ends it. Its trace context is in `task`. */
+  span: EnqueueSpan;
 }
 
 /** Checks a payload against its task; throws the ValidationError a caller should see. */
@@ -63,9 +70,14 @@ export function prepareTask(engine: Engine, name: string, payload: unknown, rawO
   const parsedOptions = OptionsSchema.safeParse(rawOptions.runAt === undefined ? rawOptions : { ...rawOptions, runAt: runAtText(rawOptions.runAt) });
   if (!parsedOptions.success) throw new ValidationError('Invalid enqueue options', issuesOf(parsedOptions.error));
   const options = parsedOptions.data;
+  if (options.debounce && (options.delaySeconds || options.runAt !== undefined)) {
+    const path = options.delaySeconds ? 'delaySeconds' : 'runAt';
+    throw new ValidationError('Invalid enqueue options', [{ path, message: `a debounced task starts debounce.seconds after the last enqueue of its burst: ${path} does not apply` }]);
+  }
   const payloadJson = JSON.stringify(payload ?? null);
   const payloadBytes = byteLength(payloadJson);
-  const limit = payloadLimit(engine);
+  // A debounced task's payloads are kept in its table (each enqueue of a burst writes its own): never in S3.
+  const limit = options.debounce ? TABLE_ONLY_LIMITS.payloadBytes : payloadLimit(engine);
   if (payloadBytes > limit) throw new PayloadTooLargeError(payloadBytes, limit);
   validatePayload(definition, payload);
 
@@ -73,6 +85,7 @@ export function prepareTask(engine: Engine, name: string, payload: unknown, rawO
   const priority = options.priority ?? definition.priority;
   const maxAttempts = options.maxAttempts ?? definition.maxAttempts;
   const when = runAtFields(options, now);
+  const span = startEnqueueSpan({ taskId, name, priority }, engine.config.queueUrls[priority]);
   const task: NewTask = {
     taskId,
     name,
@@ -85,15 +98,27 @@ export function prepareTask(engine: Engine, name: string, payload: unknown, rawO
     createdAt: now.toISOString(),
     ...when,
     ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+    ...(options.debounce ? { debounce: options.debounce } : {}),
     expiresAt: expiresAtFrom(now, engine.config.retentionDays),
+    // Rides in the definition, which enqueue writes anyway: tracing adds no write (and 25 bytes).
+    ...toStored(span.carrier),
   };
-  // runAt only when asked for: the hash of every other request stays what it was (keys live 30 days).
-  const hash = requestHash({ name, payload: payload ?? null, priority, maxAttempts, delaySeconds: options.delaySeconds ?? 0, ...(options.runAt === undefined ? {} : { runAt: when.runAt }) });
-  return { task, payloadJson, payloadBytes, requestHash: hash };
+  // runAt and debounce only when asked for: the hash of every other request stays what it was (keys live 30 days).
+  // The trace is not part of the request: the same key and body from another trace is the same task.
+  const hash = requestHash({
+    name,
+    payload: payload ?? null,
+    priority,
+    maxAttempts,
+    delaySeconds: options.delaySeconds ?? 0,
+    ...(options.runAt === undefined ? {} : { runAt: when.runAt }),
+    ...(options.debounce ? { debounce: options.debounce } : {}),
+  });
+  return { task, payloadJson, payloadBytes, requestHash: hash, span };
 }
 
 /** The record of a task just enqueued, as a read would return it. */
-export function newRecord(prepared: PreparedTask): TaskRecord {
+export function newRecord(prepared: Pick<PreparedTask, 'task' | 'payloadJson'>): TaskRecord {
   // Stryker disable next-line StringLiteral: the keys of an item are not part of its record
   return toRecord({ pk: '', sk: '', ...withoutPayload(prepared.task) }, undefined, prepared.payloadJson);
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { $ZodType, input, output } from 'zod/v4/core';
+import { checkControl, type ControlOptions, type TaskControl } from './control/options';
 import { checkSchedule, type RecurringSchedule, type ScheduleOptions } from './schedules/schedule';
 import type { Priority } from './types';
 
@@ -24,6 +25,13 @@ export interface TaskContext {
   signal: AbortSignal;
   /** Powertools Logger; every line carries taskId, taskName and attempt. */
   logger: Logger;
+  /**
+   * Reports how far the task has got (any JSON up to 4 KB): `GET /tasks/{id}`
+   * shows the last value as `progress`. Written at most once a second, the
+   * last value always; never throws, and its promise never rejects
+   * (docs/control.md).
+   */
+  progress: (value: unknown) => Promise<void>;
 }
 
 export interface BackoffOptions {
@@ -33,7 +41,7 @@ export interface BackoffOptions {
   maxSeconds?: number;
 }
 
-export interface TaskOptions<N extends string, S extends $ZodType, R, RS extends $ZodType | undefined = undefined> {
+export interface TaskOptions<N extends string, S extends $ZodType, R, RS extends $ZodType | undefined = undefined> extends ControlOptions<output<S>> {
   name: N;
   /** A zod 4 schema, from `zod` or the smaller `zod/mini`. */
   payload: S;
@@ -72,6 +80,8 @@ export interface TaskDefinition<S extends $ZodType = $ZodType, R = unknown, N ex
   /** Its recurring schedule, if it has one. */
   readonly schedule?: RecurringSchedule;
   readonly run: (payload: output<S>, ctx: TaskContext) => Promise<unknown> | unknown;
+  /** Concurrency and rate limits (lib/control), when the task has any. */
+  readonly control?: TaskControl;
   /** Never set: carries the type of the recorded result, for ResultOf and typed clients. */
   readonly '~result'?: R;
 }
@@ -104,6 +114,7 @@ export function defineTask<const N extends string, S extends $ZodType, R, RS ext
   if (!(timeoutSeconds > 0) || timeoutSeconds > TASK_LIMITS.maxTimeoutSeconds) {
     throw new TypeError(`defineTask(${options.name}): timeoutSeconds must be in (0, ${TASK_LIMITS.maxTimeoutSeconds}]`);
   }
+  const control = checkControl(options.name, options as ControlOptions<never>);
   const existing = registry.get(options.name);
   if (existing) {
     throw new TypeError(`defineTask: a task named "${options.name}" is already defined`);
@@ -118,6 +129,7 @@ export function defineTask<const N extends string, S extends $ZodType, R, RS ext
     backoff: { baseSeconds: options.backoff?.baseSeconds ?? 2, maxSeconds: options.backoff?.maxSeconds ?? 300 },
     ...(options.schedule ? { schedule: checkSchedule(options.name, options.schedule, options.payload) } : {}),
     run: options.run,
+    ...(control ? { control } : {}),
   });
   registry.set(definition.name, definition as unknown as TaskDefinition);
   return definition;

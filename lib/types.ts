@@ -19,8 +19,10 @@ export interface AttemptRecord {
   run: number;
   startedAt: string;
   durationMs: number;
-  outcome: 'succeeded' | 'failed' | 'timed_out';
+  outcome: 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
   error?: TaskError;
+  /** The attempt's span in the task's trace, when tracing records it (lib/tracing). */
+  spanId?: string;
 }
 
 /** Where a payload or result kept in S3 is (lib/payloads), and its size as JSON. */
@@ -65,6 +67,15 @@ export interface TaskRecord {
   /** When the first run may start (ISO 8601), for a task enqueued with runAt or delaySeconds. */
   runAt?: string;
   idempotencyKey?: string;
+  /** The W3C trace id of the task's trace (lib/tracing): its enqueue and every attempt. */
+  traceId?: string;
+  /** The last value the task reported with ctx.progress, and when (lib/control). */
+  progress?: unknown;
+  progressAt?: string;
+  /** When a client asked to cancel the task while it ran (DELETE /tasks/{id} answered 202). */
+  cancelRequestedAt?: string;
+  /** The debounce the task was enqueued with: its key and window. */
+  debounce?: { key: string; seconds: number };
   /** Epoch seconds: DynamoDB TTL. */
   expiresAt: number;
   /** A payload kept in S3 (then `payload` is null until lib/payloads reads it). */
@@ -74,4 +85,7 @@ export interface TaskRecord {
 }
 
 /** What a list shows of a task: its record without payload, result and attempt log. */
-export type TaskSummary = Omit<TaskRecord, 'payload' | 'result' | 'attemptLog' | 'leaseExpiresAt' | 'nextAttemptAt' | 'payloadObject' | 'resultObject'>;
+export type TaskSummary = Omit<
+  TaskRecord,
+  'payload' | 'result' | 'attemptLog' | 'leaseExpiresAt' | 'nextAttemptAt' | 'payloadObject' | 'resultObject' | 'progress' | 'progressAt' | 'cancelRequestedAt' | 'debounce'
+>;

@@ -1,6 +1,12 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { orphanBackoffSeconds, outageBackoffSeconds, retryDelaySeconds } from './backoff';
 import { runWithConcurrency } from './concurrency';
+import { admit } from './control/admission';
+import { controlAttempt, type AttemptControl } from './control/attempt';
+import { endCancelled } from './control/cancelRunning';
+import { payloadOfRun } from './control/debouncedPayload';
+import { TaskCancelledError } from './control/errors';
+import { requeue } from './control/requeue';
 import { consumerBudget, withBudget, type DeadlineSource } from './deadline';
 import type { Engine } from './engine';
 import { TaskTimeoutError } from './errors';
@@ -17,6 +23,7 @@ import type { LoadedTask } from './store/taskStore';
 import { getTask, type TaskDefinition } from './task';
 import { briefError, loggableError, toTaskError } from './taskError';
 import { checkResult } from './taskResult';
+import { fromStored, startAttemptSpan, type AttemptStart } from './tracing';
 import type { AttemptRecord, TaskError } from './types';
 import * as z from './zod';
 
@@ -158,36 +165,60 @@ async function processMessage(batch: Batch, record: SQSRecord): Promise<MessageO
     if (message.run === 1 && runsAt - nowMs > 1_000) return handBack((runsAt - nowMs) / 1000);
 
     const leaseMs = definition.timeoutSeconds * 1000 + engine.config.leaseMarginMs;
-    const token = newWriteToken();
-    let claim: Claim;
+    // Concurrency and rate limits (lib/control): decided before the claim, so a task over them is not charged an attempt.
+    // A limit keyed by the payload needs it first: one kept in S3 is read here then, once (lib/payloads).
+    const ready = definition.control && loaded.payloadJson === undefined ? { ...loaded, payloadJson: await readPayload(engine, loaded) } : loaded;
+    const admission = await admit(engine, { definition, task: loaded.task, payloadJson: ready.payloadJson, message, leaseMs, closed: () => batch.closed });
+    if (!admission.admitted) return admission.wait.requeued ? ack : handBack(admission.wait.seconds);
     try {
-      claim = await claimTask(engine.store, loaded.task, message.run, engine.now(), leaseMs, token);
-    } catch (error) {
-      // No try of the claim answered: it may have landed. If it did, its attempt is given back rather than lost.
-      await releaseClaim(engine.store, message.taskId, token, engine.now()).catch(() => false);
-      throw error;
+      return await claimAndRun(batch, record, ready, message, definition, leaseMs, runsAt);
+    } finally {
+      await admission.release();
     }
-    const { claimed } = claim;
-    if (!claimed) return await notClaimed(batch, loaded, message, claim.current);
-    if (batch.closed) {
-      // The claim answered after the batch did: on Lambda the environment may freeze now, so the attempt does not start.
-      await releaseClaim(engine.store, message.taskId, token, engine.now(), claimed).catch(() => false);
-      return handBack(0);
-    }
-    // Read only for a message the batch answers for before its attempt ends; a finished one has its outcome.
-    batch.leases.set(record.messageId, claimed.claimableAt!);
-    let payloadJson: string | undefined;
-    try {
-      payloadJson = await readPayload(engine, loaded);
-    } catch (error) {
-      // A payload kept in S3 that cannot be read now: the attempt is given back, and the message comes back.
-      await releaseClaim(engine.store, message.taskId, token, engine.now(), claimed).catch(() => false);
-      throw error;
-    }
-    return await runAttempt(batch, definition, claimed, payloadJson, runsAt);
   } catch (error) {
     engine.logger.error('Task message could not be processed; SQS will deliver it again', { taskId: message.taskId, error: loggableError(error) });
     return handBack(outageBackoffSeconds(receiveCount));
+  }
+}
+
+/** Claims the message's task for one attempt and runs it; what the claim found otherwise decides the message's fate. */
+async function claimAndRun(batch: Batch, record: SQSRecord, loaded: LoadedTask, message: TaskMessage, definition: TaskDefinition, leaseMs: number, runsAt: number): Promise<MessageOutcome> {
+  const { engine } = batch;
+  const token = newWriteToken();
+  let claim: Claim;
+  try {
+    claim = await claimTask(engine.store, loaded.task, message.run, engine.now(), leaseMs, token);
+  } catch (error) {
+    // No try of the claim answered: it may have landed. If it did, its attempt is given back rather than lost.
+    await releaseClaim(engine.store, message.taskId, token, engine.now()).catch(() => false);
+    throw error;
+  }
+  const { claimed } = claim;
+  if (!claimed) return notClaimed(batch, loaded, message, claim.current);
+  if (batch.closed) {
+    // The claim answered after the batch did: on Lambda the environment may freeze now, so the attempt does not start.
+    await releaseClaim(engine.store, message.taskId, token, engine.now(), claimed).catch(() => false);
+    return handBack(0);
+  }
+  // Read only for a message the batch answers for before its attempt ends; a finished one has its outcome.
+  batch.leases.set(record.messageId, claimed.claimableAt!);
+  const payloadJson = await payloadOfAttempt(engine, loaded, claimed, token);
+  return runAttempt(batch, definition, claimed, payloadJson, runsAt, {
+    trace: { definition: fromStored(loaded.task), message },
+    messageId: record.messageId,
+    queueArn: record.eventSourceARN,
+  });
+}
+
+/** The payload the attempt runs with: a debounced task's last (lib/control), or one kept in S3 (lib/payloads); undefined when its object is gone. */
+async function payloadOfAttempt(engine: Engine, loaded: LoadedTask, claimed: StateItem, token: string): Promise<string | undefined> {
+  if (claimed.payloadRef !== undefined) return payloadOfRun(engine, claimed, token, loaded.payloadJson ?? 'null');
+  try {
+    return await readPayload(engine, loaded);
+  } catch (error) {
+    // A payload kept in S3 that cannot be read now: the attempt is given back, and the message comes back.
+    await releaseClaim(engine.store, claimed.taskId, token, engine.now(), claimed).catch(() => false);
+    throw error;
   }
 }
 
@@ -226,6 +257,8 @@ async function notClaimed(batch: Batch, loaded: LoadedTask, message: TaskMessage
         // Another attempt holds the task. Keep the message until its lease ends: if that attempt never reports, this takes over.
         return handBack((state.claimableAt! - nowMs) / 1000 + 1);
       }
+      // Its attempt was asked to stop and then vanished: nobody is left to record the cancel but this message.
+      if (state.cancelRequestedAt !== undefined) return cancelAbandoned(batch, message);
       if (state.attempts >= state.maxAttempts) {
         const error = { type: 'AttemptsExhausted', message: 'The last attempt did not report an outcome (worker crashed or timed out)' };
         return failRun(batch, loaded, message, error, () => handBack(1));
@@ -233,8 +266,26 @@ async function notClaimed(batch: Batch, loaded: LoadedTask, message: TaskMessage
       return handBack(1);
     case 'SCHEDULED': // never stored: a PENDING task whose runAt has not come
     case 'PENDING':
+      // A debounced task whose window is still open waits for it to close, without spending receives.
+      if (loaded.task.debounce && (state.claimableAt ?? 0) > nowMs) return waitFor(batch, loaded, message, (state.claimableAt! - nowMs) / 1000);
       return handBack(1); // a claim raced with this one; the next delivery settles it
   }
+}
+
+/** Ends a run CANCELLED whose attempt was asked to stop and whose lease then ended (its worker is gone). */
+async function cancelAbandoned(batch: Batch, message: TaskMessage): Promise<MessageOutcome> {
+  const error = { type: 'TaskCancelled', message: 'Cancelled while running; the attempt never reported (its worker was gone)' };
+  const ended = await endCancelled(batch.engine.store, message.taskId, message.run, batch.engine.now(), error);
+  if (!ended) return handBack(1);
+  batch.engine.logger.info('Task cancelled', { taskId: message.taskId, run: message.run });
+  batch.counts.cancelled++;
+  return ack;
+}
+
+/** Lets the message's task wait `seconds` (lib/control/requeue.ts). */
+async function waitFor(batch: Batch, loaded: LoadedTask, message: TaskMessage, seconds: number): Promise<MessageOutcome> {
+  const wait = await requeue(batch.engine, loaded.task.priority, message, seconds, {});
+  return wait.requeued ? ack : handBack(wait.seconds);
 }
 
 /** Ends the message's run FAILED; if the task was not in a state to fail, `otherwise` says what to do. */
@@ -247,19 +298,29 @@ async function failRun(batch: Batch, loaded: LoadedTask, message: TaskMessage, e
   return ack;
 }
 
+/** Where a claimed attempt came from: its message, and the trace it is part of. */
+type AttemptSource = Pick<AttemptStart, 'trace' | 'messageId' | 'queueArn'>;
+
 /** Runs one claimed attempt and records its outcome; `runsAt` is when the task could first run (after its delay). No payload: its object is gone. */
-async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem, payloadJson: string | undefined, runsAt: number): Promise<MessageOutcome> {
+async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem, payloadJson: string | undefined, runsAt: number, source: AttemptSource): Promise<MessageOutcome> {
   const { engine } = batch;
   const attempt = claimed.attempts;
-  const logger = engine.logger.createChild({ persistentKeys: { taskId: claimed.taskId, taskName: task.name, run: claimed.run, attempt } });
   const startedAt = engine.now();
   // Waiting (for a first attempt) starts when the task could first run: after its delay, if it had one.
   const waited = attempt === 1 && claimed.run === 1 ? { queueWaitMs: startedAt.getTime() - runsAt } : {};
+  const span = startAttemptSpan({ ...source, taskId: claimed.taskId, name: task.name, run: claimed.run, attempt, maxAttempts: claimed.maxAttempts, attemptLog: claimed.attemptLog, ...waited });
+  const traced = span.traceId ? { traceId: span.traceId } : {};
+  const logger = engine.logger.createChild({ persistentKeys: { taskId: claimed.taskId, taskName: task.name, run: claimed.run, attempt, ...traced } });
   if (waited.queueWaitMs !== undefined) engine.metrics?.queueWait(task.name, waited.queueWaitMs);
   // At INFO, an attempt is one line, when it ends.
   logger.debug('Task started', waited);
 
-  let outcome = payloadJson === undefined ? payloadGone() : await runHandler(task, claimed, JSON.parse(payloadJson) as unknown, logger);
+  const controller = new AbortController();
+  // ctx.progress, and a client's cancel noticed while the handler runs (lib/control).
+  const control = controlAttempt(engine, claimed, controller, logger);
+  let outcome =
+    payloadJson === undefined ? payloadGone() : await span.run(() => runHandler(task, claimed, JSON.parse(payloadJson) as unknown, logger, controller, control));
+  const extra = await control.finish();
   // A result over the inline threshold goes to S3 before the outcome names it; if it cannot, the attempt failed.
   let recorded: RecordedResult = { resultJson: 'null' };
   if (outcome.ok) {
@@ -273,12 +334,14 @@ async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem
     run: claimed.run,
     startedAt: startedAt.toISOString(),
     durationMs: finishedAt.getTime() - startedAt.getTime(),
-    outcome: outcome.ok ? 'succeeded' : outcome.timedOut ? 'timed_out' : 'failed',
+    outcome: outcome.ok ? 'succeeded' : outcome.timedOut ? 'timed_out' : outcome.cancelled ? 'cancelled' : 'failed',
     ...(outcome.ok ? {} : { error: briefError(outcome.error) }),
+    ...span.logFields,
   };
 
   if (outcome.ok) {
-    const owned = await finishAttempt(engine.store, claimed, entry, { status: 'SUCCEEDED', ...recorded }, finishedAt);
+    span.end({ outcome: entry.outcome, status: 'SUCCEEDED' });
+    const owned = await finishAttempt(engine.store, claimed, entry, { status: 'SUCCEEDED', ...recorded }, finishedAt, extra);
     logger.info(owned ? 'Task succeeded' : 'Task succeeded, but another attempt owns it now; outcome not recorded', { durationMs: entry.durationMs, ...waited });
     if (owned) {
       engine.metrics?.attemptFinished(task.name, 'succeeded', entry.durationMs);
@@ -286,25 +349,37 @@ async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem
     }
     return ack;
   }
+  if (outcome.cancelled) {
+    const owned = await finishAttempt(engine.store, claimed, entry, { status: 'CANCELLED', error: outcome.error }, finishedAt, extra);
+    logger.info(owned ? 'Task cancelled' : 'Task cancelled, but another attempt owns it now; outcome not recorded', { durationMs: entry.durationMs });
+    if (owned) batch.counts.cancelled++;
+    return ack;
+  }
   const retryable = outcome.retryable && attempt < claimed.maxAttempts;
   const delaySeconds = retryDelaySeconds(attempt, task.backoff);
   const next: AttemptOutcome = retryable
     ? { status: 'RETRYING', error: outcome.error, nextAttemptAt: finishedAt.getTime() + Math.ceil(delaySeconds * 1000) }
     : { status: 'FAILED', error: outcome.error };
+  span.end({ outcome: entry.outcome, status: next.status, error: outcome.error });
   // A retried attempt is a warning: the task has not failed yet, and only its end should page anyone.
   const details = { durationMs: entry.durationMs, ...waited, error: loggableError(outcome.cause) };
   if (retryable) logger.warn('Task attempt failed; will retry', details);
   else logger.error('Task failed', details);
-  const owned = await finishAttempt(engine.store, claimed, entry, next, finishedAt);
+  const owned = await finishAttempt(engine.store, claimed, entry, next, finishedAt, extra);
   // An attempt that lost the task (its lease was taken over, its run retried) leaves the retry to the new owner.
   if (!owned) return ack;
+  if (owned === 'CANCELLED') {
+    // A client asked to cancel the run while this attempt failed: no retry.
+    batch.counts.cancelled++;
+    return ack;
+  }
   engine.metrics?.attemptFinished(task.name, retryable ? 'retrying' : 'failed', entry.durationMs);
   // Retries are not counted in the table: a batch of retries alone then writes no counter, so a retry costs its two state writes only.
   if (!retryable) batch.counts.failed++;
   return retryable ? handBack(delaySeconds) : ack;
 }
 
-type HandlerOutcome = { ok: true; result: unknown } | { ok: false; error: TaskError; cause: unknown; timedOut: boolean; retryable: boolean };
+type HandlerOutcome = { ok: true; result: unknown } | { ok: false; error: TaskError; cause: unknown; timedOut: boolean; cancelled?: boolean; retryable: boolean };
 
 /** A payload kept in S3 whose object is gone (its record outlived it): no attempt can run. */
 function payloadGone(): HandlerOutcome {
@@ -312,14 +387,13 @@ function payloadGone(): HandlerOutcome {
   return { ok: false, error, cause: new Error(error.message), timedOut: false, retryable: false };
 }
 
-async function runHandler(task: TaskDefinition, state: StateItem, payload: unknown, logger: Engine['logger']): Promise<HandlerOutcome> {
+async function runHandler(task: TaskDefinition, state: StateItem, payload: unknown, logger: Engine['logger'], controller: AbortController, control: AttemptControl): Promise<HandlerOutcome> {
   const parsed = z.safeParse(task.payload, payload);
   if (!parsed.success) {
     // The schema changed since the task was enqueued: no retry can fix it.
     const error = { type: 'InvalidPayload', message: 'The stored payload no longer matches the task schema' };
     return { ok: false, error, cause: parsed.error, timedOut: false, retryable: false };
   }
-  const controller = new AbortController();
   const timedOut = new TaskTimeoutError(state.timeoutSeconds);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -329,10 +403,14 @@ async function runHandler(task: TaskDefinition, state: StateItem, payload: unkno
     }, state.timeoutSeconds * 1000);
   });
   try {
-    const ctx = { taskId: state.taskId, attempt: state.attempts, maxAttempts: state.maxAttempts, signal: controller.signal, logger };
-    const result = await Promise.race([Promise.resolve().then(() => task.run(parsed.data, ctx)), timeout]);
+    const ctx = { taskId: state.taskId, attempt: state.attempts, maxAttempts: state.maxAttempts, signal: controller.signal, logger, progress: control.progress };
+    const result = await Promise.race([Promise.resolve().then(() => task.run(parsed.data, ctx)), timeout, control.cancelled]);
     return checkResult(task, result);
   } catch (cause) {
+    // A cancel aborted the signal: whatever the handler threw on it (or nothing yet), the attempt ends cancelled.
+    if (controller.signal.reason instanceof TaskCancelledError) {
+      return { ok: false, error: { type: 'TaskCancelled', message: controller.signal.reason.message }, cause, timedOut: false, cancelled: true, retryable: false };
+    }
     // Compared by identity: whatever the task threw is only ever read through toTaskError and loggableError, which cannot throw.
     return { ok: false, error: toTaskError(cause), cause, timedOut: cause === timedOut, retryable: true };
   } finally {

@@ -2,7 +2,8 @@
 // esbuild plugins for the Lambda bundles (serverless.yml: custom.esbuild.plugins;
 // bench/coldStart.ts builds with the same list): the dashboard's browser script,
 // bundled into the dashboard function (dashboardClient.cjs), the api's OpenAPI
-// document, built into the api function (openapiDocument.cjs), and trimZod, which
+// document, built into the api function (openapiDocument.cjs), the OpenTelemetry
+// SDK only where tracing is on (tracingSetup.cjs), and trimZod, which
 // exists for cold starts: classic `import { z } from 'zod'` keeps zod's whole namespace, so esbuild
 // cannot drop the parts of zod that the functions never call. The engine and
 // the built-in tasks use zod/mini, which esbuild tree-shakes; these plugins
@@ -61,4 +62,16 @@ const trimZod = {
   },
 };
 
-module.exports = [trimZod, require('./dashboardClient.cjs').esbuildPlugin, require('./openapiDocument.cjs').esbuildPlugin];
+const { tracingEnabled, tracingSetupPlugin } = require('./tracingSetup.cjs');
+
+/**
+ * The plugins of one build. serverless-esbuild calls this with the
+ * Serverless instance, whose resolved configuration says whether tracing is
+ * on; `options.tracing` decides it instead (the cold-start bench builds both ways).
+ */
+function esbuildPlugins(serverless, options = {}) {
+  const tracing = options.tracing ?? tracingEnabled(serverless);
+  return [trimZod, require('./dashboardClient.cjs').esbuildPlugin, require('./openapiDocument.cjs').esbuildPlugin, tracingSetupPlugin(tracing)];
+}
+
+module.exports = esbuildPlugins;

@@ -9,11 +9,19 @@
 // removes the list item or property it stands for.
 
 const NO_VALUE = { Ref: 'AWS::NoValue' };
+const { TRACING_MODES } = require('./tracingSetup.cjs');
 
 /** A param's value, or '' when it is not set. */
 async function param(resolveVariable, name) {
   const value = await resolveVariable(`param:${name}, ''`);
   return value === undefined || value === null ? '' : String(value).trim();
+}
+
+/** The tracing mode a param names; anything else stops the package with the list of modes. */
+function tracingMode(text) {
+  const mode = (text || 'off').toLowerCase();
+  if (!TRACING_MODES.includes(mode)) throw new Error(`tracing must be one of ${TRACING_MODES.join(', ')}; got "${text}"`);
+  return mode;
 }
 
 module.exports = {
@@ -33,6 +41,31 @@ module.exports = {
   async alarmEmailSubscription({ resolveVariable }) {
     const email = await param(resolveVariable, 'alarmEmail');
     return email ? { Protocol: 'email', Endpoint: email } : NO_VALUE;
+  },
+
+  /**
+   * The `tracing` param, checked: off (the default), or xray (spans of the
+   * api and the worker to X-Ray through Lambda's daemon: docs/tracing.md).
+   * It becomes the functions' TRACING variable, which also decides whether
+   * their bundles carry the OpenTelemetry SDK (lib/build/tracingSetup.cjs).
+   */
+  async tracing({ resolveVariable }) {
+    return tracingMode(await param(resolveVariable, 'tracing'));
+  },
+
+  /** Lambda's active tracing (its X-Ray daemon receives the spans) for the functions that make spans, when tracing is on. */
+  async lambdaTracing({ resolveVariable }) {
+    return tracingMode(await param(resolveVariable, 'tracing')) === 'xray' ? 'Active' : false;
+  },
+
+  /**
+   * The right to send to X-Ray, only when tracing is on: the two calls
+   * Lambda's daemon makes with the function's role. X-Ray has no resource
+   * to scope them to, so the resource is `*` (AWSXRayDaemonWriteAccess grants the same).
+   */
+  async xrayStatement({ resolveVariable }) {
+    if (tracingMode(await param(resolveVariable, 'tracing')) !== 'xray') return NO_VALUE;
+    return { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' };
   },
 
   /** The worker's reserved concurrency; 0 reserves none (a new account cannot reserve any). */

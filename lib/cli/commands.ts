@@ -36,6 +36,8 @@ export const COMMANDS: Command[] = [
       priority: { type: 'string' },
       'max-attempts': { type: 'string' },
       'idempotency-key': { type: 'string' },
+      'debounce-key': { type: 'string' },
+      'debounce-seconds': { type: 'string' },
     },
     help: [
       '-p, --payload JSON|@file   the payload, as JSON or a file holding it (@- reads standard input); default {}',
@@ -44,6 +46,8 @@ export const COMMANDS: Command[] = [
       '--priority high|default    the queue it goes to (default: the task\'s own)',
       '--max-attempts N           runs before it fails, 1 to 25 (default: the task\'s own)',
       '--idempotency-key KEY      the same key and request give the same task (default: a fresh key)',
+      '--debounce-key KEY         with --debounce-seconds: enqueues with this key within the window run once, with the',
+      '--debounce-seconds N         last payload, N seconds (1 to 900) after the last; each prints the same id',
     ],
     async run(ctx) {
       const priority = ctx.values.priority as string | undefined;
@@ -53,7 +57,11 @@ export const COMMANDS: Command[] = [
       if (runAt !== undefined && delaySeconds !== undefined) throw new UsageError('give --delay or --at, not both', 'enqueue');
       const maxAttempts = intOption(ctx.values, 'max-attempts', 1, 25);
       const idempotencyKey = ctx.values['idempotency-key'] as string | undefined;
+      const debounceKey = ctx.values['debounce-key'] as string | undefined;
+      const debounceSeconds = intOption(ctx.values, 'debounce-seconds', 1, 900);
+      if ((debounceKey === undefined) !== (debounceSeconds === undefined)) throw new UsageError('--debounce-key and --debounce-seconds go together', 'enqueue');
       const accepted = await ctx.client.enqueue(ctx.args[0]!, payloadOf(ctx), {
+        ...(debounceKey === undefined ? {} : { debounce: { key: debounceKey, seconds: debounceSeconds! } }),
         ...(delaySeconds === undefined ? {} : { delaySeconds }),
         ...(runAt === undefined ? {} : { runAt }),
         ...(priority ? { priority: priority as Priority } : {}),
@@ -111,12 +119,13 @@ export const COMMANDS: Command[] = [
   {
     name: 'cancel',
     args: ['ID'],
-    summary: 'Cancel a task that has not started (SCHEDULED, PENDING or RETRYING).',
+    summary: 'Cancel a task: at once if it has not started (SCHEDULED, PENDING or RETRYING), within a few seconds if it runs.',
     options: {},
     help: [],
     async run(ctx) {
       const task = await ctx.client.cancel(ctx.args[0]!);
-      ctx.out(ctx.json ? JSON.stringify(task) : `${task.taskId}  ${task.name}  ${task.status}`);
+      const asked = task.status === 'RUNNING' ? ' (cancel requested: it stops within a few seconds)' : '';
+      ctx.out(ctx.json ? JSON.stringify(task) : `${task.taskId}  ${task.name}  ${task.status}${asked}`);
       return EXIT.ok;
     },
   },

@@ -41,7 +41,11 @@ export function taskDetail(task: Task): string {
     ['finished', when(task.finishedAt)],
     ['duration', duration(task.durationMs)],
     ...(task.nextAttemptAt ? [['next attempt', when(task.nextAttemptAt)] as [string, string]] : []),
+    ...(task.progress !== null && task.progress !== undefined ? [['progress', `${JSON.stringify(task.progress)} (${when(task.progressAt)})`] as [string, string]] : []),
+    ...(task.cancelRequestedAt ? [['cancel asked', when(task.cancelRequestedAt)] as [string, string]] : []),
+    ...(task.debounce ? [['debounce', `${task.debounce.key}, ${task.debounce.seconds} s`] as [string, string]] : []),
     ...(task.error ? [['error', `${task.error.type}: ${task.error.message}`] as [string, string]] : []),
+    ...(task.traceId ? [['trace', task.traceId] as [string, string]] : []),
     // Over 256 KB a payload is a link (tasks payload ID prints it whole).
     ['payload', task.payloadUrl ? `over 256 KB: tasks payload ${task.taskId} (or ${task.payloadUrl})` : JSON.stringify(task.payload)],
     ['result', JSON.stringify(task.result)],

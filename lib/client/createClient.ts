@@ -71,7 +71,12 @@ export function createClient<T extends TaskSet = AnyTasks>(options: ClientOption
       return send<TaskPage>({ method: 'GET', path: '/tasks', query: { ...query }, idempotent: true });
     },
 
-    /** Cancels a task that has not started (SCHEDULED, PENDING or RETRYING); resolves with its record. */
+    /**
+     * Cancels a task; resolves with its record. A SCHEDULED, PENDING or
+     * RETRYING one is CANCELLED at once; a RUNNING one comes back still
+     * RUNNING, with `cancelRequestedAt`: its signal aborts within a few
+     * seconds and it ends CANCELLED (waitFor it), unless it finishes first.
+     */
     cancel(taskId: string): Promise<Task<T>> {
       return send<Task<T>>({ method: 'DELETE', path: taskPath(taskId), idempotent: false });
     },

@@ -33,10 +33,16 @@ export interface EnqueueOptions {
   maxAttempts?: number;
   /** The same key and request give the same task. Default: a fresh key per call, so that retries of that call are safe. */
   idempotencyKey?: string;
+  /**
+   * Runs once for a burst of enqueues with this key: with the last payload,
+   * `seconds` (1 to 900) after the last enqueue; each call of the burst
+   * answers the same task id. Not with `delaySeconds`.
+   */
+  debounce?: { key: string; seconds: number };
 }
 
-/** One task of `enqueueBatch`: its name, payload and options (a batch takes no idempotency keys). */
-export type BatchItem<T extends TaskSet> = { [N in TaskName<T>]: { name: N; payload: PayloadFor<T, N> } & Omit<EnqueueOptions, 'idempotencyKey'> }[TaskName<T>];
+/** One task of `enqueueBatch`: its name, payload and options (a batch takes no idempotency keys, and no debounce). */
+export type BatchItem<T extends TaskSet> = { [N in TaskName<T>]: { name: N; payload: PayloadFor<T, N> } & Omit<EnqueueOptions, 'idempotencyKey' | 'debounce'> }[TaskName<T>];
 
 /** A task accepted (POST /tasks, a retry). */
 export interface Accepted {
@@ -71,6 +77,8 @@ export interface TaskSummary {
   finishedAt: string | null;
   durationMs: number | null;
   expiresAt: number;
+  /** The W3C trace id of the task's trace (docs/tracing.md); null in FAILED or CANCELLED lists, and for tasks older than tracing. */
+  traceId: string | null;
 }
 
 export interface Attempt {
@@ -78,8 +86,10 @@ export interface Attempt {
   run: number;
   startedAt: string;
   durationMs: number;
-  outcome: 'succeeded' | 'failed' | 'timed_out';
+  outcome: 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
   error?: TaskErrorInfo;
+  /** The attempt's span, when tracing recorded it. */
+  spanId?: string;
 }
 
 /** A task's record (GET /tasks/{id}), its payload and result typed by its name: narrow on `name` to read them. */
@@ -96,6 +106,13 @@ export type Task<T extends TaskSet = AnyTasks> = {
     payloadUrl?: string;
     /** A result too large for one answer: a presigned GET of its JSON, for 15 minutes. */
     resultUrl?: string;
+    /** The last value the task reported with ctx.progress (null if none), and when. */
+    progress: unknown;
+    progressAt: string | null;
+    /** While RUNNING: a cancel was asked at this time; the task ends CANCELLED within a few seconds, unless it finishes first. */
+    cancelRequestedAt: string | null;
+    /** The debounce it was enqueued with. */
+    debounce: { key: string; seconds: number } | null;
   };
 }[TaskName<T>];
 

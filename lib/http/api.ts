@@ -6,6 +6,7 @@ import { openApiRoute } from '../openapi/route';
 import { scheduleRoutes } from '../schedules/routes';
 import { registeredTasks } from '../task';
 import { loggableError } from '../taskError';
+import { nameRequestSpan, traceRequest } from '../tracing';
 import * as z from '../zod';
 import { loadApiKeys } from './apiKeys';
 import { authorize } from './auth';
@@ -35,7 +36,7 @@ export function createApiHandler(options: ApiOptions = {}) {
   let route: ReturnType<typeof createRouter> | undefined;
   const apiKeys = options.apiKeys ?? (() => loadApiKeys());
 
-  return async (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResponse> => {
+  const handle = async (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResponse> => {
     let req: ApiRequest | undefined;
     try {
       const ready = (engine ??= getDefaultEngine());
@@ -43,6 +44,7 @@ export function createApiHandler(options: ApiOptions = {}) {
         route ??= createRouter(apiRoutes(ready, options));
         req = toApiRequest(event, context);
         const matched = route(req);
+        nameRequestSpan(req.method, matched.route.path);
         req.params = matched.params;
         if (!matched.route.public) authorize(req.headers, await keysOrRefuse(apiKeys, ready));
         return matched.route.handle(req);
@@ -60,6 +62,8 @@ export function createApiHandler(options: ApiOptions = {}) {
       return response;
     }
   };
+  // Each request is a span in the trace its traceparent names: what it enqueues, and every attempt of that, join it.
+  return (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResponse> => traceRequest(event, () => handle(event, context));
 }
 
 /** Time to hand the answer back to Lambda once it is decided. */

@@ -1,5 +1,6 @@
 import type { $ZodType } from 'zod/v4/core';
 import { ULID } from '../keys';
+import { DebounceOptions } from '../control/debounceOptions';
 import { ENQUEUE_OPTION_FIELDS } from '../preparedTask';
 import type { TaskDefinition } from '../task';
 import { PRIORITIES, TASK_STATUSES, type Priority, type TaskStatus } from '../types';
@@ -65,8 +66,9 @@ export const AttemptView = named(
     run: z.int().check(z.minimum(1)),
     startedAt: Timestamp,
     durationMs: Count,
-    outcome: z.enum(['succeeded', 'failed', 'timed_out']),
+    outcome: z.enum(['succeeded', 'failed', 'timed_out', 'cancelled']),
     error: z.optional(TaskErrorView),
+    spanId: described(z.optional(z.string().check(z.regex(/^[0-9a-f]{16}$/))), 'The attempt\'s span in the task\'s trace, when tracing recorded it.'),
   }),
 );
 
@@ -88,9 +90,15 @@ const summaryShape = {
   finishedAt: z.nullable(Timestamp),
   durationMs: z.nullable(Count),
   expiresAt: z.int(),
+  traceId: described(
+    z.nullable(z.string().check(z.regex(/^[0-9a-f]{32}$/))),
+    'The W3C trace id of the task\'s trace: the request that enqueued it, the enqueue and every attempt (docs/tracing.md). Null for a task enqueued before tracing, and in lists of FAILED or CANCELLED tasks (read the task for it).',
+  ),
 };
 
 export const TaskSummaryView = named('TaskSummary', z.object(summaryShape), 'A task in a list: its record without payload, result and attempt log.');
+
+const DebounceView = named('Debounce', z.object({ key: z.string(), seconds: z.int() }), 'The debounce a task was enqueued with: a burst of enqueues with this key ran as this one task.');
 
 const taskShape = {
   ...summaryShape,
@@ -100,6 +108,10 @@ const taskShape = {
   attemptLog: z.array(AttemptView),
   payloadUrl: described(z.optional(z.string()), 'A payload over 256 KB, not embedded (payload is null): a presigned GET of its JSON, for 15 minutes.'),
   resultUrl: described(z.optional(z.string()), 'A result too large to embed in this answer (result is null; Lambda answers at most 6 MB): a presigned GET of its JSON, for 15 minutes.'),
+  progress: described(z.unknown(), 'The last value the task reported with ctx.progress (null if none): any JSON up to 4 KB.'),
+  progressAt: described(z.nullable(Timestamp), 'When progress was written.'),
+  cancelRequestedAt: described(z.nullable(Timestamp), 'When a client asked to cancel the task while it ran (DELETE answered 202); it ends CANCELLED within a few seconds, unless it finished first.'),
+  debounce: z.nullable(DebounceView),
 };
 
 /** A task's record as GET /tasks/{id} answers it, whatever its task. */
@@ -161,6 +173,18 @@ export const StatsView = named(
 
 /** What POST /tasks takes: one branch per registered task, with its payload schema and the enqueue options. */
 export const EnqueueRequestOf = perTask('EnqueueRequest', (tasks) =>
+  oneBranchPerTask(tasks, (task) =>
+    z.strictObject({
+      name: z.literal(task.name),
+      payload: task.payload,
+      ...ENQUEUE_OPTION_FIELDS,
+      debounce: described(z.optional(DebounceOptions), 'Run once for a burst of enqueues with this key: with the last payload, seconds after the last enqueue. Every request of the burst answers the same task id. Not with delaySeconds.'),
+    }),
+  ),
+);
+
+/** A task of POST /tasks/batch: as POST /tasks takes it, without a debounce (a burst is joined one request at a time). */
+export const BatchTaskOf = perTask('BatchTask', (tasks) =>
   oneBranchPerTask(tasks, (task) => z.strictObject({ name: z.literal(task.name), payload: task.payload, ...ENQUEUE_OPTION_FIELDS })),
 );
 

@@ -1,4 +1,5 @@
 import { cancelTask } from '../cancel';
+import { DebounceOptions } from '../control/debounceOptions';
 import type { Engine } from '../engine';
 import { ENQUEUE_OPTION_FIELDS, enqueueByName, enqueueMany, issuesOf, type EnqueuedTask } from '../enqueue';
 import { TaskNotFoundError, ValidationError } from '../errors';
@@ -15,7 +16,7 @@ import { jsonBody, type ApiRequest } from './request';
 import { describeError, json, type HttpResponse } from './response';
 import type { Route } from './router';
 import type { ParameterDoc, ResponseDoc } from './routeDoc';
-import { BatchRejected, described, BatchResult, EnqueueRequestOf, StatsView, TaskAccepted, TaskId, TaskPage, TaskSummaryView, TaskView, TaskViewOf } from './schemas';
+import { BatchRejected, BatchTaskOf, described, BatchResult, EnqueueRequestOf, StatsView, TaskAccepted, TaskId, TaskPage, TaskSummaryView, TaskView, TaskViewOf } from './schemas';
 
 /**
  * A request's body, single or batch: up to what Lambda takes in one request
@@ -28,7 +29,7 @@ const BATCH_MAX_ITEMS = 100;
 const Name = z.string().check(z.minLength(1), z.maxLength(128));
 
 // The idempotency key comes as a header, the other options in the body.
-const EnqueueBody = z.strictObject({ name: Name, payload: z.optional(z.unknown()), ...ENQUEUE_OPTION_FIELDS });
+const EnqueueBody = z.strictObject({ name: Name, payload: z.optional(z.unknown()), ...ENQUEUE_OPTION_FIELDS, debounce: z.optional(DebounceOptions) });
 
 const BatchBody = z.strictObject({ tasks: z.array(z.unknown()).check(z.minLength(1), z.maxLength(BATCH_MAX_ITEMS)) });
 
@@ -84,7 +85,7 @@ export function taskRoutes(engine: Engine): Route[] {
         tag: 'tasks',
         summary: 'Enqueue up to 100 tasks',
         description: 'Each task is accepted or refused on its own, and reported by its index.',
-        body: (tasks) => z.strictObject({ tasks: z.array(EnqueueRequestOf(tasks)).check(z.minLength(1), z.maxLength(BATCH_MAX_ITEMS)) }),
+        body: (tasks) => z.strictObject({ tasks: z.array(BatchTaskOf(tasks)).check(z.minLength(1), z.maxLength(BATCH_MAX_ITEMS)) }),
         responses: {
           202: { description: 'At least one task was accepted; items says what became of each.', schema: BatchResult },
           400: { description: 'The batch is malformed, or none of its tasks was accepted (items says why).', schema: BatchRejected },
@@ -172,16 +173,22 @@ export function taskRoutes(engine: Engine): Route[] {
       doc: {
         operationId: 'cancelTask',
         tag: 'tasks',
-        summary: 'Cancel a task that has not started',
+        summary: 'Cancel a task',
+        description:
+          'A PENDING or RETRYING task is CANCELLED at once (200). A RUNNING task is asked to stop (202): its ctx.signal aborts within a few seconds and it ends CANCELLED, unless it finishes first; the record shows cancelRequestedAt meanwhile.',
         params: idParam,
         responses: {
           200: { description: 'The task, now CANCELLED.', schema: TaskViewOf },
+          202: { description: 'The task is RUNNING: cancellation is requested (cancelRequestedAt); poll it to see it end.', schema: TaskViewOf },
           404: notFound,
-          409: { description: 'The task is not PENDING or RETRYING (`invalid_state`).' },
+          409: { description: 'The task has finished: SUCCEEDED, FAILED or CANCELLED (`invalid_state`).' },
           503: unavailable,
         },
       },
-      handle: async (req) => json(200, toTaskView(await withObjects(engine, await cancelTask(engine, taskIdParam(req))))),
+      handle: async (req) => {
+        const record = await cancelTask(engine, taskIdParam(req));
+        return json(record.status === 'RUNNING' ? 202 : 200, toTaskView(await withObjects(engine, record)));
+      },
     },
     {
       method: 'POST',
@@ -219,6 +226,7 @@ export function toSummaryView(t: TaskSummary): z.output<typeof TaskSummaryView> 
     finishedAt: t.finishedAt ?? null,
     durationMs: t.durationMs ?? null,
     expiresAt: t.expiresAt,
+    traceId: t.traceId ?? null,
   };
 }
 
@@ -232,6 +240,10 @@ export function toTaskView(r: TaskRecord | RecordWithObjects): z.output<typeof T
     attemptLog: r.attemptLog,
     ...('payloadUrl' in r && r.payloadUrl ? { payloadUrl: r.payloadUrl } : {}),
     ...('resultUrl' in r && r.resultUrl ? { resultUrl: r.resultUrl } : {}),
+    progress: r.progress ?? null,
+    progressAt: r.progressAt ?? null,
+    cancelRequestedAt: r.cancelRequestedAt ?? null,
+    debounce: r.debounce ?? null,
   };
 }
 

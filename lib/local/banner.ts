@@ -15,6 +15,8 @@ export interface BannerFacts {
   recovery: RecoveryReport;
   /** The recurring schedules this runtime ticks, with their next runs (epoch ms). */
   schedules: Array<{ name: string; expression: string; timezone: string; nextRunAt?: number }>;
+  /** LOCAL_TRACES: `console` or the file spans are appended to. */
+  traces?: string;
 }
 
 /** The one block `npm start` prints once it is ready: where everything is, and a request to paste. */
@@ -37,6 +39,7 @@ export function banner(facts: BannerFacts): string {
     ),
     ...facts.schedules.map((s) => `  Schedule   ${s.name}: ${s.expression} in ${s.timezone}, next ${describeNextRun(s.nextRunAt, s.timezone)}`),
     `  Recovered  ${recovered}`,
+    ...(facts.traces ? [`  Traces     ${facts.traces === 'console' ? 'on this console, one line per span' : `${facts.traces} (OTLP JSON, one line per span)`}  (LOCAL_TRACES)`] : []),
     ...(recovery.failed.length
       ? [`  NOT re-queued: ${recovery.failed.length} task(s) (${recovery.failed.slice(0, 3).join(', ')}${recovery.failed.length > 3 ? ', ...' : ''}); the next start tries again`]
       : []),

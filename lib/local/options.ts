@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import * as z from '../zod';
 import { LocalStartupError } from './errors';
 
@@ -20,6 +21,8 @@ const LocalEnv = z.object({
   LOCAL_DIR: z._default(z.string().check(z.minLength(1)), '.local'),
   LOCAL_FRESH: z._default(Flag, false),
   LOCAL_ENVIRONMENTS: z.intFromText(ENVIRONMENTS_PER_FUNCTION, 1, 1000),
+  /** Spans of the api and the worker: `console`, or a file to append OTLP JSON lines to (docs/tracing.md). */
+  LOCAL_TRACES: z.optional(z.string()),
   AWS_ENDPOINT_URL_SQS: z.optional(z.url()),
   AWS_ENDPOINT_URL_DYNAMODB: z.optional(z.url()),
   AWS_ENDPOINT_URL_S3: z.optional(z.url()),
@@ -42,6 +45,8 @@ export interface LocalOptions {
   sqsEndpoint?: string;
   dynamoEndpoint?: string;
   s3Endpoint?: string;
+  /** Where the functions' spans go (LOCAL_TRACES): `console`, or an absolute file path; absent, nowhere. */
+  traces?: string;
 }
 
 /** Reads and checks the local runtime's variables; a bad value is one line naming the variable and what it accepts. */
@@ -66,5 +71,18 @@ export function localOptions(env: NodeJS.ProcessEnv, cwd: string): LocalOptions 
     sqsEndpoint: e.AWS_ENDPOINT_URL_SQS,
     dynamoEndpoint: e.AWS_ENDPOINT_URL_DYNAMODB,
     s3Endpoint: e.AWS_ENDPOINT_URL_S3,
+    ...tracesOf(e.LOCAL_TRACES, cwd),
   };
+}
+
+/** LOCAL_TRACES: off (unset, empty or `off`), `console`, or a file whose folder exists (spans are appended to it). */
+function tracesOf(value: string | undefined, cwd: string): { traces?: string } {
+  const text = (value ?? '').trim();
+  if (text === '' || text === 'off') return {};
+  if (text === 'console') return { traces: 'console' };
+  const file = resolve(cwd, text);
+  if (!existsSync(dirname(file)) || (existsSync(file) && !statSync(file).isFile())) {
+    throw new LocalStartupError(`LOCAL_TRACES=${JSON.stringify(value)} is not a file this can append to`, 'set LOCAL_TRACES=console, or a file in a folder that exists; see docs/tracing.md');
+  }
+  return { traces: file };
 }

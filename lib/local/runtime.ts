@@ -178,6 +178,7 @@ export class LocalRuntime {
         mappings,
         recovery,
         schedules: this.scheduler.schedules.map((s) => ({ name: s.name, expression: s.expression, timezone: s.timezone, nextRunAt: this.scheduler!.nextRuns.get(s.name) })),
+        ...(this.options.traces ? { traces: this.options.traces } : {}),
       }),
     );
   }
@@ -239,6 +240,8 @@ export class LocalRuntime {
     // EMF lines have no CloudWatch to read them here: metrics are off unless asked for (POWERTOOLS_METRICS_DISABLED=false).
     env.POWERTOOLS_METRICS_DISABLED = 'true';
     for (const name of PASSED_THROUGH) if (process.env[name] !== undefined) env[name] = process.env[name];
+    // Resolved against the directory npm start runs in; the bundles carry the SDK only when it is set (lib/build/tracingSetup.cjs).
+    if (this.options.traces) env.LOCAL_TRACES = this.options.traces;
     provider.environment = env;
     for (const key of this.serverless.service.getAllFunctions()) {
       const fn = this.serverless.service.getFunction(key);

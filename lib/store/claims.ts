@@ -1,4 +1,6 @@
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ERROR_MESSAGE_LIMIT } from '../taskError';
+import { clip } from '../text';
 import type { AttemptRecord, ObjectRef, TaskError } from '../types';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { callTable, guardedWrite, newWriteToken, onFailureReturnItem } from './dynamo';
@@ -21,11 +23,12 @@ import type { TaskStore } from './taskStore';
  */
 /**
  * A state a claim of run `:run` may take: attempts left, and claimable now
- * (not waiting out a backoff or someone else's lease, not finished). Flat on
+ * (not waiting out a backoff or someone else's lease, not finished, no cancel
+ * asked of its running attempt: lib/control/cancelRunning.ts). Flat on
  * purpose: it is evaluated on every claim, and the local DynamoDB's parser
  * takes milliseconds per level of nested parentheses.
  */
-const RUNNABLE = 'run = :run AND attempts < maxAttempts AND claimableAt <= :nowMs';
+const RUNNABLE = 'run = :run AND attempts < maxAttempts AND claimableAt <= :nowMs AND attribute_not_exists(cancelRequestedAt)';
 
 /** A claim's outcome: the state it claimed, or the state that refused it (absent if there was none). */
 export type Claim = { claimed: StateItem } | { claimed?: undefined; current?: StateItem };
@@ -103,20 +106,31 @@ export async function releaseClaim(store: TaskStore, taskId: string, token: stri
   return out.applied;
 }
 
-/** How an attempt ended: a result (JSON), or an error and whether, and when, another attempt follows. */
+/** How an attempt ended: a result (JSON), or an error and whether, and when, another attempt follows; or a client cancelled it. */
 export type AttemptOutcome =
   | { status: 'SUCCEEDED'; resultJson: string; resultObject?: undefined }
   | { status: 'SUCCEEDED'; resultObject: ObjectRef; resultJson?: undefined }
   | { status: 'RETRYING'; error: TaskError; nextAttemptAt: number }
-  | { status: 'FAILED'; error: TaskError };
+  | { status: 'FAILED'; error: TaskError }
+  | { status: 'CANCELLED'; error: TaskError };
 
 /**
  * Records the end of an attempt. The write lands only if this attempt still
  * owns the task (RUNNING, the same run and attempt number), so an attempt
  * whose lease was taken over, or whose run was retried since, can never
- * overwrite what came after it. Returns false when it did not own the task.
+ * overwrite what came after it. A failed attempt whose run a client asked to
+ * cancel meanwhile ends the run CANCELLED instead of RETRYING. `extra`
+ * attributes are set with the outcome (the last progress: lib/control).
+ * Returns the status recorded, or false when the attempt did not own the task.
  */
-export async function finishAttempt(store: TaskStore, claimed: StateItem, entry: AttemptRecord, outcome: AttemptOutcome, now: Date): Promise<boolean> {
+export async function finishAttempt(
+  store: TaskStore,
+  claimed: StateItem,
+  entry: AttemptRecord,
+  outcome: AttemptOutcome,
+  now: Date,
+  extra: Record<string, string> = {},
+): Promise<AttemptOutcome['status'] | false> {
   const values: Record<string, unknown> = {
     ':status': outcome.status,
     ':log': [...(claimed.attemptLog ?? []), entry].slice(-ATTEMPT_LOG_LIMIT),
@@ -129,6 +143,10 @@ export async function finishAttempt(store: TaskStore, claimed: StateItem, entry:
   const token = newWriteToken();
   values[':wt'] = token;
   const set = ['#s = :status', 'attemptLog = :log', 'updatedAt = :now', 'durationMs = :duration', 'wt = :wt'];
+  for (const [name, value] of Object.entries(extra)) {
+    set.push(`${name} = :x_${name}`);
+    values[`:x_${name}`] = value;
+  }
   const remove = ['attemptStartedAt'];
   if (outcome.status === 'SUCCEEDED') {
     // A result kept in S3 (lib/payloads) is named, not held: the state item stays small.
@@ -144,24 +162,33 @@ export async function finishAttempt(store: TaskStore, claimed: StateItem, entry:
       values[':next'] = outcome.nextAttemptAt;
     } else {
       set.push('finishedAt = :now', 'attention = :attention');
-      values[':attention'] = attentionKey('FAILED', claimed.taskId);
+      values[':attention'] = attentionKey(outcome.status, claimed.taskId);
       remove.push('claimableAt');
     }
   }
+  // No retry once a client asked to cancel the run: that is seen here, where the outcome lands.
+  const retrying = outcome.status === 'RETRYING' ? ' AND attribute_not_exists(cancelRequestedAt)' : '';
   const out = await guardedWrite('UpdateItem', token, () =>
     store.client.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: stateKey(claimed.taskId),
         UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
-        ConditionExpression: '#s = :running AND run = :run AND attempts = :attempt',
+        ConditionExpression: `#s = :running AND run = :run AND attempts = :attempt${retrying}`,
         ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
         ExpressionAttributeValues: values,
         ...onFailureReturnItem,
       }),
     ),
   );
-  return out.applied;
+  if (out.applied) return outcome.status;
+  const current = out.item as StateItem | undefined;
+  const ours = current?.status === 'RUNNING' && current.run === claimed.run && current.attempts === claimed.attempts;
+  if (outcome.status === 'RETRYING' && ours && current.cancelRequestedAt !== undefined) {
+    const error = { type: 'TaskCancelled', message: clip(`Cancelled while running (requested at ${current.cancelRequestedAt}); the attempt had failed: ${outcome.error.message}`, ERROR_MESSAGE_LIMIT) };
+    return finishAttempt(store, claimed, entry, { status: 'CANCELLED', error }, now, extra);
+  }
+  return false;
 }
 
 /**

@@ -33,6 +33,12 @@ export async function putMarker(store: TaskStore, key: string, marker: Idempoten
   }
 }
 
+/** The marker of a key, if the key was used (read consistently, without writing one). */
+export async function getMarker(store: TaskStore, key: string): Promise<IdempotencyMarker | undefined> {
+  const out = await callTable('GetItem', () => store.client.send(new GetCommand({ TableName: store.tableName, Key: markerKey(key), ConsistentRead: true })));
+  return out.Item ? { taskId: String(out.Item.taskId), requestHash: String(out.Item.requestHash) } : undefined;
+}
+
 /** Creates the state of a task that `owner` is about to send: PENDING, run 1. False if it has a state already. */
 export async function beginDispatch(store: TaskStore, task: Copied, owner: string, until: number, now: Date): Promise<boolean> {
   const state: StateItem = {

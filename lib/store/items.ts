@@ -1,4 +1,5 @@
 import { shardOf, TASK_SHARDS } from '../keys';
+import { storedTraceId, type StoredTrace } from '../tracing/storedTrace';
 import type { AttemptRecord, ObjectRef, Priority, TaskError, TaskRecord, TaskStatus, TaskSummary } from '../types';
 
 /**
@@ -28,6 +29,8 @@ const STATE_SUFFIX = '#state';
 export const taskKey = (taskId: string): Key => ({ pk: shardPk(shardOf(taskId)), sk: taskId });
 export const stateKey = (taskId: string): Key => ({ pk: shardPk(shardOf(taskId)), sk: `${taskId}${STATE_SUFFIX}` });
 export const payloadKey = (taskId: string): Key => ({ pk: `PAYLOAD#${taskId}`, sk: 'payload' });
+/** A payload a later enqueue of a debounced task left (lib/control/debounce.ts): the state's `payloadRef` names it. */
+export const debouncedPayloadKey = (taskId: string, ref: string): Key => ({ pk: `PAYLOAD#${taskId}`, sk: `payload#${ref}` });
 /** Every shard's partition key, for listing and the recovery sweep. */
 export const shardPks = (): string[] => Array.from({ length: TASK_SHARDS }, (_, i) => shardPk(i));
 export const isStateSk = (sk: string) => sk.endsWith(STATE_SUFFIX);
@@ -38,8 +41,8 @@ export const ATTENTION_INDEX = 'byAttention';
 export const ATTENTION_STATUSES: readonly TaskStatus[] = ['FAILED', 'CANCELLED'];
 export const attentionKey = (status: TaskStatus, taskId: string) => `${status}#${String(shardOf(taskId)).padStart(2, '0')}`;
 
-/** A new task, as enqueue decides it before anything is written. */
-export interface NewTask {
+/** A new task, as enqueue decides it before anything is written; its trace context rides in its definition. */
+export interface NewTask extends StoredTrace {
   taskId: string;
   name: string;
   payload: unknown;
@@ -51,6 +54,8 @@ export interface NewTask {
   /** When the first run may start (ISO 8601): set with runAt or delaySeconds. */
   runAt?: string;
   idempotencyKey?: string;
+  /** Enqueued with a debounce (lib/control/debounce.ts): its payload may be replaced until it runs (`payloadRef`). */
+  debounce?: { key: string; seconds: number };
   expiresAt: number;
 }
 
@@ -101,6 +106,13 @@ export interface StateItem extends Key, Copied {
   dispatch?: { owner: string; until: number };
   /** The token of the last write (guardedWrite): how a write whose answer was lost knows it landed. */
   wt?: string;
+  /** The last ctx.progress value as JSON, and when it was written (lib/control/progress.ts); not in the byAttention index. */
+  progressJson?: string;
+  progressAt?: string;
+  /** A client asked to cancel the running attempt (lib/control/cancelRunning.ts): no claim takes the run again. */
+  cancelRequestedAt?: string;
+  /** A debounced task's latest payload, when a later enqueue replaced the first (lib/control/debounce.ts). */
+  payloadRef?: string;
 }
 
 /** The items of a new task: its definition, and its payload's own item if the payload is large (none if it is in S3, at `payloadObject`). */
@@ -142,6 +154,12 @@ export function toRecord(task: TaskItem, state: StateItem | undefined, payloadJs
   if (state?.resultObject !== undefined) record.resultObject = state.resultObject;
   if (state?.status === 'RUNNING' && state.claimableAt !== undefined) record.leaseExpiresAt = state.claimableAt;
   if (state?.status === 'RETRYING' && state.claimableAt !== undefined) record.nextAttemptAt = state.claimableAt;
+  // A debounced task waits for its window to close: when it may run.
+  if (state?.status === 'PENDING' && task.debounce && state.claimableAt) record.nextAttemptAt = state.claimableAt;
+  if (state?.progressJson !== undefined) record.progress = JSON.parse(state.progressJson) as unknown;
+  if (state?.progressAt) record.progressAt = state.progressAt;
+  if (state?.cancelRequestedAt) record.cancelRequestedAt = state.cancelRequestedAt;
+  if (task.debounce) record.debounce = task.debounce;
   return record;
 }
 
@@ -164,6 +182,8 @@ export function toSummary(task: TaskItem | undefined, state: StateItem | undefin
   if (task?.delaySeconds) summary.delaySeconds = task.delaySeconds;
   if (task?.runAt) summary.runAt = task.runAt;
   if (task?.idempotencyKey) summary.idempotencyKey = task.idempotencyKey;
+  const traceId = storedTraceId(task);
+  if (traceId) summary.traceId = traceId;
   if (state?.startedAt) summary.startedAt = state.startedAt;
   if (state?.finishedAt) summary.finishedAt = state.finishedAt;
   if (state?.durationMs !== undefined) summary.durationMs = state.durationMs;

@@ -8,6 +8,7 @@ import {
   attentionKey,
   copiedFields,
   type Copied,
+  debouncedPayloadKey,
   payloadKey,
   stateKey,
   taskKey,
@@ -96,7 +97,7 @@ export class TaskStore {
   async get(taskId: string): Promise<TaskRecord | undefined> {
     const { task, state } = await this.getItems(taskId);
     if (!task) return undefined;
-    return toRecord(task, state, await this.payloadOf(task));
+    return toRecord(task, state, await this.payloadOf(task, state));
   }
 
   /** A task's definition and state items, read consistently in one request. */
@@ -136,12 +137,16 @@ export class TaskStore {
     return loaded;
   }
 
-  private async payloadOf(task: TaskItem): Promise<string | undefined> {
-    if (task.payloadJson !== undefined) return task.payloadJson;
-    // In S3 (lib/payloads): the record names it, and whoever shows it reads it.
-    if (task.payloadObject !== undefined) return undefined;
-    const out = await callTable('GetItem', () => this.client.send(new GetCommand({ TableName: this.tableName, Key: payloadKey(task.taskId), ConsistentRead: true })));
-    return (out.Item?.payloadJson as string | undefined) ?? 'null';
+  /** The payload a task runs with: a debounced task's latest (`payloadRef`), or its definition's; undefined when kept in S3. */
+  private async payloadOf(task: TaskItem, state: StateItem | undefined): Promise<string | undefined> {
+    if (state?.payloadRef === undefined) {
+      if (task.payloadJson !== undefined) return task.payloadJson;
+      // In S3 (lib/payloads): the record names it, and whoever shows it reads it.
+      if (task.payloadObject !== undefined) return undefined;
+    }
+    const key = state?.payloadRef === undefined ? payloadKey(task.taskId) : debouncedPayloadKey(task.taskId, state.payloadRef);
+    const out = await callTable('GetItem', () => this.client.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })));
+    return (out.Item?.payloadJson as string | undefined) ?? task.payloadJson ?? 'null';
   }
 
   /**
@@ -281,7 +286,7 @@ export class TaskStore {
     if (!task) throw new TaskNotFoundError(taskId);
     if (!state || (state.status !== 'FAILED' && state.status !== 'CANCELLED')) throw new TaskStateConflictError(taskId, state?.status ?? 'PENDING', 'retry');
     // The new run gets the whole retention, definition and payload included: none of them may expire under it.
-    await this.extendExpiry(task, expiresAt);
+    await this.extendExpiry(task, expiresAt, state.payloadRef);
     const token = newWriteToken();
     const out = await guardedWrite('UpdateItem', token, () =>
       this.client.send(
@@ -290,7 +295,7 @@ export class TaskStore {
           Key: stateKey(taskId),
           UpdateExpression:
             'SET #s = :pending, run = :next, attempts = :zero, claimableAt = :zero, updatedAt = :now, expiresAt = :expiresAt, wt = :wt ' +
-            'REMOVE #e, resultJson, finishedAt, durationMs, startedAt, attemptStartedAt, attention, stopped, dispatch',
+            'REMOVE #e, resultJson, finishedAt, durationMs, startedAt, attemptStartedAt, attention, stopped, dispatch, progressJson, progressAt, cancelRequestedAt',
           ConditionExpression: '#s = :read AND run = :run',
           ExpressionAttributeNames: { '#s': 'status', '#e': 'error' },
           ExpressionAttributeValues: {
@@ -311,10 +316,14 @@ export class TaskStore {
     return { before: state, record: (await this.get(taskId))! };
   }
 
-  /** Moves a task's definition (and its payload's item) to expire no sooner than `expiresAt`. */
-  private async extendExpiry(task: TaskItem, expiresAt: number): Promise<void> {
+  /** Moves a task's definition (and its payload's item, or a debounced task's latest) to expire no sooner than `expiresAt`. */
+  private async extendExpiry(task: TaskItem, expiresAt: number, payloadRef?: string): Promise<void> {
     if (task.expiresAt >= expiresAt) return;
-    const keys = [taskKey(task.taskId), ...(task.payloadJson === undefined && task.payloadObject === undefined ? [payloadKey(task.taskId)] : [])];
+    const keys = [
+      taskKey(task.taskId),
+      ...(task.payloadJson === undefined && task.payloadObject === undefined ? [payloadKey(task.taskId)] : []),
+      ...(payloadRef === undefined ? [] : [debouncedPayloadKey(task.taskId, payloadRef)]),
+    ];
     await Promise.all(
       keys.map((Key) =>
         conditionalWrite('UpdateItem', () =>

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import * as z from '../zod';
-import { defineTask } from '../task';
+import { defineTask, type TaskContext } from '../task';
 
 /** The seed's `write_log`: one structured log line; the message is kept as the result. */
 export const writeLog = defineTask({
@@ -16,16 +16,56 @@ export const writeLog = defineTask({
   },
 });
 
-/** Waits `ms`, watching its AbortSignal: for timeouts, draining and load. */
+const SleepPayload = z.object({ ms: z.int().check(z.minimum(0), z.maximum(600_000)) });
+const SleepResult = z.object({ sleptMs: z.int() });
+
+/** Waits `ms`, watching its AbortSignal, and reports its progress each second (ctx.progress). */
+async function sleepReporting({ ms }: { ms: number }, ctx: TaskContext): Promise<{ sleptMs: number }> {
+  const started = Date.now();
+  const report = () => ctx.progress({ done: Math.min(ms, Date.now() - started), total: ms });
+  const ticks = setInterval(() => void report(), 1_000);
+  try {
+    await sleepFor(ms, undefined, { signal: ctx.signal });
+  } finally {
+    clearInterval(ticks);
+  }
+  // The last value goes out with the outcome: no write of its own.
+  void ctx.progress({ done: ms, total: ms });
+  return { sleptMs: ms };
+}
+
+/** Waits `ms`, watching its AbortSignal: for timeouts, draining, load, progress and cancelling a running task. */
 export const sleep = defineTask({
   name: 'sleep',
-  payload: z.object({ ms: z.int().check(z.minimum(0), z.maximum(600_000)) }),
-  result: z.object({ sleptMs: z.int() }),
+  payload: SleepPayload,
+  result: SleepResult,
   maxAttempts: 1,
   timeoutSeconds: 660,
-  run: async ({ ms }, ctx) => {
-    await sleepFor(ms, undefined, { signal: ctx.signal });
-    return { sleptMs: ms };
+  run: sleepReporting,
+});
+
+/** `sleep`, at most two at once across every worker (lib/control): the others wait their turn, and are not charged an attempt. */
+export const limitedSleep = defineTask({
+  name: 'limited_sleep',
+  payload: SleepPayload,
+  result: SleepResult,
+  maxAttempts: 1,
+  timeoutSeconds: 660,
+  concurrency: 2,
+  run: sleepReporting,
+});
+
+/** `write_log`, at most two a second (lib/control): a burst of them starts one every half second. */
+export const throttledLog = defineTask({
+  name: 'throttled_log',
+  payload: z.object({ message: z.string().check(z.minLength(1), z.maxLength(10_000)) }),
+  result: z.object({ message: z.string(), startedAt: z.string() }),
+  maxAttempts: 3,
+  timeoutSeconds: 10,
+  rateLimit: { max: 2, per: '1 second' },
+  run: ({ message }, ctx) => {
+    ctx.logger.info(message, { event: 'throttled_log' });
+    return { message, startedAt: new Date().toISOString() };
   },
 });
 

@@ -7,7 +7,7 @@ import { createDashboardHandler } from '../../lib/dashboard/handler';
 import type { Engine } from '../../lib/engine';
 import '../../lib/tasks';
 import { createTestEngine, startLocalAws, type LocalAws } from '../support/aws';
-import { runUntilTerminal } from '../support/drive';
+import { runNextBatch, runUntilTerminal } from '../support/drive';
 import { routeLikeApiGateway, serveLambda, type LambdaHttpServer } from '../support/httpServer';
 import { expectErrorLogs } from '../support/logs';
 
@@ -22,6 +22,8 @@ const OUTPUT = join(__dirname, '../../test-output');
 const DOCS_SCREENSHOT = join(__dirname, '../../docs/dashboard.png');
 const HTML_MESSAGE = '<img src=x id="injected-img"><b id="injected">not bold</b>';
 const FAIL_MESSAGE = 'SMTP 550: mailbox <unknown@example.com> rejected';
+/** The trace the failed task is enqueued in (no SDK here: the api carries the caller's trace all the same). */
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 
 let aws: LocalAws;
 let engine: Engine;
@@ -31,10 +33,10 @@ let page: Page;
 const consoleErrors: string[] = [];
 const ids: Record<'failed' | 'html' | 'scheduled', string> = { failed: '', html: '', scheduled: '' };
 
-async function enqueue(name: string, payload: unknown, extra: Record<string, unknown> = {}): Promise<string> {
+async function enqueue(name: string, payload: unknown, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<string> {
   const res = await fetch(`${server.url}/tasks`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+    headers: { 'content-type': 'application/json', 'x-api-key': KEY, ...headers },
     body: JSON.stringify({ name, payload, ...extra }),
   });
   expect(res.status).toBe(202);
@@ -79,7 +81,7 @@ if (!hasChromium && process.env.REQUIRE_BROWSER === '1') {
       enqueue('flaky', { failTimes: 1, key: 'webhook-7' }),
     ]);
     ids.html = await enqueue('write_log', { message: HTML_MESSAGE });
-    ids.failed = await enqueue('fail', { message: FAIL_MESSAGE }, { maxAttempts: 1 });
+    ids.failed = await enqueue('fail', { message: FAIL_MESSAGE }, { maxAttempts: 1 }, { traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` });
     await runUntilTerminal(engine, aws, [...done, ids.html, ids.failed]);
     ids.scheduled = await enqueue('sleep', { ms: 1000 }, { delaySeconds: 900 });
 
@@ -173,6 +175,7 @@ if (!hasChromium && process.env.REQUIRE_BROWSER === '1') {
 
     expect(await page.locator('#detail').getAttribute('open')).not.toBeNull();
     expect(await page.locator('#detail-error').textContent()).toBe(`Error: ${FAIL_MESSAGE}`);
+    expect(await page.locator('#detail-trace').textContent()).toBe(TRACE_ID);
     expect(await page.locator('#detail-attempts tbody tr').count()).toBe(1);
     const cells = page.locator('#detail-attempts tbody tr td');
     // Run, attempt, outcome.
@@ -260,6 +263,29 @@ if (!hasChromium && process.env.REQUIRE_BROWSER === '1') {
     await waitForRows(10);
     expect(await page.locator('#page-label').textContent()).toBe('Page 1');
     expect(await rowStatuses()).toEqual(Array(8).fill('SCHEDULED').concat(['CANCELLED', 'FAILED']));
+  });
+
+  it('draws a running task\'s progress as a bar, and cancels it while it runs', { timeout: 60_000 }, async () => {
+    const taskId = await enqueue('sleep', { ms: 30_000 });
+    const worker = runNextBatch(engine, aws, engine.config.queueUrls.default);
+    await expect.poll(async () => (await engine.store.get(taskId))?.progress, { timeout: 10_000 }).toBeDefined();
+    await row(taskId).getByRole('button').click({ timeout: 15_000 });
+    await page.locator('#detail-progress').waitFor({ timeout: 10_000 });
+
+    const percent = Number(await page.locator('#detail-progress').getAttribute('value'));
+    expect(percent).toBeGreaterThan(0);
+    expect(percent).toBeLessThan(100);
+    expect(await page.locator('#detail-progress-text').textContent()).toBe(`${percent}%`);
+    await page.screenshot({ path: join(OUTPUT, 'dashboard-progress.png') });
+    await page.getByRole('button', { name: 'Cancel task' }).click();
+    await page.locator('#detail-message', { hasText: 'Cancel requested: the task stops within a few seconds.' }).waitFor();
+    // Asked once: the button goes once the detail shows the request.
+    await page.locator('#detail-cancel').waitFor({ state: 'hidden', timeout: 5_000 });
+
+    await worker;
+    await page.locator('#detail-body .status', { hasText: 'CANCELLED' }).waitFor({ timeout: 15_000 });
+    expect((await engine.store.get(taskId))?.status).toBe('CANCELLED');
+    await page.keyboard.press('Escape');
   });
 
   it('logged no console error and no page error', () => {

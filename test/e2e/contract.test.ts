@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, TaskNotFoundError } from '../../lib/client';
@@ -8,14 +8,17 @@ import { API_KEY, copyCheckout, freePorts, startStack, type Stack } from '../sup
 
 /**
  * The contract through `npm start`, as a user meets it: the OpenAPI document
- * the api's bundle carries, the typed client, and the CLI spawned as
- * `npx tasks ...`. One stack for the whole file.
+ * the api's bundle carries, the typed client, the CLI spawned as
+ * `npx tasks ...`, and traces in the file LOCAL_TRACES names (every test here
+ * runs with the SDK in the bundles, which changes nothing else). One stack for
+ * the whole file.
  */
 const checkout = copyCheckout();
+const tracesFile = join(checkout.dir, 'traces.jsonl');
 let stack: Stack;
 
 beforeAll(async () => {
-  stack = await startStack(checkout.dir, { LOCAL_DIR: `${checkout.dir}/.local`, LOCAL_FRESH: '1' });
+  stack = await startStack(checkout.dir, { LOCAL_DIR: `${checkout.dir}/.local`, LOCAL_FRESH: '1', LOCAL_TRACES: 'traces.jsonl' });
 }, 180_000);
 afterAll(() => {
   stack?.signal('SIGKILL');
@@ -124,5 +127,64 @@ describe('the contract through npm start', { timeout: 120_000 }, () => {
 
     expect(await exited).toBe(0);
     expect(output.split('\n').filter((l) => l.includes(taskId)).map((l) => l.split('  ')[3])).toEqual(expect.arrayContaining(['SUCCEEDED']));
+  });
+});
+
+/** A span as the OTLP JSON file holds it. */
+interface FileSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  attributes: Array<{ key: string; value: Record<string, unknown> }>;
+  links?: Array<{ traceId: string; spanId: string }>;
+  service: string;
+}
+
+/** Every span in the file, with the function (faas.name) that made it. */
+function spansOnFile(): FileSpan[] {
+  if (!existsSync(tracesFile)) return [];
+  type Request = { resourceSpans: Array<{ resource: { attributes: FileSpan['attributes'] }; scopeSpans: Array<{ spans: Omit<FileSpan, 'service'>[] }> }> };
+  return readFileSync(tracesFile, 'utf8').trimEnd().split('\n').filter(Boolean).flatMap((line) =>
+    (JSON.parse(line) as Request).resourceSpans.flatMap((r) => {
+      const service = String(r.resource.attributes.find((a) => a.key === 'faas.name')?.value.stringValue);
+      return r.scopeSpans.flatMap((s) => s.spans.map((span) => ({ ...span, service })));
+    }),
+  );
+}
+
+const attribute = (span: FileSpan, key: string) => Object.values(span.attributes.find((a) => a.key === key)?.value ?? {})[0];
+
+describe('traces through npm start (LOCAL_TRACES)', { timeout: 60_000 }, () => {
+  it('puts the request, its enqueue and both attempts of a retried task in the caller’s trace, across the SQS hop', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const res = await fetch(`${stack.url}/tasks`, {
+      method: 'POST',
+      headers: { 'x-api-key': API_KEY, 'content-type': 'application/json', traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      body: JSON.stringify({ name: 'flaky', payload: { failTimes: 1, key: 'traced' } }),
+    });
+    expect(res.status).toBe(202);
+    const { taskId } = (await res.json()) as { taskId: string };
+    const task = await createClient<typeof tasks>({ baseUrl: stack.url, apiKey: API_KEY }).waitFor(taskId, { timeoutMs: 30_000 });
+    const shown = await tasksCli(['get', taskId]);
+
+    expect(task).toMatchObject({ status: 'SUCCEEDED', attempts: 2, traceId });
+    expect(shown.stdout).toMatch(new RegExp(`^trace:\\s+${traceId}$`, 'm'));
+    // The worker writes the second attempt's span as it returns; the file may trail the record by a moment.
+    await expect.poll(() => spansOnFile().filter((s) => s.traceId === traceId && s.name === 'process flaky').length, { timeout: 10_000 }).toBe(2);
+    const spans = spansOnFile().filter((s) => s.traceId === traceId);
+    const request = spans.find((s) => s.name === 'POST /tasks')!;
+    const send = spans.find((s) => s.name === 'send flaky')!;
+    const attempts = spans.filter((s) => s.name === 'process flaky').sort((a, b) => Number(attribute(a, 'task.attempt')) - Number(attribute(b, 'task.attempt')));
+    expect(request.parentSpanId).toBe('00f067aa0ba902b7');
+    expect(send.parentSpanId).toBe(request.spanId);
+    expect(attempts.map((a) => [a.parentSpanId, attribute(a, 'task.id'), attribute(a, 'task.outcome')])).toEqual([
+      [send.spanId, taskId, 'failed'],
+      [send.spanId, taskId, 'succeeded'],
+    ]);
+    expect(attempts[1]!.links).toEqual([expect.objectContaining({ traceId, spanId: attempts[0]!.spanId })]);
+    // Made in two functions: the api enqueued, the worker ran what SQS delivered.
+    expect(request.service).toMatch(/-api$/);
+    expect(attempts.map((a) => a.service)).toEqual([expect.stringMatching(/-worker$/), expect.stringMatching(/-worker$/)]);
   });
 });

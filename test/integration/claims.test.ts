@@ -70,7 +70,7 @@ describe('finishAttempt', () => {
     const claimed = (await claimTask(engine.store, task, 1, new Date(), LEASE_MS)).claimed!;
     const error = { type: 'Error', message: 'boom' };
 
-    expect(await finishAttempt(engine.store, claimed, entryOf(claimed), { status: 'FAILED', error }, new Date())).toBe(true);
+    expect(await finishAttempt(engine.store, claimed, entryOf(claimed), { status: 'FAILED', error }, new Date())).toBe('FAILED');
 
     const state = await engine.store.getState(task.taskId);
     expect(state).toMatchObject({ status: 'FAILED', error, attention: attentionKey('FAILED', task.taskId), finishedAt: expect.any(String), durationMs: 5 });

@@ -7,7 +7,7 @@ import { TEST_KEY, testApi } from '../support/api';
 import { z } from 'zod';
 import { defineTask } from '../../lib/task';
 import { createTestEngine, siblingEngine, startLocalAws, testBucket, type LocalAws } from '../support/aws';
-import { runUntilTerminal } from '../support/drive';
+import { claimById, runUntilTerminal } from '../support/drive';
 import { serveLambda, type LambdaHttpServer } from '../support/httpServer';
 import { expectErrorLogs } from '../support/logs';
 import { freePorts } from '../support/stack';
@@ -91,6 +91,20 @@ describe('the typed client', () => {
     expect(cancelled).toMatchObject({ taskId: pending.taskId, status: 'CANCELLED' });
     expect(retried).toEqual({ taskId: pending.taskId, status: 'PENDING', statusUrl: `/tasks/${pending.taskId}` });
     expect(stats).toMatchObject({ windowMinutes: 60, queues: { byPriority: { high: expect.any(Object), default: expect.any(Object) } } });
+  });
+
+  it('debounces enqueues of one key into one task, and asks a running task to stop', async () => {
+    const debounce = { key: 'client-1', seconds: 60 };
+    const first = await client.enqueue('write_log', { message: 'one' }, { debounce });
+    const second = await client.enqueue('write_log', { message: 'two' }, { debounce });
+    const { taskId } = await client.enqueue('sleep', { ms: 1 });
+    await claimById(engine, taskId, new Date(), 60_000);
+
+    const asked = await client.cancel(taskId);
+
+    expect(second.taskId).toBe(first.taskId);
+    expect(await client.get(first.taskId)).toMatchObject({ status: 'PENDING', payload: { message: 'two' }, debounce, progress: null });
+    expect(asked).toMatchObject({ taskId, status: 'RUNNING', cancelRequestedAt: expect.any(String) });
   });
 
   it('throws typed errors carrying the API’s code and status', async () => {

@@ -1,17 +1,21 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createDocumentClient } from '../../lib/clients';
 import type { Engine } from '../../lib/engine';
 import { enqueue } from '../../lib/enqueue';
+import { writeProgress } from '../../lib/control/progress';
 import { taskStats } from '../../lib/stats';
+import { finishAttempt } from '../../lib/store/claims';
+import { ATTENTION_INDEX, attentionKey } from '../../lib/store/items';
 import { TaskStore } from '../../lib/store/taskStore';
 import { defineTask } from '../../lib/task';
 import { flaky } from '../../lib/tasks/examples';
 import { createTestEngine, serverlessResources, siblingEngine, startLocalAws, testBucket, type LocalAws } from '../support/aws';
 import type { FaultKit } from '../support/faults';
 import { CapacityMeter, tableSchema } from '../support/capacity';
-import { runUntilTerminal } from '../support/drive';
+import { claimById, runUntilTerminal } from '../support/drive';
 
 /**
  * What a task costs in DynamoDB write units, by DynamoDB's own rules
@@ -119,6 +123,28 @@ describe('write units per task with a bucket (payloads and results over 6 KB in 
     expect(meter.writeUnits().byKind.STATE).toBe(2);
     expect(meter.writeUnits().total).toBeLessThanOrEqual(4);
     expect(s3.calls.map((c) => c.command)).toEqual(['PutObject']);
+  });
+});
+
+describe('control (lib/control)', () => {
+  it('writes a progress value as one unit of the small state item, and nothing to an index, even once the task has FAILED', async () => {
+    const { taskId } = await enqueue(blob, { blob: 'x' }, {}, engine);
+    const claimed = await claimById(engine, taskId, new Date(), 60_000);
+    const progress = JSON.stringify({ done: 3, total: 10, message: 'step 3 of 10: resizing images' });
+    meter.reset();
+
+    await writeProgress(engine.store, claimed, progress, new Date());
+
+    expect(meter.writeUnits()).toEqual({ total: 1, table: 1, index: 0, byKind: { STATE: 1 } });
+    // A FAILED task's byAttention entry projects a list row, never the progress.
+    const entry = { attempt: 1, run: 1, startedAt: new Date().toISOString(), durationMs: 1, outcome: 'failed' as const };
+    await finishAttempt(engine.store, claimed, entry, { status: 'FAILED', error: { type: 'Error', message: 'x' } }, new Date(), { progressJson: progress, progressAt: new Date().toISOString() });
+    const listed = await engine.store.client.send(
+      new QueryCommand({ TableName: engine.store.tableName, IndexName: ATTENTION_INDEX, KeyConditionExpression: 'attention = :a', ExpressionAttributeValues: { ':a': attentionKey('FAILED', taskId) } }),
+    );
+    const row = listed.Items!.find((i) => i.taskId === taskId)!;
+    expect([row.status, row.progressJson, row.progressAt]).toEqual(['FAILED', undefined, undefined]);
+    expect((await engine.store.get(taskId))!.progress).toEqual(JSON.parse(progress));
   });
 });
 

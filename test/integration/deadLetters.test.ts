@@ -8,6 +8,7 @@ import { enqueue } from '../../lib/enqueue';
 import { newTaskId } from '../../lib/keys';
 import { markTaskFailed } from '../../lib/store/claims';
 import { defineTask } from '../../lib/task';
+import { fromStored } from '../../lib/tracing/storedTrace';
 import { processBatch } from '../../lib/worker';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { claimById, recentlyCounted } from '../support/drive';
@@ -71,7 +72,10 @@ describe('dead letters', () => {
 
     expect(await processDeadLetters(engine, letters(letter))).toEqual({ batchItemFailures: [] });
 
-    expect(await sentBack(engine, taskId)).toEqual({ v: 2, taskId, name: 'dlq_scripted', run: 1, redrive: 1 });
+    // With the task's trace context, as its definition holds it, so its attempts stay in its trace.
+    const { traceparent } = fromStored((await engine.store.getItems(taskId)).task)!;
+    expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(await sentBack(engine, taskId)).toEqual({ v: 2, taskId, name: 'dlq_scripted', run: 1, redrive: 1, traceparent });
     expect(await engine.store.get(taskId)).toMatchObject({ status: 'PENDING', attempts: 0 });
     expect(await failedCount(engine)).toBe(0);
   });

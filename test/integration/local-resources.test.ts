@@ -1,8 +1,11 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, ListQueuesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finishAttempt } from '../../lib/store/claims';
 import { enqueue } from '../../lib/enqueue';
@@ -12,6 +15,7 @@ import { requeueUnfinishedTasks } from '../../lib/local/recovery';
 import { createResources, type CfnResource } from '../../lib/local/resources';
 import { ensureReachable } from '../../lib/local/servers';
 import { flaky, writeLog } from '../../lib/tasks/examples';
+import { fromStored } from '../../lib/tracing/storedTrace';
 import { createTestEngine, serverlessResources, startLocalAws, type LocalAws } from '../support/aws';
 import { claimById } from '../support/drive';
 import { lambdaContext, receiveAll } from '../support/events';
@@ -122,9 +126,10 @@ describe('recovery sweep', () => {
     expect(report).toEqual({ requeued: { PENDING: 1, RETRYING: 1, RUNNING: 1 }, failed: [] });
     const at = Date.now();
     const now1 = await receiveAll(aws.sqs, engine.config.queueUrls.default, 2, 1_000);
-    // Each message is for the task's current run; the RETRYING one comes when its backoff ends, 2 s after its failure.
+    // Each message is for the task's current run, in its trace; the RETRYING one comes when its backoff ends, 2 s after its failure.
+    const traceOf = async (taskId: string) => fromStored((await engine.store.getItems(taskId)).task)!.traceparent;
     expect(now1.Records.map((r) => JSON.parse(r.body)).sort((a, b) => (a.taskId < b.taskId ? -1 : 1))).toEqual(
-      [pending.taskId, running.taskId].sort().map((taskId) => ({ v: 2, taskId, name: expect.any(String), run: 1 })),
+      await Promise.all([pending.taskId, running.taskId].sort().map(async (taskId) => ({ v: 2, taskId, name: expect.any(String), run: 1, traceparent: await traceOf(taskId) }))),
     );
     const later = await receiveAll(aws.sqs, engine.config.queueUrls.default, 1, 5_000);
     expect(later.Records.map((r) => JSON.parse(r.body).taskId)).toEqual([retrying.taskId]);
@@ -180,5 +185,20 @@ describe('local options', () => {
     expect(localOptions({ LOCAL_FRESH: '1', AWS_ENDPOINT_URL_SQS: 'http://127.0.0.1:9999' }, '/repo')).toMatchObject({ fresh: true, sqsEndpoint: 'http://127.0.0.1:9999' });
     expect(() => localOptions({ SQS_PORT: 'abc' }, '/repo')).toThrow(/SQS_PORT="abc" is not valid/);
     expect(() => localOptions({ LOCAL_FRESH: 'yes' }, '/repo')).toThrow(/LOCAL_FRESH/);
+  });
+
+  it('sends spans nowhere, to the console, or to a file in a folder that exists (LOCAL_TRACES)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'traces-'));
+    try {
+      expect(localOptions({}, dir).traces).toBeUndefined();
+      expect(localOptions({ LOCAL_TRACES: 'off' }, dir).traces).toBeUndefined();
+      expect(localOptions({ LOCAL_TRACES: ' console ' }, dir).traces).toBe('console');
+      expect(localOptions({ LOCAL_TRACES: 'traces.jsonl' }, dir).traces).toBe(join(dir, 'traces.jsonl'));
+      expect(() => localOptions({ LOCAL_TRACES: 'missing/traces.jsonl' }, dir)).toThrow('LOCAL_TRACES="missing/traces.jsonl" is not a file this can append to');
+      // A folder is not a file to append to.
+      expect(() => localOptions({ LOCAL_TRACES: dir }, dir)).toThrow(/is not a file this can append to/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,7 +3,7 @@ import openapi from '../../lib/build/openapiDocument.cjs';
 import type { Engine } from '../../lib/engine';
 import { call, testApi } from '../support/api';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
-import { runUntilTerminal } from '../support/drive';
+import { claimById, runUntilTerminal } from '../support/drive';
 import type { ApiEventInit } from '../support/events';
 import { expectErrorLogs } from '../support/logs';
 import { conformance } from '../support/openapi';
@@ -68,6 +68,13 @@ describe('every route answers as the OpenAPI document says', () => {
     // A task a day ahead: SCHEDULED, with its runAt.
     const later = await ask('POST', '/tasks', '/tasks', { body: { ...enqueueBody('later'), delaySeconds: 86_400 } });
     await ask('GET', '/tasks/{id}', `/tasks/${later.body!.taskId}`);
+    // A debounced enqueue, and the cancel of a running task (202: asked to stop), with its record.
+    const debounced = await ask('POST', '/tasks', '/tasks', { body: { name: 'sleep', payload: { ms: 1 }, debounce: { key: 'conf', seconds: 60 } } });
+    await ask('GET', '/tasks/{id}', `/tasks/${debounced.body!.taskId}`);
+    const running = await ask('POST', '/tasks', '/tasks', { body: { name: 'sleep', payload: { ms: 1 } } });
+    await claimById(engine, running.body!.taskId, new Date(), 60_000);
+    expect((await ask('DELETE', '/tasks/{id}', `/tasks/${running.body!.taskId}`)).status).toBe(202);
+    await ask('GET', '/tasks/{id}', `/tasks/${running.body!.taskId}`);
   });
 
   it('400: bad JSON, a payload the schema refuses, a bad query, a batch with nothing accepted, no email', async () => {

@@ -1,4 +1,5 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -6,7 +7,8 @@ import { withBackgroundTasks } from '../../lib/background';
 import type { Engine } from '../../lib/engine';
 import { enqueue } from '../../lib/enqueue';
 import { BackgroundEnqueueError, DependencyUnavailableError } from '../../lib/errors';
-import { MAX_OBJECT_BYTES, S3_THRESHOLD_BYTES } from '../../lib/payloads/limits';
+import { MAX_OBJECT_BYTES, S3_THRESHOLD_BYTES, TABLE_ONLY_LIMITS } from '../../lib/payloads/limits';
+import { slotsPk } from '../../lib/control/keys';
 import { payloadObjectKey } from '../../lib/payloads/objectKeys';
 import { defineTask } from '../../lib/task';
 import { checksum } from '../../lib/tasks/examples';
@@ -54,6 +56,19 @@ const failsUntilFixed = defineTask({
     if (failing) throw new Error('not yet');
     return { sha256: sha256(data) };
   },
+});
+
+/** At most one at a time per tenant, the tenant read from a payload large enough for S3: the limit needs the payload before the claim. */
+let keysSeen: string[] = [];
+const perTenant = defineTask({
+  name: 'payloads_per_tenant',
+  payload: z.object({ tenant: z.string(), data: z.string() }),
+  concurrency: 1,
+  concurrencyKey: ({ tenant }) => {
+    keysSeen.push(tenant);
+    return tenant;
+  },
+  run: ({ tenant, data }) => ({ tenant, sha256: sha256(data) }),
 });
 
 beforeAll(async () => {
@@ -341,6 +356,38 @@ describe('the worker', () => {
     await aws.sqs.send(new SendMessageCommand({ QueueUrl: engine.config.queueUrls.default, MessageBody: first.Records[0]!.body }));
     const [record] = await runUntilTerminal(worker, aws, [taskId]);
     expect(record).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { sha256: sha256(data) } });
+  });
+
+  it('reads a payload kept in S3 before the claim when the task type has a limit keyed by it, once, and the attempt runs with it', async () => {
+    const { engine: worker, s3 } = sibling();
+    const data = dataOf(10 * 1024);
+    const { taskId } = await enqueue(perTenant, { tenant: 'acme', data }, {}, engine);
+    keysSeen = [];
+
+    const [record] = await runUntilTerminal(worker, aws, [taskId]);
+
+    expect(record).toMatchObject({ status: 'SUCCEEDED', attempts: 1, result: { tenant: 'acme', sha256: sha256(data) } });
+    expect(keysSeen).toEqual(['acme']);
+    expect(s3.count('GetObject')).toBe(1);
+    const slots = await worker.store.client.send(new QueryCommand({ TableName: worker.store.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': slotsPk('payloads_per_tenant', 'acme') } }));
+    // The slot was taken under the payload's key, and given back.
+    expect(slots.Items).toHaveLength(1);
+    expect(slots.Items![0]!.holder).toBeUndefined();
+  });
+});
+
+describe('a debounced enqueue', () => {
+  it('keeps its payloads in the table, so one over 256 KB is refused with 413 even with a bucket, and nothing is written', async () => {
+    const { engine: api, s3 } = sibling();
+    const body = (bytes: number) => ({ name: 'checksum', payload: { data: dataOf(bytes) }, debounce: { key: 'doc-1', seconds: 5 } });
+
+    const refused = await call(testApi(api), 'POST', '/tasks', { body: body(TABLE_ONLY_LIMITS.payloadBytes + 1) });
+    const accepted = await call(testApi(api), 'POST', '/tasks', { body: body(TABLE_ONLY_LIMITS.payloadBytes) });
+
+    expect(refused.status).toBe(413);
+    expect(refused.body!.error).toEqual({ code: 'payload_too_large', message: `Payload is ${TABLE_ONLY_LIMITS.payloadBytes + 1} bytes; the limit is ${TABLE_ONLY_LIMITS.payloadBytes}` });
+    expect(accepted.status).toBe(202);
+    expect(s3.count('PutObject')).toBe(0);
   });
 });
 

@@ -5,6 +5,7 @@ import { createEngine, type Engine } from '../../lib/engine';
 import { enqueueByName } from '../../lib/enqueue';
 import { fireExpression, SchedulerTimers, timerName, type SchedulerTargets } from '../../lib/schedules/schedulerTimers';
 import { fireDueTimers } from '../../lib/schedules/tableTimers';
+import { fromStored } from '../../lib/tracing/storedTrace';
 import { processBatch } from '../../lib/worker';
 import { call as callApi, testApi } from '../support/api';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
@@ -69,6 +70,8 @@ describe('a task a year ahead, on AWS: an EventBridge Scheduler one-time schedul
     const scheduled = (await callApi(api, 'GET', '/tasks', { query: { status: 'SCHEDULED', limit: '100' } })).body!.items as Array<{ taskId: string; runAt: string }>;
     expect(scheduled.find((t) => t.taskId === taskId)).toMatchObject({ runAt });
     expect(((await callApi(api, 'GET', '/tasks', { query: { status: 'PENDING', limit: '100' } })).body!.items as Array<{ taskId: string }>).map((t) => t.taskId)).not.toContain(taskId);
+    // The message the schedule sends carries the task's trace context, as its definition keeps it (docs/tracing.md).
+    const { traceparent } = fromStored((await base.store.getItems(taskId)).task)!;
     expect(timerOf(taskId)).toEqual({
       Name: `run-${taskId}-1`,
       GroupName: targets.group,
@@ -81,7 +84,7 @@ describe('a task a year ahead, on AWS: an EventBridge Scheduler one-time schedul
       Target: {
         Arn: targets.queueArns.default,
         RoleArn: targets.roleArn,
-        Input: JSON.stringify({ v: 2, taskId, name: 'write_log', run: 1 }),
+        Input: JSON.stringify({ v: 2, taskId, name: 'write_log', run: 1, traceparent }),
         RetryPolicy: { MaximumEventAgeInSeconds: 86_400, MaximumRetryAttempts: 185 },
         DeadLetterConfig: { Arn: targets.deadLetterArns.default },
       },
@@ -91,7 +94,7 @@ describe('a task a year ahead, on AWS: an EventBridge Scheduler one-time schedul
 
     await scheduler.fire(`run-${taskId}-1`, targets.group, aws.sqs, queueUrlOf);
     expect(timerOf(taskId)).toBeUndefined();
-    expect(JSON.parse((await receiveTaskMessage(aws.sqs, base.config.queueUrls.default, taskId)).body)).toEqual({ v: 2, taskId, name: 'write_log', run: 1 });
+    expect(JSON.parse((await receiveTaskMessage(aws.sqs, base.config.queueUrls.default, taskId)).body)).toEqual({ v: 2, taskId, name: 'write_log', run: 1, traceparent });
   });
 
   it('fires a minute or two early, on the minute; the worker holds the message back for the seconds left, and runs it from runAt', () => {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,6 +44,7 @@ const ALL_PARAMS = {
   alarmEmail: 'ops@example.test',
   apiKeyKmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
   workerReservedConcurrency: '0',
+  tracing: 'xray',
 };
 
 /** A state item with every optional field of a list row set. */
@@ -132,22 +134,22 @@ function unzipEntry(file: string, name: string): Buffer {
  * node_modules (as on Lambda), with the environment serverless.yml gives it;
  * AWS endpoints point at a closed port, so any AWS call fails at once.
  */
-async function invokePackaged(name: string, event: unknown, envOverrides: NodeJS.ProcessEnv = {}): Promise<unknown> {
-  const dir = join(work, `run-${name}`);
+async function invokePackaged(name: string, event: unknown, envOverrides: NodeJS.ProcessEnv = {}, stage: 'prod' | 'prodAll' = 'prod'): Promise<unknown> {
+  const dir = join(work, `run-${stage}-${name}`);
   if (!existsSync(dir)) {
     mkdirSync(join(dir, 'functions'), { recursive: true });
     // What the Lambda runtime provides: the AWS SDK v3 (the api takes @aws-sdk/client-ssm from it).
     mkdirSync(join(dir, 'node_modules', '@aws-sdk'), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules/@aws-sdk/client-ssm'), join(dir, 'node_modules/@aws-sdk/client-ssm'), 'dir');
   }
-  writeFileSync(join(dir, 'functions', `${name}.js`), unzipEntry(join(stages.prod.dir, `${name}.zip`), `functions/${name}.js`));
+  writeFileSync(join(dir, 'functions', `${name}.js`), unzipEntry(join(stages[stage].dir, `${name}.zip`), `functions/${name}.js`));
   const context = JSON.stringify(lambdaContext(60_000));
   const script = [
     `const context = Object.assign(${context}, { getRemainingTimeInMillis: () => 60000 });`,
     `require(${JSON.stringify(join(dir, 'functions', `${name}.js`))}).handler(JSON.parse(process.argv[1]), context)`,
     `.then((r) => process.stdout.write('@@RESULT' + JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });`,
   ].join('\n');
-  const vars = prod()[functionId(name)]!.Properties.Environment.Variables as Record<string, unknown>;
+  const vars = stages[stage].resources[functionId(name)]!.Properties.Environment.Variables as Record<string, unknown>;
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     AWS_REGION: 'us-east-1',
@@ -367,9 +369,10 @@ describe('serverless package --stage prod', () => {
       ],
       Projection: { ProjectionType: 'INCLUDE' },
     });
-    // Everything a list row shows, and nothing more (no payload, result or attempt log).
+    // Everything a list row shows, and nothing more (no payload, result or attempt log), but what only the
+    // definition holds (its delay, its runAt, its trace), which the index of states cannot have.
     const row = Object.keys(toSummaryView(toSummary(undefined, SAMPLE_STATE)));
-    expect([...index!.Projection.NonKeyAttributes].sort()).toEqual(row.filter((k) => k !== 'delaySeconds' && k !== 'runAt').sort());
+    expect([...index!.Projection.NonKeyAttributes].sort()).toEqual(row.filter((k) => k !== 'delaySeconds' && k !== 'runAt' && k !== 'traceId').sort());
   });
 
   it('gives each function its own role, and no role a wildcard action or resource on SQS or DynamoDB', () => {
@@ -402,7 +405,7 @@ describe('serverless package --stage prod', () => {
     );
     expect(sorted('WorkerRole')).toEqual(
       [
-        'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents',
+        'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents',
         'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage',
         's3:GetObject', 's3:PutObject',
       ].sort(),
@@ -603,6 +606,68 @@ describe('serverless package --stage prod', () => {
     const settings = prod().HttpApiStage!.Properties.DefaultRouteSettings;
     expect(settings.ThrottlingRateLimit).toBe(500);
     expect(settings.ThrottlingBurstLimit).toBe(1000);
+  });
+});
+
+describe('tracing, a stage param (docs/tracing.md)', () => {
+  /** The UDP datagram header of spans sent to X-Ray's daemon: in a bundle only with the SDK. */
+  const SDK_MARK = '{"format":"json","version":1}';
+  const bundle = (stage: 'prod' | 'prodAll', name: string) => unzipEntry(join(stages[stage].dir, `${name}.zip`), `functions/${name}.js`).toString('utf8');
+  const xrayStatements = (role: Json) => statements(role).filter((s) => list(s.Action).some((a: string) => a.startsWith('xray:')));
+
+  it('is off by default: no active tracing, no X-Ray right, no SDK in any bundle', () => {
+    for (const name of FUNCTIONS) {
+      const fn = prod()[functionId(name)]!;
+      expect(fn.Properties.TracingConfig).toBeUndefined();
+      expect(fn.Properties.Environment.Variables.TRACING).toBe('off');
+      expect(bundle('prod', name)).not.toContain(SDK_MARK);
+    }
+    for (const role of ['ApiRole', 'WorkerRole', 'DlqRole', 'DashboardRole']) expect(xrayStatements(prod()[role]!)).toEqual([]);
+  });
+
+  it('on (tracing=xray): active tracing, X-Ray’s two write calls and the SDK for the api and the worker only', () => {
+    const on = stages.prodAll.resources;
+    for (const name of ['api', 'worker']) {
+      expect(on[functionId(name)]!.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      expect(bundle('prodAll', name)).toContain(SDK_MARK);
+      // The SDK costs the bundle about 60 KB (docs/tracing.md), well within the zip bound.
+      expect(statSync(join(stages.prodAll.dir, `${name}.zip`)).size).toBeLessThan(MAX_ZIP_BYTES);
+    }
+    for (const name of ['dlq', 'dashboard']) {
+      expect(on[functionId(name)]!.Properties.TracingConfig).toBeUndefined();
+      expect(bundle('prodAll', name)).not.toContain(SDK_MARK);
+    }
+    for (const name of FUNCTIONS) expect(on[functionId(name)]!.Properties.Environment.Variables.TRACING).toBe('xray');
+    const xray = { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' };
+    expect(xrayStatements(on.ApiRole!)).toEqual([xray]);
+    expect(xrayStatements(on.WorkerRole!)).toEqual([xray]);
+    expect(xrayStatements(on.DlqRole!)).toEqual([]);
+    expect(xrayStatements(on.DashboardRole!)).toEqual([]);
+  });
+
+  it('on: the packaged api sends its spans to the daemon’s address over UDP, in the trace of the request’s traceparent', async () => {
+    const daemon = createSocket('udp4');
+    const datagrams: Buffer[] = [];
+    daemon.on('message', (m) => datagrams.push(m));
+    await new Promise<void>((done) => daemon.bind(0, '127.0.0.1', done));
+    try {
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const env = { AWS_LAMBDA_FUNCTION_NAME: 'background-tasks-prod-api', AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}` };
+      const event = apiEvent('GET', '/tasks/01ARZ3NDEKTSV4RRFFQ69G5FAV', { apiKey: 'bundle-test-key', headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+      // The table is unreachable here: the request span ends in a 503, and is sent before the handler returns.
+      const res = (await invokePackaged('api', event, env, 'prodAll')) as Json;
+      expect(res.statusCode).toBe(503);
+      for (let i = 0; i < 50 && datagrams.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+
+      expect(datagrams).toHaveLength(1);
+      const [header, body] = datagrams[0]!.toString('utf8').split('\n') as [string, string];
+      expect(header).toBe(SDK_MARK);
+      const protobuf = Buffer.from(body.replace(/^T1S/, ''), 'base64');
+      expect(protobuf.includes(Buffer.from(traceId, 'hex'))).toBe(true);
+      expect(protobuf.includes(Buffer.from('GET /tasks/{id}'))).toBe(true);
+    } finally {
+      daemon.close();
+    }
   });
 });
 

@@ -27,6 +27,33 @@ export async function runUntilTerminal(engine: Engine, aws: LocalAws, taskIds: s
   }
 }
 
+/**
+ * Plays the event source for several worker instances at once (each engine
+ * its own Lambda, as AWS would run them side by side): each keeps receiving
+ * from both queues and running what it gets, until every task in `taskIds`
+ * is terminal.
+ */
+export async function runUntilTerminalOn(engines: Engine[], aws: LocalAws, taskIds: string[], timeoutMs = 60_000): Promise<TaskRecord[]> {
+  const until = Date.now() + timeoutMs;
+  let done = false;
+  const lanes = engines.flatMap((engine) =>
+    Object.values(engine.config.queueUrls).map(async (url) => {
+      while (!done && Date.now() < until) await runOneBatch(engine, aws, url, 0);
+    }),
+  );
+  try {
+    for (;;) {
+      const records = await Promise.all(taskIds.map((id) => engines[0]!.store.get(id)));
+      if (records.every((r) => r && TERMINAL_STATUSES.includes(r.status))) return records as TaskRecord[];
+      if (Date.now() > until) throw new Error(`tasks not terminal in time: ${records.map((r) => r?.status).join(',')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    done = true;
+    await Promise.all(lanes);
+  }
+}
+
 /** One receive (long poll `waitSeconds`) and one worker invocation; deletes what the worker acknowledged, as the event source does. */
 export async function runOneBatch(engine: Engine, aws: LocalAws, queueUrl: string, waitSeconds = 1): Promise<{ received: number; response: SQSBatchResponse }> {
   const event = await receiveEvent(aws.sqs, queueUrl, 10, waitSeconds);
@@ -43,6 +70,15 @@ export async function runOneBatch(engine: Engine, aws: LocalAws, queueUrl: strin
     );
   }
   return { received: event.Records.length, response };
+}
+
+/** Polls `queueUrl` (without a long poll, which the local server holds to its end) until a batch comes, and runs it. */
+export async function runNextBatch(engine: Engine, aws: LocalAws, queueUrl: string, timeoutMs = 10_000): Promise<{ received: number; response: SQSBatchResponse }> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const batch = await runOneBatch(engine, aws, queueUrl, 0);
+    if (batch.received > 0 || Date.now() > until) return batch;
+  }
 }
 
 /** Runs batches from `queueUrl` until no message is visible; returns how many were received. */

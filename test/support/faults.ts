@@ -226,7 +226,7 @@ export const rejection = (promise: Promise<unknown>) => promise.then(
 
 /** `promise` rejects as the api's 503 does, naming the DynamoDB `action` that failed. */
 export async function expectUnavailable(promise: Promise<unknown>, action: string): Promise<void> {
-  // Loaded here, not at the top: `npm run bench` loads this file (through aws.ts) outside vitest, where importing it throws.
+  // Imported here, not at the top: `npm run bench` loads this file (through aws.ts) outside vitest, where vitest cannot load.
   const { expect } = await import('vitest');
   const error = await rejection(promise);
   expect(error).toBeInstanceOf(DependencyUnavailableError);

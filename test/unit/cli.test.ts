@@ -24,6 +24,13 @@ describe('tasks: the command line', () => {
     expect(invocation).toMatchObject({ command: { name: 'enqueue' }, args: ['write_log'], values: { payload: '{"message":"hi"}', delay: '5', json: true, url: 'http://x' } });
   });
 
+  it('takes a debounce as a key and a window, together', async () => {
+    expect(parse('enqueue', 'sleep', '--debounce-key', 'cart-1', '--debounce-seconds', '5')).toMatchObject({ values: { 'debounce-key': 'cart-1', 'debounce-seconds': '5' } });
+    const err: string[] = [];
+    const code = await main(['enqueue', 'sleep', '--debounce-key', 'cart-1'], { out: () => undefined, err: (t) => err.push(t), env: {}, signal: new AbortController().signal });
+    expect([code, err[0]]).toEqual([2, 'error: --debounce-key and --debounce-seconds go together']);
+  });
+
   it('refuses an unknown command or option and a wrong number of arguments, naming the command', () => {
     expect(usageError('explode').message).toBe('unknown command "explode"; one of: enqueue, get, payload, list, cancel, retry, wait, tail, stats, schedules, pause, resume');
     expect(usageError('pause')).toMatchObject({ command: 'pause', message: 'pause takes NAME, not ""' });
@@ -112,6 +119,8 @@ describe('tasks: what it prints for people', () => {
       taskId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', name: 'fail', status: 'FAILED', priority: 'default', run: 1, attempts: 3, maxAttempts: 3, timeoutSeconds: 30, delaySeconds: 0, runAt: null,
       createdAt: '2026-01-02T03:04:05.000Z', updatedAt: '2026-01-02T03:04:09.000Z', startedAt: '2026-01-02T03:04:06.000Z', finishedAt: '2026-01-02T03:04:09.000Z',
       durationMs: 12, expiresAt: 0, error: { type: 'Error', message: 'nope' }, payload: { message: 'nope' }, result: null, nextAttemptAt: null, attemptLog: [],
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      progress: null, progressAt: null, cancelRequestedAt: null, debounce: null,
     } as Task;
 
     expect(taskDetail(task).split('\n')).toEqual([
@@ -125,10 +134,26 @@ describe('tasks: what it prints for people', () => {
       'finished: 2026-01-02 03:04:09',
       'duration: 12 ms',
       'error:    Error: nope',
+      'trace:    4bf92f3577b34da6a3ce929d0e0e4736',
       'payload:  {"message":"nope"}',
       'result:   null',
     ]);
     const linked = { ...task, payload: null, payloadUrl: 'http://s3.test/p.json?X-Amz-Signature=1' } as unknown as Task;
     expect(taskDetail(linked).split('\n')).toContain('payload:  over 256 KB: tasks payload 01ARZ3NDEKTSV4RRFFQ69G5FAV (or http://s3.test/p.json?X-Amz-Signature=1)');
+  });
+
+  it('shows a running task\'s progress, a cancel asked of it and its debounce', () => {
+    const task = {
+      taskId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', name: 'sleep', status: 'RUNNING', priority: 'default', run: 1, attempts: 1, maxAttempts: 1, timeoutSeconds: 660, delaySeconds: 0, runAt: null, traceId: null,
+      createdAt: '2026-01-02T03:04:05.000Z', updatedAt: '2026-01-02T03:04:09.000Z', startedAt: '2026-01-02T03:04:06.000Z', finishedAt: null,
+      durationMs: null, expiresAt: 0, error: null, payload: { ms: 5000 }, result: null, nextAttemptAt: null, attemptLog: [],
+      progress: { sleptMs: 3000, totalMs: 5000 }, progressAt: '2026-01-02T03:04:09.000Z', cancelRequestedAt: '2026-01-02T03:04:10.000Z', debounce: { key: 'cart-1', seconds: 5 },
+    } as Task;
+
+    expect(taskDetail(task).split('\n').slice(9, 12)).toEqual([
+      'progress:     {"sleptMs":3000,"totalMs":5000} (2026-01-02 03:04:09)',
+      'cancel asked: 2026-01-02 03:04:10',
+      'debounce:     cart-1, 5 s',
+    ]);
   });
 });

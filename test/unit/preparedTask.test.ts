@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { Engine } from '../../lib/engine';
 import { UnknownTaskError, ValidationError } from '../../lib/errors';
 import { issuesOf, newRecord, prepareTask } from '../../lib/preparedTask';
+import { fromStored } from '../../lib/tracing/storedTrace';
 import '../../lib/tasks';
 import * as z from '../../lib/zod';
 
-/** Only what prepareTask reads of an engine: the clock and the retention. */
+/** Only what prepareTask reads of an engine: the clock, the retention and the queues (the enqueue span names its queue). */
 const now = new Date('2026-11-27T12:00:00.000Z');
-const engine = { now: () => now, config: { retentionDays: 30 } } as unknown as Engine;
+const queueUrls = { high: 'https://sqs.us-east-1.amazonaws.com/000000000000/tasks-high', default: 'https://sqs.us-east-1.amazonaws.com/000000000000/tasks-default' };
+const engine = { now: () => now, config: { retentionDays: 30, queueUrls } } as unknown as Engine;
 
 describe('prepareTask', () => {
   it('refuses options out of range with the issue for each, by path', () => {
@@ -34,6 +36,10 @@ describe('prepareTask', () => {
     expect(prepared.task).toMatchObject({ name: 'write_log', priority: 'high', maxAttempts: 2, delaySeconds: 30, createdAt: now.toISOString() });
     expect(prepared.task.expiresAt).toBe(now.getTime() / 1000 + 30 * 86_400);
     expect(newRecord(prepared)).toMatchObject({ taskId: prepared.task.taskId, status: 'PENDING', delaySeconds: 30, payload: { message: 'm' }, attempts: 0, run: 1 });
+    // No trace around it and no SDK: a trace of its own (sampled, random ids), which the record shows.
+    const stored = fromStored(prepared.task)!;
+    expect(stored.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(newRecord(prepared).traceId).toBe(stored.traceparent.slice(3, 35));
     const undelayed = prepareTask(engine, 'write_log', { message: 'm' }, { delaySeconds: 0 });
     expect(undelayed.task.delaySeconds).toBeUndefined();
     // The same request but for its delay is another request.

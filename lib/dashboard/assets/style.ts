@@ -82,6 +82,7 @@ td.num { font-variant-numeric: tabular-nums; }
 .detail dt { color: var(--muted); } .detail dd { margin: 0; word-break: break-word; }
 .detail pre { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: 8px; overflow: auto; max-height: 260px; white-space: pre-wrap; word-break: break-word; }
 .detail h3 { font-size: 0.95rem; margin: 14px 0 6px; }
+.progress { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 12px; } .progress progress { width: 100%; max-width: 320px; height: 14px; } .progress .hint { flex-basis: 100%; margin: 0; }
 .error-text { color: var(--failed); white-space: pre-wrap; word-break: break-word; }
 @media (prefers-reduced-motion: reduce) { * { transition: none !important; animation: none !important; } }
 .run-at { display: block; font-size: 0.78rem; color: var(--muted); }

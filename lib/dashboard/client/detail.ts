@@ -4,10 +4,12 @@
  */
 import { messageOf, statusOf, tasksApi } from './api';
 import { $, el, fmtDuration, fmtJson, fmtTime, setText, statusBadge } from './dom';
+import { progressView } from './progress';
 import { state } from './state';
 import type { Attempt, Task } from './types';
 
-const CANCELLABLE = ['SCHEDULED', 'PENDING', 'RETRYING'];
+/** A RUNNING task is asked to stop (202): it ends CANCELLED within a few seconds. */
+const CANCELLABLE = ['SCHEDULED', 'PENDING', 'RETRYING', 'RUNNING'];
 const RETRYABLE = ['FAILED', 'CANCELLED'];
 
 /** What the detail needs from the rest of the page. */
@@ -75,10 +77,15 @@ function renderDetail(t: Task): void {
       field('Finished', fmtTime(t.finishedAt)),
       ...(t.nextAttemptAt ? [field('Next attempt', fmtTime(t.nextAttemptAt))] : []),
       field('Last attempt took', fmtDuration(t.durationMs)),
+      ...(t.cancelRequestedAt ? [field('Cancel requested', fmtTime(t.cancelRequestedAt))] : []),
+      ...(t.debounce ? [field('Debounce', `${t.debounce.key}, ${t.debounce.seconds} s`)] : []),
       field('Updated', fmtTime(t.updatedAt)),
+      // The id to search the tracing backend for: the request, the enqueue and every attempt (docs/tracing.md).
+      ...(t.traceId ? [field('Trace', el('code', { id: 'detail-trace', text: t.traceId }))] : []),
     ].flat(),
   );
   const parts: HTMLElement[] = [facts];
+  if (t.progress !== null && t.progress !== undefined) parts.push(el('h3', { text: 'Progress' }), progressView(t.progress, t.progressAt));
   if (t.error) {
     parts.push(el('h3', { text: 'Error' }), el('p', { className: 'error-text', id: 'detail-error', text: `${t.error.type}: ${t.error.message}` }));
   }
@@ -86,7 +93,7 @@ function renderDetail(t: Task): void {
   parts.push(el('h3', { text: 'Result' }), t.resultUrl ? linked('detail-result', t.resultUrl, 'result', 'too large to show here') : el('pre', { id: 'detail-result', tabindex: '0', 'aria-label': 'Result', text: fmtJson(t.result) }));
   parts.push(el('h3', { text: 'Attempts' }), attemptsTable(t.attemptLog ?? []));
   $('detail-body').replaceChildren(...parts);
-  $('detail-cancel').hidden = !CANCELLABLE.includes(t.status);
+  $('detail-cancel').hidden = !CANCELLABLE.includes(t.status) || Boolean(t.cancelRequestedAt);
   $('detail-retry').hidden = !RETRYABLE.includes(t.status);
 }
 
@@ -119,9 +126,11 @@ async function act(kind: 'cancel' | 'retry'): Promise<void> {
   const button = $<HTMLButtonElement>(kind === 'cancel' ? 'detail-cancel' : 'detail-retry');
   button.disabled = true;
   try {
-    if (kind === 'cancel') await tasksApi.cancel(open.taskId);
-    else await tasksApi.retry(open.taskId);
-    setDetailMessage(kind === 'cancel' ? 'Task cancelled.' : 'Retry requested: the task is queued again.');
+    const cancelled = kind === 'cancel' ? await tasksApi.cancel(open.taskId) : undefined;
+    if (kind === 'retry') await tasksApi.retry(open.taskId);
+    setDetailMessage(
+      kind === 'retry' ? 'Retry requested: the task is queued again.' : cancelled?.status === 'RUNNING' ? 'Cancel requested: the task stops within a few seconds.' : 'Task cancelled.',
+    );
     // The button may now hide: keep focus inside the dialog, on its title.
     $('detail-title').focus();
     open.updatedAt = null;

@@ -21,6 +21,8 @@ export interface TaskSummary {
   run: number;
   /** When the first run may start: a SCHEDULED task waits for it. */
   runAt: string | null;
+  /** The W3C trace id of the task's trace (null in FAILED and CANCELLED lists, and for tasks older than tracing). */
+  traceId: string | null;
 }
 
 export interface Attempt {
@@ -40,6 +42,10 @@ export interface Task extends TaskSummary {
   /** A payload over 256 KB, or a result too large for one answer: a presigned link (docs/payloads.md). */
   payloadUrl?: string;
   resultUrl?: string;
+  progress: unknown;
+  progressAt: string | null;
+  cancelRequestedAt: string | null;
+  debounce: { key: string; seconds: number } | null;
 }
 
 export interface Page {

@@ -1,0 +1,5 @@
+import type { Plugin } from 'esbuild';
+
+/** The esbuild plugins of a Lambda build; `options.tracing` overrides what the Serverless instance says. */
+declare function esbuildPlugins(serverless: unknown, options?: { tracing?: boolean }): Plugin[];
+export = esbuildPlugins;
