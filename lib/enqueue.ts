@@ -101,7 +101,7 @@ export async function enqueueMany(engine: Engine, items: EnqueueManyItem[], { al
   });
   const checked = prepared.filter((p): p is PreparedTask => !(p instanceof TaskQueueError));
   // Payloads kept in S3 first: a task whose upload failed is neither written nor sent (all or nothing: no task is).
-  const uploads = await storePayloads(engine, checked.map((p) => ({ taskId: p.task.taskId, payloadJson: p.payloadJson, payloadBytes: p.payloadBytes })));
+  const uploads = await storePayloads(engine, checked.map((p) => ({ taskId: p.task.taskId, payloadJson: p.payloadJson, payloadBytes: p.payloadBytes, payloadInTable: p.payloadInTable })));
   const valid = allOrNothing && uploads.failures.size > 0 ? [] : checked.filter((p) => !uploads.failures.has(p.task.taskId));
   const [writeFailures, sendFailures] = await Promise.all([
     engine.store.createMany(valid.map((p) => newTaskItems(p.task, p.payloadJson, p.payloadBytes, uploads.keys.get(p.task.taskId)))),

@@ -45,8 +45,9 @@ export class PayloadTooLargeError extends TaskQueueError {
   constructor(
     readonly sizeBytes: number,
     readonly limitBytes: number,
+    why?: string,
   ) {
-    super('payload_too_large', `Payload is ${sizeBytes} bytes; the limit is ${limitBytes}`);
+    super('payload_too_large', `Payload is ${sizeBytes} bytes; the limit is ${limitBytes}${why ? ` ${why}` : ''}`);
   }
 }
 

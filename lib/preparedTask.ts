@@ -7,7 +7,7 @@ import { newTaskId } from './keys';
 import { TABLE_ONLY_LIMITS } from './payloads/limits';
 import { payloadLimit } from './payloads/storePayload';
 import { requestHash } from './requestHash';
-import { RUN_AT_FIELDS, runAtFields, runAtText } from './schedules/runAt';
+import { RUN_AT_FIELDS, runAtFields, runAtText, runsAtOf } from './schedules/runAt';
 import { toRecord, type NewTask } from './store/items';
 import { getTask, TASK_LIMITS, type TaskDefinition } from './task';
 import { byteLength } from './text';
@@ -55,6 +55,22 @@ export interface PreparedTask {
   requestHash: string;
   /** The enqueue's span, started once the request is valid: enqueue ends it. Its trace context is in `task`. */
   span: EnqueueSpan;
+  /** Kept in the table even with a bucket (payloadInTable): S3 would not keep it long enough, or a debounce joins it. */
+  payloadInTable?: true;
+}
+
+/**
+ * Why a payload stays in the table even with a bucket, if it does: a
+ * debounced task's payloads are written by each request of its burst; and S3
+ * expires an object `retentionDays` after its upload (the bucket's lifecycle
+ * rule), so a task first due more than half of that ahead keeps its payload
+ * with its record, which lives until its retention after that time.
+ */
+function payloadInTable(engine: Engine, debounced: boolean, dueInMs: number): string | false {
+  if (debounced) return 'for a debounced task (each request of a burst keeps its payload in the table)';
+  const days = engine.config.retentionDays / 2;
+  if (dueInMs > days * 86_400_000) return `for a task first due more than ${days} days ahead (its payload is kept in the table: S3 keeps one ${engine.config.retentionDays} days)`;
+  return false;
 }
 
 /** Checks a payload against its task; throws the ValidationError a caller should see. */
@@ -74,17 +90,18 @@ export function prepareTask(engine: Engine, name: string, payload: unknown, rawO
     const path = options.delaySeconds ? 'delaySeconds' : 'runAt';
     throw new ValidationError('Invalid enqueue options', [{ path, message: `a debounced task starts debounce.seconds after the last enqueue of its burst: ${path} does not apply` }]);
   }
+  const now = engine.now();
+  const when = runAtFields(options, now);
+  const runsAt = Math.max(now.getTime(), runsAtOf({ createdAt: now.toISOString(), ...when }));
   const payloadJson = JSON.stringify(payload ?? null);
   const payloadBytes = byteLength(payloadJson);
-  // A debounced task's payloads are kept in its table (each enqueue of a burst writes its own): never in S3.
-  const limit = options.debounce ? TABLE_ONLY_LIMITS.payloadBytes : payloadLimit(engine);
-  if (payloadBytes > limit) throw new PayloadTooLargeError(payloadBytes, limit);
+  const inTable = payloadInTable(engine, options.debounce !== undefined, runsAt - now.getTime());
+  const limit = inTable ? TABLE_ONLY_LIMITS.payloadBytes : payloadLimit(engine);
+  if (payloadBytes > limit) throw new PayloadTooLargeError(payloadBytes, limit, inTable && engine.objects ? inTable : undefined);
   validatePayload(definition, payload);
 
-  const now = engine.now();
   const priority = options.priority ?? definition.priority;
   const maxAttempts = options.maxAttempts ?? definition.maxAttempts;
-  const when = runAtFields(options, now);
   const span = startEnqueueSpan({ taskId, name, priority }, engine.config.queueUrls[priority]);
   const task: NewTask = {
     taskId,
@@ -99,7 +116,8 @@ export function prepareTask(engine: Engine, name: string, payload: unknown, rawO
     ...when,
     ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
     ...(options.debounce ? { debounce: options.debounce } : {}),
-    expiresAt: expiresAtFrom(now, engine.config.retentionDays),
+    // Kept its retention from when it first runs: a task scheduled beyond it would be gone before its time.
+    expiresAt: expiresAtFrom(new Date(runsAt), engine.config.retentionDays),
     // Rides in the definition, which enqueue writes anyway: tracing adds no write (and 25 bytes).
     ...toStored(span.carrier),
   };
@@ -114,7 +132,7 @@ export function prepareTask(engine: Engine, name: string, payload: unknown, rawO
     ...(options.runAt === undefined ? {} : { runAt: when.runAt }),
     ...(options.debounce ? { debounce: options.debounce } : {}),
   });
-  return { task, payloadJson, payloadBytes, requestHash: hash, span };
+  return { task, payloadJson, payloadBytes, requestHash: hash, span, ...(inTable ? { payloadInTable: true } : {}) };
 }
 
 /** The record of a task just enqueued, as a read would return it. */

@@ -8,6 +8,8 @@ import { payloadObjectKey } from './objectKeys';
 interface CheckedPayload {
   payloadJson: string;
   payloadBytes: number;
+  /** Kept in the table whatever its size (lib/preparedTask.ts says when). */
+  payloadInTable?: true;
 }
 
 /** Uploads at once, in an enqueue of many (a batch's body is at most 6 MB in all). */
@@ -30,7 +32,7 @@ export function payloadLimit(engine: Pick<Engine, 'objects'>): number {
  * bucket's lifecycle rule removes it with the task's retention.
  */
 export async function storePayload(engine: Pick<Engine, 'objects'>, taskId: string, payload: CheckedPayload): Promise<string | undefined> {
-  if (!engine.objects || payload.payloadBytes <= S3_THRESHOLD_BYTES) return undefined;
+  if (!engine.objects || payload.payloadInTable || payload.payloadBytes <= S3_THRESHOLD_BYTES) return undefined;
   const key = payloadObjectKey(taskId);
   await engine.objects.put(key, payload.payloadJson);
   return key;

@@ -385,9 +385,35 @@ describe('a debounced enqueue', () => {
     const accepted = await call(testApi(api), 'POST', '/tasks', { body: body(TABLE_ONLY_LIMITS.payloadBytes) });
 
     expect(refused.status).toBe(413);
-    expect(refused.body!.error).toEqual({ code: 'payload_too_large', message: `Payload is ${TABLE_ONLY_LIMITS.payloadBytes + 1} bytes; the limit is ${TABLE_ONLY_LIMITS.payloadBytes}` });
+    expect(refused.body!.error).toEqual({
+      code: 'payload_too_large',
+      message: `Payload is ${TABLE_ONLY_LIMITS.payloadBytes + 1} bytes; the limit is ${TABLE_ONLY_LIMITS.payloadBytes} for a debounced task (each request of a burst keeps its payload in the table)`,
+    });
     expect(accepted.status).toBe(202);
     expect(s3.count('PutObject')).toBe(0);
+  });
+});
+
+describe('a task first due more than half the retention ahead', () => {
+  it('keeps its payload in the table, as S3 would expire it before the task runs: up to 256 KB, and 413 above, saying why', async () => {
+    const { engine: api, s3 } = sibling();
+    const halfRetentionMs = (api.config.retentionDays / 2) * 86_400_000;
+    const body = (bytes: number, aheadMs: number) => ({ name: 'checksum', payload: { data: dataOf(bytes) }, runAt: new Date(Date.now() + aheadMs).toISOString() });
+
+    const far = await call(testApi(api), 'POST', '/tasks', { body: body(10 * 1024, halfRetentionMs + 3_600_000) });
+    const tooLarge = await call(testApi(api), 'POST', '/tasks', { body: body(TABLE_ONLY_LIMITS.payloadBytes + 1, halfRetentionMs + 3_600_000) });
+    expect(s3.count('PutObject')).toBe(0);
+    const near = await call(testApi(api), 'POST', '/tasks', { body: body(10 * 1024, halfRetentionMs - 3_600_000) });
+
+    expect([far.status, tooLarge.status, near.status]).toEqual([202, 413, 202]);
+    expect((await api.store.getItems(far.body!.taskId as string)).task).toMatchObject({ payloadBytes: 10 * 1024 });
+    expect((await api.store.getItems(far.body!.taskId as string)).task!.payloadObject).toBeUndefined();
+    expect(tooLarge.body!.error.message).toBe(
+      `Payload is ${TABLE_ONLY_LIMITS.payloadBytes + 1} bytes; the limit is ${TABLE_ONLY_LIMITS.payloadBytes} for a task first due more than ${api.config.retentionDays / 2} days ahead (its payload is kept in the table: S3 keeps one ${api.config.retentionDays} days)`,
+    );
+    // One due sooner goes to S3 as usual.
+    expect(s3.count('PutObject')).toBe(1);
+    expect((await api.store.getItems(near.body!.taskId as string)).task!.payloadObject).toBeDefined();
   });
 });
 

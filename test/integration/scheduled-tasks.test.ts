@@ -1,10 +1,11 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../lib/engine';
 import { enqueueByName } from '../../lib/enqueue';
 import { fireExpression, SchedulerTimers, timerName, type SchedulerTargets } from '../../lib/schedules/schedulerTimers';
 import { fireDueTimers } from '../../lib/schedules/tableTimers';
+import { payloadKey } from '../../lib/store/items';
 import { fromStored } from '../../lib/tracing/storedTrace';
 import { processBatch } from '../../lib/worker';
 import { call as callApi, testApi } from '../support/api';
@@ -236,6 +237,24 @@ describe('a task a year ahead, locally: a timer in the table', () => {
     expect((await callApi(testApi(base), 'DELETE', `/tasks/${taskId}`)).body).toMatchObject({ status: 'CANCELLED' });
 
     expect((await timerItems()).filter((t) => String(t.body).includes(taskId))).toEqual([]);
+  });
+});
+
+describe('a task scheduled beyond the retention', () => {
+  it('keeps its record, its payload and its Idempotency-Key for the retention after it first runs, not after its enqueue', async () => {
+    const retentionS = base.config.retentionDays * 86_400;
+    const runAtMs = Date.now() + 200 * 86_400_000;
+    const key = `beyond-retention-${Date.now()}`;
+    const { taskId } = await enqueueByName(base, 'write_log', { message: 'x'.repeat(5_000) }, { runAt: new Date(runAtMs), idempotencyKey: key });
+
+    const expected = Math.floor(runAtMs / 1000) + retentionS;
+    const { task } = await base.store.getItems(taskId);
+    const marker = await base.store.client.send(new GetCommand({ TableName: base.store.tableName, Key: { pk: `IDEM#${key}`, sk: 'marker' } }));
+    const payload = await base.store.client.send(new GetCommand({ TableName: base.store.tableName, Key: payloadKey(taskId) }));
+    expect(task!.expiresAt).toBe(expected);
+    expect(marker.Item!.expiresAt).toBe(expected);
+    expect(payload.Item!.expiresAt).toBe(expected);
+    expect((await base.store.get(taskId))!.expiresAt).toBe(expected);
   });
 });
 
