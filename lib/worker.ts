@@ -205,6 +205,7 @@ async function claimAndRun(batch: Batch, record: SQSRecord, loaded: LoadedTask, 
   const payloadJson = await payloadOfAttempt(engine, loaded, claimed, token);
   return runAttempt(batch, definition, claimed, payloadJson, runsAt, {
     trace: { definition: fromStored(loaded.task), message },
+    message,
     messageId: record.messageId,
     queueArn: record.eventSourceARN,
   });
@@ -299,7 +300,7 @@ async function failRun(batch: Batch, loaded: LoadedTask, message: TaskMessage, e
 }
 
 /** Where a claimed attempt came from: its message, and the trace it is part of. */
-type AttemptSource = Pick<AttemptStart, 'trace' | 'messageId' | 'queueArn'>;
+type AttemptSource = Pick<AttemptStart, 'trace' | 'messageId' | 'queueArn'> & { message: TaskMessage };
 
 /** Runs one claimed attempt and records its outcome; `runsAt` is when the task could first run (after its delay). No payload: its object is gone. */
 async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem, payloadJson: string | undefined, runsAt: number, source: AttemptSource): Promise<MessageOutcome> {
@@ -350,6 +351,7 @@ async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem
     return ack;
   }
   if (outcome.cancelled) {
+    span.end({ outcome: entry.outcome, status: 'CANCELLED' });
     const owned = await finishAttempt(engine.store, claimed, entry, { status: 'CANCELLED', error: outcome.error }, finishedAt, extra);
     logger.info(owned ? 'Task cancelled' : 'Task cancelled, but another attempt owns it now; outcome not recorded', { durationMs: entry.durationMs });
     if (owned) batch.counts.cancelled++;
@@ -375,8 +377,14 @@ async function runAttempt(batch: Batch, task: TaskDefinition, claimed: StateItem
   }
   engine.metrics?.attemptFinished(task.name, retryable ? 'retrying' : 'failed', entry.durationMs);
   // Retries are not counted in the table: a batch of retries alone then writes no counter, so a retry costs its two state writes only.
-  if (!retryable) batch.counts.failed++;
-  return retryable ? handBack(delaySeconds) : ack;
+  if (!retryable) {
+    batch.counts.failed++;
+    return ack;
+  }
+  // A rate token the message held was spent by this attempt: the retry goes as a fresh message without it, to take its own (lib/control).
+  if (source.message.tokenAt === undefined) return handBack(delaySeconds);
+  const wait = await requeue(engine, claimed.priority, source.message, delaySeconds, { tokenAt: undefined });
+  return wait.requeued ? ack : handBack(delaySeconds);
 }
 
 type HandlerOutcome = { ok: true; result: unknown } | { ok: false; error: TaskError; cause: unknown; timedOut: boolean; cancelled?: boolean; retryable: boolean };

@@ -92,7 +92,37 @@ function noneBeforeItsToken(startsAt: number[], tokens: number[]): boolean[] {
 
 const hourly = defineTask({ name: 'ctl_rate_hourly', payload: z.object({}), rateLimit: { max: 1, per: '1 hour' }, run: () => undefined });
 
+/** Two a second, per key; fails its first attempt, retried a tenth of a second later. */
+const retriedStarts: number[] = [];
+const failsOnce = defineTask({
+  name: 'ctl_rate_fails_once',
+  payload: z.object({ tenant: z.string() }),
+  rateLimit: { max: 1, per: '2 seconds', key: ({ tenant }) => tenant },
+  backoff: { baseSeconds: 0.1, maxSeconds: 0.1 },
+  run: (_payload, ctx) => {
+    retriedStarts.push(Date.now());
+    if (ctx.attempt === 1) throw new Error('first attempt fails');
+  },
+});
+
 describe('rate limit: defineTask({ rateLimit })', () => {
+  it('takes a token for each attempt: a retry does not start on the token its message held for the attempt that failed', { timeout: 60_000 }, async () => {
+    retriedStarts.length = 0;
+    const worker = siblingEngine(aws, engine);
+    const tenant = `retry-${Date.now()}`;
+    // The bucket's first token goes to another task: this one's message waits for the next, 2 s on, holding it.
+    await takeToken(engine.store, bucketKey('ctl_rate_fails_once', tenant), { intervalMs: 2_000, burst: 1 }, () => Date.now());
+    const { taskId } = await enqueue(failsOnce, { tenant }, {}, engine);
+
+    const [record] = await runUntilTerminalOn([worker.engine], aws, [taskId], 50_000);
+
+    expect(record).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+    const takes = worker.dynamo.calls.filter((c) => c.command === 'UpdateItem' && pkOf(c.input) === `RATE#ctl_rate_fails_once#${tenant}`);
+    expect(takes).toHaveLength(2);
+    // Its second attempt waited for a token of its own, an interval after the first's.
+    expect(retriedStarts[1]! - retriedStarts[0]!).toBeGreaterThanOrEqual(1_500);
+  });
+
   it('keeps a token due further ahead than SQS\'s longest delay, sending the task again to wait for it, and replaces a stale one', async () => {
     const worker = siblingEngine(aws, engine);
     const task = await storedTask(engine, 'ctl_rate_hourly');
