@@ -123,8 +123,12 @@ export async function enqueueMany(engine: Engine, items: EnqueueManyItem[], { al
   const results = prepared.map((p): EnqueueManyResult => {
     if (p instanceof TaskQueueError) return { ok: false, error: p };
     const id = p.task.taskId;
-    if (allOrNothing && uploadError) return { ok: false, error: errorOf(id) ?? uploadError };
-    if (uploads.failures.has(id)) return { ok: false, error: uploads.failures.get(id)! };
+    const uploadFailure = uploads.failures.get(id) ?? (allOrNothing ? uploadError : undefined);
+    if (uploadFailure) {
+      const error = errorOf(id) ?? uploadFailure;
+      p.span.end({ ok: false, error });
+      return { ok: false, error };
+    }
     const resolution = resolutions.get(id);
     if (resolution && (allFail || resolution.outcome !== 'started')) {
       const error = errorOf(id) ?? firstError!;

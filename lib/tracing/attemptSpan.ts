@@ -24,8 +24,8 @@ export interface AttemptStart {
 /** How an attempt ended, as the worker records it. */
 export interface AttemptEnd {
   outcome: AttemptRecord['outcome'];
-  /** What the task became: SUCCEEDED, RETRYING (another attempt follows) or FAILED. */
-  status: 'SUCCEEDED' | 'RETRYING' | 'FAILED';
+  /** What the attempt made of the task: SUCCEEDED, RETRYING (another attempt follows), FAILED, or CANCELLED (a client's cancel stopped it). */
+  status: 'SUCCEEDED' | 'RETRYING' | 'FAILED' | 'CANCELLED';
   error?: TaskError;
 }
 

@@ -2,14 +2,15 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../lib/engine';
-import { enqueue } from '../../lib/enqueue';
+import { cancelTask } from '../../lib/cancel';
+import { enqueue, enqueueByName, enqueueMany } from '../../lib/enqueue';
 import { toMessage } from '../../lib/message';
 import { newTaskItems, type NewTask } from '../../lib/store/items';
 import { defineTask } from '../../lib/task';
 import { writeLog } from '../../lib/tasks/examples';
 import * as z from '../../lib/zod';
 import { call, testApi } from '../support/api';
-import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
+import { createTestEngine, siblingEngine, startLocalAws, testBucket, type LocalAws } from '../support/aws';
 import { runUntilTerminal } from '../support/drive';
 import { serviceUnavailable } from '../support/faults';
 import { expectErrorLogs } from '../support/logs';
@@ -35,6 +36,14 @@ defineTask({
     span.end();
     return { charged: amount };
   }),
+});
+
+/** Runs until a client cancels it (lib/control): its signal aborts with the cancel. */
+defineTask({
+  name: 'tracing_until_cancelled',
+  payload: z.object({}),
+  timeoutSeconds: 30,
+  run: (_payload, ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error))),
 });
 
 let aws: LocalAws;
@@ -150,6 +159,22 @@ describe('a request with a traceparent', () => {
   });
 });
 
+describe('a running task a client cancels', () => {
+  it('ends its attempt’s span, CANCELLED, not in error', { timeout: 30_000 }, async () => {
+    const { taskId } = await enqueueByName(engine, 'tracing_until_cancelled', {});
+    const running = runUntilTerminal(engine, aws, [taskId], 25_000);
+    while ((await engine.store.get(taskId))?.status !== 'RUNNING') await new Promise((r) => setTimeout(r, 50));
+
+    await cancelTask(engine, taskId);
+    const [record] = await running;
+
+    expect(record).toMatchObject({ status: 'CANCELLED' });
+    const [attempt] = attemptsOf(recorder.trace(record!.traceId!), 'tracing_until_cancelled');
+    expect(attempt?.attributes).toMatchObject({ 'task.outcome': 'cancelled', 'task.status': 'CANCELLED' });
+    expect(attempt?.status.code).not.toBe(SpanStatusCode.ERROR);
+  });
+});
+
 describe('a request without a usable traceparent', () => {
   it.each([
     ['garbage', 'not a traceparent'],
@@ -227,6 +252,26 @@ async function taskWith(definition: { traceparent?: string }, message: { tracepa
   await engine.queue.send({ ...outgoing, message: { ...outgoing.message, ...message } });
   return task.taskId;
 }
+
+describe('an enqueue of many whose payload could not be uploaded', () => {
+  it('ends that task’s send span in error, and the others’ as enqueued', async () => {
+    const withBucket = await createTestEngine(aws, { payloadBucket: testBucket() });
+    const sibling = siblingEngine(aws, withBucket);
+    sibling.s3.add({ command: 'PutObject', effect: 'fail', error: serviceUnavailable });
+
+    const results = await enqueueMany(sibling.engine, [
+      { name: 'checksum', payload: { data: 'x'.repeat(10_000) } },
+      { name: 'write_log', payload: { message: 'small' } },
+    ]);
+
+    expect(results.map((r) => r.ok)).toEqual([false, true]);
+    const sends = recorder.spans().filter((span) => span.name.startsWith('send '));
+    expect(sends.map((span) => [span.name, span.status.code])).toEqual([
+      ['send checksum', SpanStatusCode.ERROR],
+      ['send write_log', SpanStatusCode.UNSET],
+    ]);
+  });
+});
 
 describe('a task whose definition and message name different traces', () => {
   it('runs in its definition’s, the one its record shows (an Idempotency-Key’s later request may have sent the message)', async () => {
