@@ -1,12 +1,12 @@
 import type { Context } from 'aws-lambda';
 import { getDefaultEngine, type Engine } from './engine';
 import { enqueueMany, validatePayload, type EnqueueManyItem, type EnqueueOptions } from './enqueue';
-import { BackgroundEnqueueError, TaskQueueError } from './errors';
+import { BackgroundEnqueueError, TaskQueueError, ValidationError } from './errors';
 import { newTaskId } from './keys';
 import type { PayloadOf, TaskDefinition } from './task';
 import { withIncomingTrace } from './tracing';
 
-export interface AddOptions extends Omit<EnqueueOptions, 'idempotencyKey'> {
+export interface AddOptions extends Omit<EnqueueOptions, 'idempotencyKey' | 'debounce'> {
   /** Enqueue this task even if the handler throws (FastAPI skips them all: fastapi#2604). */
   evenOnError?: boolean;
 }
@@ -38,6 +38,8 @@ export function withBackgroundTasks<E, R>(handler: Handler<E, R>, options: { eng
     const backgroundTasks: BackgroundTasks = {
       add(task, payload, { evenOnError = false, ...addOptions } = {}) {
         validatePayload(task, payload);
+        // A burst is joined one request at a time (lib/control/debounce.ts): never inside an all-or-nothing batch.
+        if ('debounce' in addOptions) throw new ValidationError('Invalid enqueue options', [{ path: 'debounce', message: 'debounce is taken by single enqueues (POST /tasks, enqueue) only' }]);
         const taskId = newTaskId();
         added.push({ name: task.name, payload, options: addOptions, evenOnError, taskId });
         return { taskId };

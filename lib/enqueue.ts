@@ -100,6 +100,12 @@ export async function enqueueMany(engine: Engine, items: EnqueueManyItem[], { al
     }
   });
   const checked = prepared.filter((p): p is PreparedTask => !(p instanceof TaskQueueError));
+  const refused = prepared.find((p): p is TaskQueueError => p instanceof TaskQueueError);
+  if (allOrNothing && refused) {
+    // One item refused: nothing of the others is written or sent.
+    for (const p of checked) p.span.end({ ok: false, error: refused });
+    return prepared.map((p) => ({ ok: false, error: p instanceof TaskQueueError ? p : refused }));
+  }
   // Payloads kept in S3 first: a task whose upload failed is neither written nor sent (all or nothing: no task is).
   const uploads = await storePayloads(engine, checked.map((p) => ({ taskId: p.task.taskId, payloadJson: p.payloadJson, payloadBytes: p.payloadBytes, payloadInTable: p.payloadInTable })));
   const valid = allOrNothing && uploads.failures.size > 0 ? [] : checked.filter((p) => !uploads.failures.has(p.task.taskId));

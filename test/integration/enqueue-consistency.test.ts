@@ -212,6 +212,37 @@ describe('withBackgroundTasks', () => {
     expect((error as BackgroundEnqueueError).failures).toEqual([{ name: 'write_log', error: expect.objectContaining({ code: 'service_unavailable' }) }]);
   });
 
+  it('is all or nothing when one task is refused at the end (a runAt too far ahead): none of the others is written or sent', async () => {
+    let ids: string[] = [];
+    const handler = withBackgroundTasks(
+      async (_event: unknown, _ctx, backgroundTasks) => {
+        ids = [backgroundTasks.add(writeLog, { message: 'first' }).taskId, backgroundTasks.add(writeLog, { message: 'too late' }, { runAt: new Date(Date.now() + 400 * 86_400_000) }).taskId];
+        return 'done';
+      },
+      { engine: () => engine },
+    );
+
+    const error = await handler({ Records: [] }, ctx).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(BackgroundEnqueueError);
+    expect((error as BackgroundEnqueueError).failures.map((f) => f.error.code)).toEqual(['validation_error', 'validation_error']);
+    expect(await engine.store.get(ids[0]!)).toBeUndefined();
+    expect(sqsFaults.count('SendMessageBatch') + sqsFaults.count('SendMessage')).toBe(0);
+  });
+
+  it('refuses a debounce at add(): a burst is joined one request at a time, never in an all-or-nothing batch', () => {
+    const handler = withBackgroundTasks(
+      async (_event: unknown, _ctx, backgroundTasks) => {
+        // @ts-expect-error -- debounce is not an option of add()
+        backgroundTasks.add(writeLog, { message: 'x' }, { debounce: { key: 'k', seconds: 5 } });
+        return 'done';
+      },
+      { engine: () => engine },
+    );
+
+    return expect(handler({ Records: [] }, ctx)).rejects.toMatchObject({ code: 'validation_error', message: 'Invalid enqueue options' });
+  });
+
   it('drops tasks added before a throw, except those added with evenOnError', async () => {
     let ids: string[] = [];
     const handler = withBackgroundTasks(
