@@ -3,6 +3,7 @@ import type { Engine } from '../engine';
 import type { TaskMessage } from '../message';
 import type { TaskItem } from '../store/items';
 import type { TaskDefinition } from '../task';
+import { TERMINAL_STATUSES } from '../types';
 import { loggableError } from '../taskError';
 import * as z from '../zod';
 import { bucketKey, MAX_KEY_LENGTH, slotsPk } from './keys';
@@ -68,6 +69,9 @@ export async function admit(engine: Engine, request: AdmissionRequest): Promise<
     lease = await acquireSlot(engine.store, pk, control.concurrency.limit, holder, engine.now, request.leaseMs);
     if (!lease) {
       const waits = message.waits ?? 0;
+      // A task cancelled, finished or run again while it waited stops waiting (its message is acknowledged).
+      // Looked at from its second wait on: the first costs no read, and a full limit cannot keep a cancelled task circling.
+      if (waits > 0 && (await runIsOver(engine, message))) return { admitted: false, wait: { seconds: 0, requeued: true } };
       return { admitted: false, wait: await requeue(engine, task.priority, message, slotWaitSeconds(waits), { waits: waits + 1 }) };
     }
   }
@@ -98,6 +102,12 @@ export async function admit(engine: Engine, request: AdmissionRequest): Promise<
     await release();
     throw error;
   }
+}
+
+/** Whether the message's run has ended, or a later run superseded it: nothing it waits for would run. */
+async function runIsOver(engine: Engine, message: TaskMessage): Promise<boolean> {
+  const state = await engine.store.getState(message.taskId);
+  return state !== undefined && (state.run > message.run || TERMINAL_STATUSES.includes(state.status));
 }
 
 /** The release of a slot once its attempt has ended: a failure is logged, and the slot comes back when its lease ends. */

@@ -3,12 +3,13 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { slotsPk } from '../../lib/control/keys';
-import { acquireSlot } from '../../lib/control/slots';
+import { acquireSlot, releaseSlot } from '../../lib/control/slots';
+import { cancelTask } from '../../lib/cancel';
 import type { Engine } from '../../lib/engine';
 import { enqueue } from '../../lib/enqueue';
 import { defineTask } from '../../lib/task';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
-import { runUntilTerminalOn } from '../support/drive';
+import { runOneBatch, runUntilTerminalOn } from '../support/drive';
 import { timeoutError } from '../support/faults';
 
 /**
@@ -123,6 +124,27 @@ describe('concurrency: defineTask({ concurrency })', () => {
     expect(records.every((r) => r.status === 'SUCCEEDED' && r.attempts === 1)).toBe(true);
     expect([peak(spans.filter((s) => s.key === 'acme')), peak(spans.filter((s) => s.key === 'globex'))]).toEqual([1, 1]);
     expect(peak(spans)).toBe(2);
+  });
+
+  it('stops a task cancelled while it waits for a slot from circling: its next wait acknowledges its message, and sends none', { timeout: 30_000 }, async () => {
+    const worker = siblingEngine(aws, engine);
+    const holder = await acquireSlot(engine.store, slotsPk('ctl_single', undefined), 1, 'long-task', () => new Date(), 60_000);
+    expect(holder).toBeDefined();
+    const { taskId } = await enqueue(single, {}, {}, engine);
+    const sends = () => worker.sqs.calls.filter((c) => c.command === 'SendMessage' && String(c.input.MessageBody).includes(taskId));
+
+    // Its first wait: sent again, a second or so later, with waits 1.
+    await runOneBatch(worker.engine, aws, engine.config.queueUrls.default, 1);
+    expect(sends().map((c) => JSON.parse(String(c.input.MessageBody)).waits)).toEqual([1]);
+    await cancelTask(engine, taskId);
+    // Back after its wait: the limit is still full, and the task is CANCELLED.
+    let received = 0;
+    for (let tries = 0; received === 0 && tries < 20; tries++) received = (await runOneBatch(worker.engine, aws, engine.config.queueUrls.default, 1)).received;
+
+    expect(received).toBe(1);
+    expect(sends()).toHaveLength(1);
+    expect(await engine.store.get(taskId)).toMatchObject({ status: 'CANCELLED', attempts: 0 });
+    await releaseSlot(engine.store, holder!);
   });
 
   it('gives a crashed holder\'s slot back when its lease ends, not before', { timeout: 60_000 }, async () => {
