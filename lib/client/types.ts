@@ -36,7 +36,7 @@ export interface EnqueueOptions {
   /**
    * Runs once for a burst of enqueues with this key: with the last payload,
    * `seconds` (1 to 900) after the last enqueue; each call of the burst
-   * answers the same task id. Not with `delaySeconds`.
+   * answers the same task id. Not with `delaySeconds` or `runAt`; the payload up to 256 KB.
    */
   debounce?: { key: string; seconds: number };
 }

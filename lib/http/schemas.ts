@@ -178,7 +178,7 @@ export const EnqueueRequestOf = perTask('EnqueueRequest', (tasks) =>
       name: z.literal(task.name),
       payload: task.payload,
       ...ENQUEUE_OPTION_FIELDS,
-      debounce: described(z.optional(DebounceOptions), 'Run once for a burst of enqueues with this key: with the last payload, seconds after the last enqueue. Every request of the burst answers the same task id. Not with delaySeconds.'),
+      debounce: described(z.optional(DebounceOptions), 'Run once for a burst of enqueues with this key: with the last payload, seconds after the last enqueue. Every request of the burst answers the same task id. Not with delaySeconds or runAt; its payload up to 256 KB (each request of a burst keeps its own in the table).'),
     }),
   ),
 );

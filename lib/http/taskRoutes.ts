@@ -65,7 +65,7 @@ export function taskRoutes(engine: Engine): Route[] {
           202: acceptedDoc,
           400: { description: 'Bad JSON, an unknown task (`unknown_task`) or a payload its schema refuses (`validation_error`, with the issues in details).' },
           409: { description: 'The Idempotency-Key was used with another body (`idempotency_key_reused`).' },
-          413: { description: `The payload is over ${MAX_OBJECT_BYTES} bytes (5 MB) as JSON, or the body over ${LAMBDA_PAYLOAD_BYTES} (\`payload_too_large\`; the message names the limit).` },
+          413: { description: `The payload is over ${MAX_OBJECT_BYTES} bytes (5 MB) as JSON, or the body over ${LAMBDA_PAYLOAD_BYTES} (\`payload_too_large\`; the message names the limit: 256 KB for a debounced task, or one first due more than half the retention ahead).` },
           503: unavailable,
         },
       },

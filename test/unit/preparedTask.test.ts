@@ -31,10 +31,11 @@ describe('prepareTask', () => {
     expect(() => prepareTask(engine, 'no_such_task', {}, {})).toThrow(UnknownTaskError);
   });
 
-  it('decides the record: options over the task’s defaults, the delay kept, expiry from now', () => {
+  it('decides the record: options over the task’s defaults, the delay kept, expiry from its first run', () => {
     const prepared = prepareTask(engine, 'write_log', { message: 'm' }, { delaySeconds: 30, priority: 'high', maxAttempts: 2 });
     expect(prepared.task).toMatchObject({ name: 'write_log', priority: 'high', maxAttempts: 2, delaySeconds: 30, createdAt: now.toISOString() });
-    expect(prepared.task.expiresAt).toBe(now.getTime() / 1000 + 30 * 86_400);
+    // Kept its retention from when it may first run: 30 s after now.
+    expect(prepared.task.expiresAt).toBe(now.getTime() / 1000 + 30 + 30 * 86_400);
     expect(newRecord(prepared)).toMatchObject({ taskId: prepared.task.taskId, status: 'PENDING', delaySeconds: 30, payload: { message: 'm' }, attempts: 0, run: 1 });
     // No trace around it and no SDK: a trace of its own (sampled, random ids), which the record shows.
     const stored = fromStored(prepared.task)!;
