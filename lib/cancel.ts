@@ -5,6 +5,7 @@ import { clearTimerOf } from './schedules/dispatch';
 import { addCounts, noCounts } from './store/counters';
 import { loggableError } from './taskError';
 import type { TaskRecord } from './types';
+import { cancelWorkflow } from './workflows/cancelWorkflow';
 
 /**
  * Cancels a task that has not started (SCHEDULED or PENDING) or is waiting
@@ -21,6 +22,9 @@ export async function cancelTask(engine: Engine, taskId: string): Promise<TaskRe
       await countCancelled(engine);
       return record;
     } catch (error) {
+      // A workflow is RUNNING or WAITING while its steps run: it cancels them (lib/workflows).
+      const workflow = error instanceof TaskStateConflictError && (error.status === 'RUNNING' || error.status === 'WAITING') ? await cancelWorkflow(engine, taskId) : undefined;
+      if (workflow) return workflow;
       if (!(error instanceof TaskStateConflictError && error.status === 'RUNNING') || tries >= 2) throw error;
     }
     const running = await cancelRunning(engine.store, taskId, engine.now(), () => engine.store.getState(taskId));

@@ -82,8 +82,16 @@ export interface TaskDefinition<S extends $ZodType = $ZodType, R = unknown, N ex
   readonly run: (payload: output<S>, ctx: TaskContext) => Promise<unknown> | unknown;
   /** Concurrency and rate limits (lib/control), when the task has any. */
   readonly control?: TaskControl;
+  /** This task with its payload: a step of a workflow (`chain(a.with(payload), b)`, lib/workflows). */
+  readonly with: (payload: input<S>) => TaskWithPayload;
   /** Never set: carries the type of the recorded result, for ResultOf and typed clients. */
   readonly '~result'?: R;
+}
+
+/** A task and the payload it runs with, as a workflow's step. */
+export interface TaskWithPayload {
+  readonly task: TaskDefinition;
+  readonly payload: unknown;
 }
 
 /** The payload type a caller must pass to enqueue `T`. */
@@ -119,7 +127,7 @@ export function defineTask<const N extends string, S extends $ZodType, R, RS ext
   if (existing) {
     throw new TypeError(`defineTask: a task named "${options.name}" is already defined`);
   }
-  const definition = Object.freeze({
+  const definition: TaskDefinition = Object.freeze({
     name: options.name,
     payload: options.payload,
     ...(options.result ? { result: options.result } : {}),
@@ -130,9 +138,10 @@ export function defineTask<const N extends string, S extends $ZodType, R, RS ext
     ...(options.schedule ? { schedule: checkSchedule(options.name, options.schedule, options.payload) } : {}),
     run: options.run,
     ...(control ? { control } : {}),
-  });
-  registry.set(definition.name, definition as unknown as TaskDefinition);
-  return definition;
+    with: (payload: unknown): TaskWithPayload => ({ task: definition, payload }),
+  }) as TaskDefinition;
+  registry.set(definition.name, definition);
+  return definition as unknown as TaskDefinition<S, RS extends $ZodType ? output<RS> : Awaited<R>, N>;
 }
 
 /** The registered task of that name, or undefined. */

@@ -1,0 +1,66 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { guardedWrite, newWriteToken, onFailureReturnItem } from '../store/dynamo';
+import { copiedFields, stateKey, type StateItem, type TaskItem } from '../store/items';
+import type { TaskStore } from '../store/taskStore';
+import { defineTask } from '../task';
+import * as z from '../zod';
+import { WAIT_TASK_NAME_RESERVED } from './types';
+
+/** A waiting step whose signal did not come in time. */
+export class SignalTimeoutError extends Error {
+  constructor(signal: string, timeoutSeconds: number) {
+    super(`No "${signal}" signal came within ${timeoutSeconds} s`);
+    this.name = 'SignalTimeout';
+  }
+}
+
+/**
+ * A step that waits for a signal is a task of this type, enqueued to run when
+ * its timeout ends: until then nothing runs and nothing is billed. A signal
+ * ends it first (recordSignal), and its message then finds it over; if the
+ * signal never comes, it runs, once, and fails: so does the workflow.
+ */
+export const waitTask = defineTask({
+  name: WAIT_TASK_NAME_RESERVED,
+  payload: z.object({ signal: z.string(), timeoutSeconds: z.int() }),
+  maxAttempts: 1,
+  timeoutSeconds: 5,
+  run: ({ signal, timeoutSeconds }) => {
+    throw new SignalTimeoutError(signal, timeoutSeconds);
+  },
+});
+
+/**
+ * Ends a waiting step SUCCEEDED with the signal's data as its result, if it
+ * has not started (its timeout has not come). Returns whether it did, and the
+ * state that refused it otherwise: already signalled (SUCCEEDED), or timing out.
+ */
+export async function recordSignal(store: TaskStore, step: TaskItem, dataJson: string, now: Date): Promise<{ applied: boolean; state?: StateItem }> {
+  const token = newWriteToken();
+  const state: StateItem = {
+    ...stateKey(step.taskId),
+    ...copiedFields(step),
+    status: 'SUCCEEDED',
+    run: 1,
+    attempts: 0,
+    attemptLog: [],
+    updatedAt: now.toISOString(),
+    finishedAt: now.toISOString(),
+    resultJson: dataJson,
+    wt: token,
+  };
+  const out = await guardedWrite('PutItem', token, () =>
+    store.client.send(
+      new PutCommand({
+        TableName: store.tableName,
+        Item: state,
+        // Untouched, or given back unclaimed: nothing of its timeout has run.
+        ConditionExpression: 'attribute_not_exists(sk) OR (#s = :pending AND attempts = :zero AND run = :one)',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':pending': 'PENDING', ':zero': 0, ':one': 1 },
+        ...onFailureReturnItem,
+      }),
+    ),
+  );
+  return out.applied ? { applied: true, state } : { applied: false, state: out.item as StateItem | undefined };
+}
