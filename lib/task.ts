@@ -62,6 +62,8 @@ export interface TaskOptions<N extends string, S extends $ZodType, R, RS extends
   /** Enqueue it on its own, on a cron or a rate, in a time zone (docs/scheduling.md). */
   schedule?: ScheduleOptions<input<S>>;
   run: (payload: output<S>, ctx: TaskContext) => Promise<ReturnOf<R, RS>> | ReturnOf<R, RS>;
+  /** The engine's own (a workflow's waiting step): the worker runs it, the API document does not list it. */
+  internal?: boolean;
 }
 
 /** What `run` must return: the result schema's input when there is one. */
@@ -103,6 +105,7 @@ export type ResultOf<T> = T extends { readonly '~result'?: infer R } ? R : never
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 const registry = new Map<string, TaskDefinition>();
+const internal = new Set<string>();
 
 /**
  * Defines a task once: its name, payload schema and options, and registers it.
@@ -141,6 +144,7 @@ export function defineTask<const N extends string, S extends $ZodType, R, RS ext
     with: (payload: unknown): TaskWithPayload => ({ task: definition, payload }),
   }) as TaskDefinition;
   registry.set(definition.name, definition);
+  if (options.internal) internal.add(definition.name);
   return definition as unknown as TaskDefinition<S, RS extends $ZodType ? output<RS> : Awaited<R>, N>;
 }
 
@@ -151,5 +155,5 @@ export function getTask(name: string): TaskDefinition | undefined {
 
 /** Every registered task, in the order defined: what the OpenAPI document describes. */
 export function registeredTasks(): TaskDefinition[] {
-  return [...registry.values()];
+  return [...registry.values()].filter((t) => !internal.has(t.name));
 }

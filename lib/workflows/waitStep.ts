@@ -25,6 +25,7 @@ export const waitTask = defineTask({
   payload: z.object({ signal: z.string(), timeoutSeconds: z.int() }),
   maxAttempts: 1,
   timeoutSeconds: 5,
+  internal: true,
   run: ({ signal, timeoutSeconds }) => {
     throw new SignalTimeoutError(signal, timeoutSeconds);
   },
