@@ -1,4 +1,7 @@
+import { expiresAtFrom } from '../config';
 import type { Engine } from '../engine';
+import { toMessage } from '../message';
+import { SQS_MAX_DELAY_SECONDS } from '../schedules/runAt';
 import { TaskStateConflictError } from '../errors';
 import { retryTask } from '../retry';
 import { TERMINAL_STATUSES, type TaskRecord } from '../types';
@@ -10,6 +13,12 @@ import { isWaitStep } from './types';
 import { readWorkflow, stepStates } from './workflowRead';
 
 const ENDED_BADLY = ['FAILED', 'CANCELLED'];
+
+/** A waiting step that timed out (or was cancelled) waits again: a new run of it, its message held back by SQS (15 minutes at most). */
+async function waitAgain(engine: Engine, taskId: string, timeoutSeconds: number): Promise<void> {
+  const { record } = await engine.store.resetForRetry(taskId, engine.now(), expiresAtFrom(engine.now(), engine.config.retentionDays));
+  await engine.queue.send(toMessage(record, record.run, Math.min(timeoutSeconds, SQS_MAX_DELAY_SECONDS)));
+}
 const JOINS_AT_ONCE = 16;
 
 /**
@@ -32,7 +41,9 @@ export async function retryWorkflow(engine: Engine, taskId: string): Promise<Tas
     const reopened = await reopenWorkflow(engine.store, taskId, wf.state, status, [], now);
     if (!reopened.applied) throw new TaskStateConflictError(taskId, reopened.state?.status ?? wf.state.status, 'retry');
     const current = states.get(stepAt);
-    if (current && ENDED_BADLY.includes(current.status)) await retryTask(engine, stepId(taskId, stepAt));
+    const step = wf.spec.steps[stepAt]!;
+    if (current && ENDED_BADLY.includes(current.status) && isWaitStep(step)) await waitAgain(engine, stepId(taskId, stepAt), step.timeoutSeconds);
+    else if (current && ENDED_BADLY.includes(current.status)) await retryTask(engine, stepId(taskId, stepAt));
     else if (current?.status === 'SUCCEEDED') await stepEnded(engine, taskId, stepAt, current);
     else if (stepAt > 0 && states.get(stepAt - 1)?.status === 'SUCCEEDED') await stepEnded(engine, taskId, stepAt - 1, { ...states.get(stepAt - 1)! });
     return (await engine.store.get(taskId))!;

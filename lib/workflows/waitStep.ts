@@ -1,4 +1,4 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { guardedWrite, newWriteToken, onFailureReturnItem } from '../store/dynamo';
 import { copiedFields, stateKey, type StateItem, type TaskItem } from '../store/items';
 import type { TaskStore } from '../store/taskStore';
@@ -38,30 +38,41 @@ export const waitTask = defineTask({
  */
 export async function recordSignal(store: TaskStore, step: TaskItem, dataJson: string, now: Date): Promise<{ applied: boolean; state?: StateItem }> {
   const token = newWriteToken();
-  const state: StateItem = {
-    ...stateKey(step.taskId),
-    ...copiedFields(step),
-    status: 'SUCCEEDED',
-    run: 1,
-    attempts: 0,
-    attemptLog: [],
-    updatedAt: now.toISOString(),
-    finishedAt: now.toISOString(),
-    resultJson: dataJson,
-    wt: token,
-  };
-  const out = await guardedWrite('PutItem', token, () =>
+  const copied = copiedFields(step);
+  const out = await guardedWrite('UpdateItem', token, () =>
     store.client.send(
-      new PutCommand({
+      new UpdateCommand({
         TableName: store.tableName,
-        Item: state,
-        // Untouched, or given back unclaimed: nothing of its timeout has run.
-        ConditionExpression: 'attribute_not_exists(sk) OR (#s = :pending AND attempts = :zero AND run = :one)',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':pending': 'PENDING', ':zero': 0, ':one': 1 },
+        Key: stateKey(step.taskId),
+        UpdateExpression:
+          'SET #s = :succeeded, resultJson = :data, finishedAt = :now, updatedAt = :now, wt = :wt, run = if_not_exists(run, :one), attempts = if_not_exists(attempts, :zero), ' +
+          'attemptLog = if_not_exists(attemptLog, :noLog), taskId = :taskId, #n = :name, priority = :priority, createdAt = :createdAt, maxAttempts = :maxAttempts, timeoutSeconds = :timeout, expiresAt = :expiresAt ' +
+          'REMOVE claimableAt',
+        // Untouched, or waiting again (a retried workflow) or given back unclaimed: nothing of its timeout has run.
+        ConditionExpression: 'attribute_not_exists(sk) OR (#s = :pending AND attempts = :zero)',
+        ExpressionAttributeNames: { '#s': 'status', '#n': 'name' },
+        ExpressionAttributeValues: {
+          ':succeeded': 'SUCCEEDED',
+          ':data': dataJson,
+          ':now': now.toISOString(),
+          ':wt': token,
+          ':one': 1,
+          ':zero': 0,
+          ':noLog': [],
+          ':pending': 'PENDING',
+          ':taskId': copied.taskId,
+          ':name': copied.name,
+          ':priority': copied.priority,
+          ':createdAt': copied.createdAt,
+          ':maxAttempts': copied.maxAttempts,
+          ':timeout': copied.timeoutSeconds,
+          ':expiresAt': copied.expiresAt,
+        },
+        ReturnValues: 'ALL_NEW',
         ...onFailureReturnItem,
       }),
     ),
   );
-  return out.applied ? { applied: true, state } : { applied: false, state: out.item as StateItem | undefined };
+  const state = (out.applied ? (out.output?.Attributes ?? out.item) : out.item) as StateItem | undefined;
+  return { applied: out.applied, state };
 }

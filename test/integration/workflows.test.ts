@@ -331,6 +331,11 @@ describe('waiting for a signal', () => {
     expect(record.status).toBe('FAILED');
     expect(record.error).toEqual({ type: 'SignalTimeout', message: 'Step 0 (workflow.wait) failed: No "approval" signal came within 2 s' });
     await expect(signalWorkflow(engine, taskId, 'approval', {})).rejects.toMatchObject({ code: 'invalid_state' });
+
+    // Retried, it waits again (WAITING), and a signal now resumes it.
+    expect(await retryTask(engine, taskId)).toMatchObject({ status: 'WAITING', run: 2 });
+    expect(await signalWorkflow(engine, taskId, 'approval', { n: 1 })).toMatchObject({ repeated: false, record: { status: 'RUNNING' } });
+    expect(await runWorkflow([engine], taskId)).toMatchObject({ status: 'SUCCEEDED', result: { n: 2 } });
   });
 
   it('refuses a signal for a task that is no workflow (409) and for no task (404)', async () => {
