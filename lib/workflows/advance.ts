@@ -153,7 +153,8 @@ export function nameOf(step: StepSpec): string {
 }
 
 function stepError(index: number, name: string, state: StateItem, label = 'Step'): TaskError {
-  const cause = state.error ?? { type: state.status === 'CANCELLED' ? 'TaskCancelled' : 'StepFailed', message: `ended ${state.status}` };
   const verb = state.status === 'CANCELLED' ? 'was cancelled' : 'failed';
-  return { type: cause.type, message: clip(`${label} ${index} (${name}) ${verb}: ${cause.message}`, ERROR_MESSAGE_LIMIT) };
+  // A client's cancel of the step leaves no error of its own.
+  if (!state.error) return { type: state.status === 'CANCELLED' ? 'TaskCancelled' : 'StepFailed', message: `${label} ${index} (${name}) ${verb}` };
+  return { type: state.error.type, message: clip(`${label} ${index} (${name}) ${verb}: ${state.error.message}`, ERROR_MESSAGE_LIMIT) };
 }

@@ -3,6 +3,7 @@ import { runWithConcurrency } from '../concurrency';
 import type { Engine } from '../engine';
 import { TaskNotFoundError, TaskStateConflictError } from '../errors';
 import { TERMINAL_STATUSES, type TaskRecord } from '../types';
+import { stepEnded } from './advance';
 import { finishWorkflow } from './parentStore';
 import { stepId } from './stepIds';
 import { readWorkflow, stepStates, type LoadedWorkflow } from './workflowRead';
@@ -26,6 +27,13 @@ export async function cancelWorkflow(engine: Engine, taskId: string): Promise<Ta
   await cancelSteps(engine, wf);
   engine.logger.info('Workflow cancelled', { workflowId: taskId });
   return (await engine.store.get(taskId))!;
+}
+
+/** A step a client cancelled moves its workflow at once (it ends CANCELLED), rather than when its message comes. */
+export async function stepCancelled(engine: Engine, record: TaskRecord): Promise<void> {
+  if (!record.workflow || !('parentId' in record.workflow)) return;
+  const state = await engine.store.getState(record.taskId);
+  if (state) await stepEnded(engine, record.workflow.parentId, record.workflow.index, state);
 }
 
 async function cancelSteps(engine: Engine, wf: LoadedWorkflow): Promise<void> {

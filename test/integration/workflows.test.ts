@@ -357,6 +357,14 @@ describe('cancel and retry', () => {
     await expect(cancelTask(engine, taskId)).rejects.toMatchObject({ code: 'invalid_state' });
   });
 
+  it('ends a workflow CANCELLED at once when a client cancels its waiting step, not when the wait\'s message comes', async () => {
+    const { taskId } = await enqueue(chain(waitFor('approval', { timeoutSeconds: 3_600 }), add), {}, engine);
+
+    await cancelTask(engine, stepId(taskId, 0));
+
+    expect(await engine.store.get(taskId)).toMatchObject({ status: 'CANCELLED', error: { type: 'TaskCancelled', message: 'Step 0 (workflow.wait) was cancelled' } });
+  });
+
   it('retries a failed chain from its failed step, without running the steps that succeeded again', { timeout: 60_000 }, async () => {
     let refuse = true;
     const sometimes = defineTask({
