@@ -29,9 +29,8 @@ export interface EnqueuedWorkflow {
  * worker had already claimed one, it ends FAILED (`EnqueueFailed`) and is
  * answered as accepted, as enqueue does (a claimed task is never taken back).
  */
-export async function enqueueWorkflow(engine: Engine, spec: WorkflowSpec): Promise<EnqueuedWorkflow> {
+export async function enqueueWorkflow(engine: Engine, spec: WorkflowSpec, workflowId = newTaskId()): Promise<EnqueuedWorkflow> {
   const specJson = checkSpec(spec);
-  const workflowId = newTaskId();
   const now = engine.now();
   const first: StepSpec[] = spec.kind === 'chain' ? [spec.steps[0]!] : spec.members;
   // Every first step is checked before anything is written: a refused payload is a 400 that leaves nothing behind.

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Engine } from '../../lib/engine';
 import { enqueue } from '../../lib/enqueue';
 import { cancelTask } from '../../lib/cancel';
+import { withBackgroundTasks } from '../../lib/background';
 import { retryTask } from '../../lib/retry';
 import { defineTask } from '../../lib/task';
 import { double, sum, writeLog } from '../../lib/tasks/examples';
@@ -342,6 +343,40 @@ describe('waiting for a signal', () => {
     const { taskId } = await enqueue(add, { n: 1 }, {}, engine);
     await expect(signalWorkflow(engine, taskId, 'approval', {})).rejects.toMatchObject({ code: 'invalid_state' });
     await expect(signalWorkflow(engine, '01ARZ3NDEKTSV4RRFFQ69G5FAV', 'approval', {})).rejects.toMatchObject({ code: 'task_not_found' });
+  });
+});
+
+describe('from a handler\'s background tasks', () => {
+  it('enqueues a workflow added with backgroundTasks.add(chain(...)) with the rest, under the id add returned', { timeout: 30_000 }, async () => {
+    let workflowId = '';
+    const handler = withBackgroundTasks(async (_event: unknown, _context, backgroundTasks) => {
+      workflowId = backgroundTasks.add(chain(double.with({ n: 3 }), double)).taskId;
+      backgroundTasks.add(writeLog, { message: 'beside a workflow' });
+      return 'ok';
+    }, { engine: () => engine });
+
+    expect(await handler({}, lambdaContext())).toBe('ok');
+
+    expect(await runWorkflow([engine], workflowId)).toMatchObject({ status: 'SUCCEEDED', result: { n: 12 } });
+    expect(() => withBackgroundTasks(async (_e: unknown, _c, tasks) => tasks.add(chain(double)))).not.toThrow();
+  });
+
+  it('checks it at add, and cancels it when the handler\'s other tasks cannot be enqueued (all or nothing)', { timeout: 30_000 }, async () => {
+    expectErrorLogs('Background tasks could not be enqueued');
+    const sibling = siblingEngine(aws, engine);
+    sibling.sqs.add({ command: 'SendMessageBatch', effect: 'fail', error: serviceUnavailable, when: (input) => JSON.stringify(input).includes('write_log') });
+    let workflowId = '';
+    const handler = withBackgroundTasks(async (_event: unknown, _context, backgroundTasks) => {
+      expect(() => backgroundTasks.add(chain(double.with({ n: 'x' } as never)))).toThrow(expect.objectContaining({ code: 'validation_error' }));
+      workflowId = backgroundTasks.add(chain(waitFor('approval', { timeoutSeconds: 600 }), double)).taskId;
+      backgroundTasks.add(writeLog, { message: 'cannot be sent' });
+      return 'ok';
+    }, { engine: () => sibling.engine });
+
+    await expect(handler({}, lambdaContext())).rejects.toMatchObject({ code: 'background_enqueue_failed' });
+
+    expect(await engine.store.get(workflowId)).toMatchObject({ status: 'CANCELLED', error: { type: 'WorkflowCancelled' } });
+    expect((await engine.store.get(stepId(workflowId, 0)))?.status).toBe('CANCELLED');
   });
 });
 
