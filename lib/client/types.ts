@@ -49,7 +49,7 @@ export type WorkflowStep<T extends TaskSet> = { [N in TaskName<T>]: { name: N; p
 
 /** POST /workflows: a chain (steps one after another, or waiting for a signal), or a group of members with a fan-in (docs/workflows.md). */
 export type WorkflowRequest<T extends TaskSet> =
-  | { chain: Array<WorkflowStep<T> | { waitFor: string; timeoutSeconds: number }> }
+  | { chain: Array<WorkflowStep<T> | { waitFor: string; timeoutSeconds: number; onTimeout?: WorkflowStep<T> }> }
   | { group: Array<WorkflowStep<T>>; then?: WorkflowStep<T>; allowFailures?: boolean };
 
 /** A signal taken by a waiting workflow (POST /tasks/{id}/signal); `repeated`: it had been taken already, nothing changed. */

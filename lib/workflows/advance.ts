@@ -6,9 +6,9 @@ import { ERROR_MESSAGE_LIMIT } from '../taskError';
 import { clip } from '../text';
 import { TERMINAL_STATUSES, type TaskError } from '../types';
 import { enqueueStep, type StepToEnqueue } from './enqueueStep';
-import { advanceCursor, finishWorkflow, joinMember, type WorkflowState } from './parentStore';
+import { advanceCursor, finishWorkflow, joinMember, resumeAt, type WorkflowState } from './parentStore';
 import { stepId } from './stepIds';
-import { isWaitStep, type StepSpec, type WorkflowSpec } from './types';
+import { isWaitStep, ON_TIMEOUT_INDEX, type StepSpec, type WaitStepSpec, type WorkflowSpec } from './types';
 import { waitTask } from './waitStep';
 import { readWorkflow, resultJsonOf, stepStates, type LoadedWorkflow } from './workflowRead';
 
@@ -34,16 +34,18 @@ export async function advanceWorkflow(engine: Engine, step: TaskItem): Promise<v
 export async function stepEnded(engine: Engine, workflowId: string, index: number, state: StateItem): Promise<void> {
   const wf = await readWorkflow(engine, workflowId);
   if (!wf) return;
-  if (wf.spec.kind === 'chain') await chainStepEnded(engine, wf, wf.spec.steps, index, state);
+  // A wait's onTimeout step ends in its wait's place.
+  if (wf.spec.kind === 'chain') await chainStepEnded(engine, wf, wf.spec.steps, index % ON_TIMEOUT_INDEX, state, index < ON_TIMEOUT_INDEX);
   else await groupStepEnded(engine, wf, wf.spec, index, state);
 }
 
 const isLive = (state: WorkflowState) => state.status === 'RUNNING' || state.status === 'WAITING';
 
-async function chainStepEnded(engine: Engine, wf: LoadedWorkflow, steps: StepSpec[], index: number, state: StateItem): Promise<void> {
+async function chainStepEnded(engine: Engine, wf: LoadedWorkflow, steps: StepSpec[], index: number, state: StateItem, own = true): Promise<void> {
   const now = engine.now();
   if (!isLive(wf.state) || wf.state.stepAt !== index) return repairChain(engine, wf, steps, wf.state);
   const spec = steps[index]!;
+  if (own && isWaitStep(spec) && spec.onTimeout && state.status === 'FAILED' && state.error?.type === 'SignalTimeout') return startOnTimeout(engine, wf, index, spec);
   if (state.status !== 'SUCCEEDED') {
     await finishWorkflow(engine.store, wf.id, wf.state.run, index, { status: state.status === 'CANCELLED' ? 'CANCELLED' : 'FAILED', error: stepError(index, nameOf(spec), state) }, now);
     return;
@@ -71,10 +73,27 @@ async function chainStepEnded(engine: Engine, wf: LoadedWorkflow, steps: StepSpe
 async function repairChain(engine: Engine, wf: LoadedWorkflow, steps: StepSpec[], current: WorkflowState): Promise<void> {
   const stepAt = current.stepAt ?? 0;
   if (!isLive(current) || current.run !== wf.state.run || stepAt === 0 || stepAt >= steps.length) return;
-  const states = await stepStates(engine, wf.id, [stepAt - 1, stepAt]);
-  const before = states.get(stepAt - 1);
+  const states = await stepStates(engine, wf.id, [stepAt - 1, stepAt, ON_TIMEOUT_INDEX + stepAt - 1]);
+  // The step before ended, or its wait timed out and its onTimeout step ended in its place.
+  const before = states.get(stepAt - 1)?.status === 'SUCCEEDED' ? states.get(stepAt - 1) : states.get(ON_TIMEOUT_INDEX + stepAt - 1);
   if (states.has(stepAt) || before?.status !== 'SUCCEEDED') return;
   await startChainStep(engine, { ...wf, state: current }, steps, stepAt, before);
+}
+
+/**
+ * A wait with an onTimeout step timed out: the workflow is RUNNING again at
+ * that step, and the onTimeout step is enqueued (idempotently: a later
+ * delivery of the wait's end, or a repair, meets the same task); its end then
+ * stands for the wait's.
+ */
+async function startOnTimeout(engine: Engine, wf: LoadedWorkflow, index: number, spec: WaitStepSpec): Promise<void> {
+  const moved = await resumeAt(engine.store, wf.id, wf.state.run, index, engine.now());
+  const current = moved.state;
+  if (!current || !isLive(current) || current.stepAt !== index || current.run !== wf.state.run) return;
+  const id = ON_TIMEOUT_INDEX + index;
+  if (!moved.applied && (await stepStates(engine, wf.id, [id])).has(id)) return;
+  const onTimeout = spec.onTimeout!;
+  await startStep(engine, wf, id, index, { workflowId: wf.id, index: id, name: onTimeout.name, payload: onTimeout.payload ?? { signal: spec.waitFor, timeoutSeconds: spec.timeoutSeconds } });
 }
 
 /** Enqueues chain step `index`, with its own payload or the result of the step before (`before`); one that cannot take it ends the workflow FAILED. */

@@ -10,6 +10,7 @@ export interface Workflow {
 export interface WaitStep {
   readonly waitFor: string;
   readonly timeoutSeconds: number;
+  readonly onTimeout?: TaskStep;
 }
 
 /** A step of a chain or group: a task (its payload then comes from the step before) or a task with its payload. */
@@ -26,7 +27,11 @@ function taskStep(step: TaskStep): TaskStepSpec {
  * A step that fails stops the chain; the workflow ends FAILED.
  */
 export function chain(...steps: Array<TaskStep | WaitStep>): Workflow {
-  const spec: StepSpec[] = steps.map((s) => ('waitFor' in s && typeof s.waitFor === 'string' ? { waitFor: s.waitFor, timeoutSeconds: s.timeoutSeconds } : taskStep(s as TaskStep)));
+  const spec: StepSpec[] = steps.map((s) =>
+    'waitFor' in s && typeof s.waitFor === 'string'
+      ? { waitFor: s.waitFor, timeoutSeconds: s.timeoutSeconds, ...(s.onTimeout ? { onTimeout: taskStep(s.onTimeout) } : {}) }
+      : taskStep(s as TaskStep),
+  );
   return { '~workflow': { kind: 'chain', steps: spec } };
 }
 
@@ -41,9 +46,14 @@ export function group(members: TaskStep[], options: { then?: TaskDefinition | Ta
   };
 }
 
-/** A chain step that pauses the workflow (WAITING) until POST /tasks/{id}/signal sends `signal`, or `timeoutSeconds` pass (it then ends FAILED). */
-export function waitFor(signal: string, options: { timeoutSeconds: number }): WaitStep {
-  return { waitFor: signal, timeoutSeconds: options.timeoutSeconds };
+/**
+ * A chain step that pauses the workflow (WAITING) until POST /tasks/{id}/signal
+ * sends `signal`, or `timeoutSeconds` pass: it then ends FAILED, or, with
+ * `onTimeout`, that step runs (with its payload, or `{ signal, timeoutSeconds }`)
+ * and the chain goes on with its result.
+ */
+export function waitFor(signal: string, options: { timeoutSeconds: number; onTimeout?: TaskStep }): WaitStep {
+  return { waitFor: signal, timeoutSeconds: options.timeoutSeconds, ...(options.onTimeout ? { onTimeout: options.onTimeout } : {}) };
 }
 
 export function isWorkflow(value: unknown): value is Workflow {

@@ -55,6 +55,11 @@ export async function advanceCursor(store: TaskStore, workflowId: string, run: n
   return update(store, workflowId, 'SET stepAt = :next, #s = :status', `stepAt = :from AND run = :run AND ${LIVE}`, { ':next': from + 1, ':status': status, ':from': from, ':run': run }, now);
 }
 
+/** A chain waiting at step `at` whose wait timed out runs its onTimeout step: RUNNING again, at the same step. */
+export async function resumeAt(store: TaskStore, workflowId: string, run: number, at: number, now: Date): Promise<Moved> {
+  return update(store, workflowId, 'SET #s = :status', 'stepAt = :at AND run = :run AND #s = :waiting', { ':status': 'RUNNING', ':at': at, ':run': run, ':waiting': 'WAITING' }, now, false);
+}
+
 /** Counts member `index`'s end in a group, once: the state it leaves says how many have ended. */
 export async function joinMember(store: TaskStore, workflowId: string, run: number, index: number, now: Date): Promise<Moved> {
   return update(store, workflowId, 'ADD joined :member', `run = :run AND #s = :running AND NOT contains(joined, :index)`, { ':member': new Set([index]), ':index': index, ':run': run, ':running': 'RUNNING' }, now, false);

@@ -10,6 +10,7 @@ const TaskStep = z.strictObject({ name: Name, payload: z.optional(z.unknown()) }
 const WaitStep = z.strictObject({
   waitFor: z.string().check(z.minLength(1), z.maxLength(128)),
   timeoutSeconds: z.int().check(z.minimum(1), z.maximum(TASK_LIMITS.maxDelaySeconds)),
+  onTimeout: z.optional(TaskStep),
 });
 
 /** POST /workflows: a chain, or a group with its fan-in. */
@@ -30,6 +31,22 @@ export function specOfBody(body: unknown): WorkflowSpec {
   return { kind: 'group', members: data.group, ...(data.then ? { then: data.then } : {}), allowFailures: data.allowFailures ?? false };
 }
 
+const NOT_GIVEN = Symbol('not given');
+
+/** A task step: its task known (and not reserved), and its payload, when it is known now, accepted by its schema. */
+function checkTaskStep(step: { name: string }, index: number, payload: unknown): void {
+  if (step.name === WORKFLOW_TASK_NAME || step.name === WAIT_TASK_NAME_RESERVED) throw new UnknownTaskError(step.name);
+  const task = getTask(step.name);
+  if (!task) throw new UnknownTaskError(step.name);
+  if (payload === NOT_GIVEN) return;
+  try {
+    validatePayload(task, payload);
+  } catch (error) {
+    if (error instanceof ValidationError) throw new ValidationError(`Step ${index} (${step.name}): ${error.message}`, error.details);
+    throw error;
+  }
+}
+
 /**
  * Checks a workflow before anything is written: every task known, every
  * payload given checked by its task's schema, the counts and size within
@@ -45,21 +62,13 @@ export function checkSpec(spec: WorkflowSpec): string {
       if (!(Number.isInteger(step.timeoutSeconds) && step.timeoutSeconds >= 1 && step.timeoutSeconds <= TASK_LIMITS.maxDelaySeconds)) {
         throw new ValidationError('Invalid workflow', [{ path: `steps.${index}.timeoutSeconds`, message: `an integer from 1 to ${TASK_LIMITS.maxDelaySeconds}` }]);
       }
+      if (step.onTimeout) checkTaskStep(step.onTimeout, index, step.onTimeout.payload ?? { signal: step.waitFor, timeoutSeconds: step.timeoutSeconds });
       return;
     }
-    if (step.name === WORKFLOW_TASK_NAME || step.name === WAIT_TASK_NAME_RESERVED) throw new UnknownTaskError(step.name);
-    const task = getTask(step.name);
-    if (!task) throw new UnknownTaskError(step.name);
     // A group member always has its payload (null when none is given); a chain's step after the first takes the result before it.
     const given = step.payload !== undefined || spec.kind === 'group' || index === 0;
-    if (given && !(spec.kind === 'group' && step === spec.then && step.payload === undefined)) {
-      try {
-        validatePayload(task, step.payload ?? null);
-      } catch (error) {
-        if (error instanceof ValidationError) throw new ValidationError(`Step ${index} (${step.name}): ${error.message}`, error.details);
-        throw error;
-      }
-    }
+    const checked = given && !(spec.kind === 'group' && step === spec.then && step.payload === undefined);
+    checkTaskStep(step, index, checked ? (step.payload ?? null) : NOT_GIVEN);
   });
   const json = JSON.stringify(spec);
   const bytes = byteLength(json);

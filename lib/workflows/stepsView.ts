@@ -2,7 +2,7 @@ import type { Engine } from '../engine';
 import type { TaskRecord, TaskStatus } from '../types';
 import { nameOf } from './advance';
 import { stepId } from './stepIds';
-import { isWaitStep, type StepSpec, type StepView, type WorkflowSpec } from './types';
+import { isWaitStep, ON_TIMEOUT_INDEX, type StepSpec, type StepView, type WorkflowSpec } from './types';
 import { readWorkflow, stepStates } from './workflowRead';
 
 /**
@@ -18,10 +18,14 @@ export async function withSteps(engine: Engine, record: TaskRecord): Promise<Tas
   const wf = await readWorkflow(engine, record.taskId);
   if (!wf) return record;
   const specs = allSteps(wf.spec);
-  const states = await stepStates(engine, wf.id, specs.map((_, i) => i), false);
+  const onTimeouts = specs.flatMap((spec, i) => (isWaitStep(spec) && spec.onTimeout ? [ON_TIMEOUT_INDEX + i] : []));
+  const states = await stepStates(engine, wf.id, [...specs.map((_, i) => i), ...onTimeouts], false);
   const live = wf.state.status === 'RUNNING' || wf.state.status === 'WAITING';
   const steps = specs.map((spec, index): StepView => {
     const stored = states.get(index)?.status;
+    // A wait that timed out shows its onTimeout step, which ran in its place.
+    const instead = isWaitStep(spec) && spec.onTimeout ? states.get(ON_TIMEOUT_INDEX + index) : undefined;
+    if (instead && isWaitStep(spec)) return { index, taskId: instead.taskId, name: spec.onTimeout!.name, status: instead.status, waitFor: spec.waitFor };
     let status: TaskStatus = stored ?? (live ? 'PENDING' : 'CANCELLED');
     if (isWaitStep(spec) && (status === 'PENDING' || status === 'SCHEDULED') && live) status = 'WAITING';
     return { index, taskId: stepId(wf.id, index), name: nameOf(spec), status, ...(isWaitStep(spec) ? { waitFor: spec.waitFor } : {}) };

@@ -12,7 +12,12 @@ export interface TaskStepSpec {
 export interface WaitStepSpec {
   waitFor: string;
   timeoutSeconds: number;
+  /** Runs if no signal comes in time: its result is then the next step's payload (without one, the timeout fails the workflow). */
+  onTimeout?: TaskStepSpec;
 }
+
+/** A waiting step's onTimeout step has the index of its wait plus this (stepIds.ts): a task of its own, idempotent like every step. */
+export const ON_TIMEOUT_INDEX = 10_000;
 
 export type StepSpec = TaskStepSpec | WaitStepSpec;
 

@@ -339,6 +339,17 @@ describe('waiting for a signal', () => {
     expect(await runWorkflow([engine], taskId)).toMatchObject({ status: 'SUCCEEDED', result: { n: 2 } });
   });
 
+  it('runs its onTimeout step when no signal comes in time, and goes on with its result', { timeout: 30_000 }, async () => {
+    const { taskId } = await enqueue(chain(add.with({ n: 1 }), waitFor('approval', { timeoutSeconds: 2, onTimeout: add.with({ n: 100 }) }), add), {}, engine);
+
+    const record = await runWorkflow([engine], taskId);
+
+    expect(record).toMatchObject({ status: 'SUCCEEDED', result: { n: 102 } });
+    expect(record.steps![1]).toEqual({ index: 1, taskId: stepId(taskId, 10_001), name: 'wf_add', status: 'SUCCEEDED', waitFor: 'approval' });
+    expect(runs.get(stepId(taskId, 10_001))).toBe(1);
+    await expect(signalWorkflow(engine, taskId, 'approval', {})).rejects.toMatchObject({ code: 'invalid_state' });
+  });
+
   it('refuses a signal for a task that is no workflow (409) and for no task (404)', async () => {
     const { taskId } = await enqueue(add, { n: 1 }, {}, engine);
     await expect(signalWorkflow(engine, taskId, 'approval', {})).rejects.toMatchObject({ code: 'invalid_state' });

@@ -25,6 +25,7 @@ describe('workflows: ids, definitions and their checks', () => {
     expect(group([double.with({ n: 1 })], { then: sum })['~workflow']).toEqual({ kind: 'group', members: [{ name: 'double', payload: { n: 1 } }], then: { name: 'sum' }, allowFailures: false });
     expect(group([double.with({ n: 1 })], { allowFailures: true })['~workflow']).toEqual({ kind: 'group', members: [{ name: 'double', payload: { n: 1 } }], allowFailures: true });
     expect([isWorkflow(chain(double)), isWorkflow(double), isWorkflow(null)]).toEqual([true, false, false]);
+    expect(chain(waitFor('go', { timeoutSeconds: 5, onTimeout: double.with({ n: 0 }) }))['~workflow']).toEqual({ kind: 'chain', steps: [{ waitFor: 'go', timeoutSeconds: 5, onTimeout: { name: 'double', payload: { n: 0 } } }] });
   });
 
   it('reads POST /workflows bodies: a chain or a group, nothing else', () => {
@@ -48,6 +49,10 @@ describe('workflows: ids, definitions and their checks', () => {
     expect(() => checkSpec({ kind: 'group', members: [{ name: 'double' }], allowFailures: false })).toThrow(expect.objectContaining({ code: 'validation_error' }));
     expect(() => checkSpec({ kind: 'group', members: [{ name: 'double', payload: { n: 1 } }], then: { name: 'sum' }, allowFailures: false })).not.toThrow();
     expect(() => checkSpec({ kind: 'chain', steps: [{ name: 'workflow.wait', payload: { signal: 'x', timeoutSeconds: 1 } }] })).toThrow(expect.objectContaining({ code: 'unknown_task' }));
+    // An onTimeout step without a payload gets {signal, timeoutSeconds}: double refuses that, before anything runs.
+    expect(() => checkSpec({ kind: 'chain', steps: [{ waitFor: 'go', timeoutSeconds: 5, onTimeout: { name: 'double' } }] })).toThrow(expect.objectContaining({ code: 'validation_error' }));
+    expect(() => checkSpec({ kind: 'chain', steps: [{ waitFor: 'go', timeoutSeconds: 5, onTimeout: { name: 'nope' } }] })).toThrow(expect.objectContaining({ code: 'unknown_task' }));
+    expect(() => checkSpec({ kind: 'chain', steps: [{ waitFor: 'go', timeoutSeconds: 5, onTimeout: { name: 'double', payload: { n: 1 } } }] })).not.toThrow();
     const big = { kind: 'chain' as const, steps: [{ name: writeLog.name, payload: { message: 'x'.repeat(10_000) } }, ...Array.from({ length: 26 }, () => ({ name: writeLog.name, payload: { message: 'x'.repeat(10_000) } }))] };
     expect(() => checkSpec(big)).toThrow(expect.objectContaining({ code: 'payload_too_large' }));
   });
