@@ -44,7 +44,8 @@ export async function enqueueWorkflow(engine: Engine, spec: WorkflowSpec, workfl
     timeoutSeconds: 1,
     createdAt: now.toISOString(),
     workflow: { kind: spec.kind },
-    expiresAt: expiresAtFrom(now, engine.config.retentionDays),
+    // Its retention from its start, and every wait's timeout on top: the record outlasts its longest possible run's waits.
+    expiresAt: expiresAtFrom(now, engine.config.retentionDays) + waitSeconds(spec),
   };
   const parentItems = newTaskItems(parent, specJson, Buffer.byteLength(specJson));
   const status = spec.kind === 'chain' && isWaitStep(spec.steps[0]!) ? 'WAITING' : 'RUNNING';
@@ -63,10 +64,15 @@ export async function enqueueWorkflow(engine: Engine, spec: WorkflowSpec, workfl
   return { taskId: workflowId, record: (await engine.store.get(workflowId)) ?? toRecord(parentItems.task, undefined, specJson) };
 }
 
+function waitSeconds(spec: WorkflowSpec): number {
+  return spec.kind === 'chain' ? spec.steps.reduce((total, step) => total + (isWaitStep(step) ? step.timeoutSeconds : 0), 0) : 0;
+}
+
 function prepareStep(engine: Engine, workflowId: string, index: number, step: StepSpec): PreparedTask {
   const payload = isWaitStep(step) ? { signal: step.waitFor, timeoutSeconds: step.timeoutSeconds } : (step.payload ?? null);
   const prepared = prepareTask(engine, nameOf(step), payload, isWaitStep(step) ? { delaySeconds: step.timeoutSeconds } : {}, stepId(workflowId, index));
   prepared.task.workflow = { parentId: workflowId, index };
+  if (isWaitStep(step)) prepared.task.expiresAt += step.timeoutSeconds;
   return prepared;
 }
 

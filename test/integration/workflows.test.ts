@@ -311,6 +311,10 @@ describe('waiting for a signal', () => {
     expect(waiting.status).toBe('WAITING');
     expect(waiting.steps!.map((s) => s.status)).toEqual(['SUCCEEDED', 'WAITING', 'PENDING']);
     expect(waiting.steps![1]).toMatchObject({ name: 'workflow.wait', waitFor: 'approval' });
+    // The workflow and its waiting step outlast the wait by the retention (30 days).
+    const wait = (await engine.store.get(stepId(taskId, 1)))!;
+    expect(waiting.expiresAt - Date.parse(waiting.createdAt) / 1000).toBeCloseTo(30 * 86_400 + 600, -1);
+    expect(wait.expiresAt - Date.parse(wait.createdAt) / 1000).toBeCloseTo(30 * 86_400 + 600, -1);
 
     await expect(signalWorkflow(engine, taskId, 'other', {})).rejects.toMatchObject({ code: 'invalid_state' });
     const signalled = await signalWorkflow(engine, taskId, 'approval', { n: 10 });
