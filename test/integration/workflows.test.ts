@@ -327,6 +327,21 @@ describe('waiting for a signal', () => {
     await expect(signalWorkflow(engine, taskId, 'approval', {})).resolves.toMatchObject({ repeated: true });
   });
 
+  it('takes a signal sent again after a 503 whose write had landed: the repeat moves the workflow on, once', { timeout: 30_000 }, async () => {
+    const { taskId } = await enqueue(chain(waitFor('approval', { timeoutSeconds: 600 }), add), {}, engine);
+    const api = siblingEngine(aws, engine);
+    // The signal lands; the workflow's move lands too, and its answer is lost: the client gets a 503.
+    api.dynamo.add({ command: 'UpdateItem', effect: 'lose-answer', error: serviceUnavailable, times: 1, when: (input) => String(input.UpdateExpression).includes('stepAt = :next') });
+    await expect(signalWorkflow(api.engine, taskId, 'approval', { n: 7 })).rejects.toMatchObject({ code: 'service_unavailable' });
+
+    const again = await signalWorkflow(engine, taskId, 'approval', { n: 0 });
+    const record = await runWorkflow([engine], taskId);
+
+    expect(again.repeated).toBe(true);
+    expect(record).toMatchObject({ status: 'SUCCEEDED', result: { n: 8 } });
+    expect(runsOf(taskId, 2)).toEqual([0, 1]);
+  });
+
   it('ends FAILED when no signal comes in time', { timeout: 30_000 }, async () => {
     const { taskId } = await enqueue(chain(waitFor('approval', { timeoutSeconds: 2 }), add), {}, engine);
     expect((await engine.store.get(taskId))?.status).toBe('WAITING');
