@@ -4,7 +4,7 @@ import { DebounceOptions } from '../control/debounceOptions';
 import { ENQUEUE_OPTION_FIELDS } from '../preparedTask';
 import type { TaskDefinition } from '../task';
 import { PRIORITIES, TASK_STATUSES, type Priority, type TaskStatus } from '../types';
-import { WORKFLOW_TASK_NAME } from '../workflows/types';
+import { WAIT_TASK_NAME_RESERVED, WORKFLOW_TASK_NAME } from '../workflows/types';
 import * as z from '../zod';
 import { STATUS_OF } from './response';
 import type { TaskSchemaBuilder } from './routeDoc';
@@ -142,8 +142,9 @@ export const TaskViewOf = perTask(
         payload: task.payload,
         result: task.result ? z.union([task.result, TruncatedResult, z.null()]) : z.unknown(),
       }),
-      // A workflow's own record (lib/workflows): its payload is its definition.
+      // A workflow's own record (lib/workflows): its payload is its definition; and a step waiting for a signal, whose result is the signal's data.
       z.object({ ...taskShape, name: z.literal(WORKFLOW_TASK_NAME), payload: z.unknown(), result: z.unknown() }),
+      z.object({ ...taskShape, name: z.literal(WAIT_TASK_NAME_RESERVED), payload: z.object({ signal: z.string(), timeoutSeconds: z.int() }), result: z.unknown() }),
     ),
   'A task\'s record. result is null until the task succeeds, and a marker ({truncated: true}) when it was over 5 MB; a payload or result too large to embed is null, with payloadUrl or resultUrl to read it.',
 );

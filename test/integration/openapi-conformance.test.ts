@@ -79,6 +79,9 @@ describe('every route answers as the OpenAPI document says', () => {
     const workflow = await ask('POST', '/workflows', '/workflows', { body: { chain: [{ waitFor: 'go', timeoutSeconds: 600 }, { name: 'double' }] } });
     await ask('GET', '/tasks/{id}', `/tasks/${workflow.body!.taskId}`);
     await ask('POST', '/tasks/{id}/signal', `/tasks/${workflow.body!.taskId}/signal`, { body: { name: 'go', data: { n: 1 } } });
+    // Its waiting step, ended by the signal: a task of the engine's own, with the signal's data as its result.
+    const { steps } = (await ask('GET', '/tasks/{id}', `/tasks/${workflow.body!.taskId}`)).body as unknown as { steps: Array<{ taskId: string }> };
+    await ask('GET', '/tasks/{id}', `/tasks/${steps[0]!.taskId}`);
     await ask('POST', '/workflows', '/workflows', { body: { group: [{ name: 'double', payload: { n: 1 } }], then: { name: 'sum' } } });
   });
 
