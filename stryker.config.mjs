@@ -60,6 +60,7 @@ export default {
     'lib/workflows/cancelWorkflow.ts',
     'lib/workflows/retryWorkflow.ts',
     'lib/workflows/workflowRead.ts',
+    'lib/workflows/background.ts',
   ],
   ignorePatterns: ['.local', '.esbuild', '.serverless', 'reports', 'test-output', '.stryker-node', '.node-*', 'coverage'],
   incremental: true,
