@@ -49,6 +49,18 @@ export default {
     'lib/tracing/*.ts',
     // Control of running work: what admits an attempt, watches it while it runs, and records its cancel; debounced enqueues.
     'lib/control/*.ts',
+    // Workflows: how a step's end moves its workflow, once, and enqueues the next step, once (test/integration/workflows.test.ts).
+    'lib/workflows/advance.ts',
+    'lib/workflows/enqueueStep.ts',
+    'lib/workflows/parentStore.ts',
+    'lib/workflows/start.ts',
+    'lib/workflows/stepIds.ts',
+    'lib/workflows/waitStep.ts',
+    'lib/workflows/signal.ts',
+    'lib/workflows/cancelWorkflow.ts',
+    'lib/workflows/retryWorkflow.ts',
+    'lib/workflows/workflowRead.ts',
+    'lib/workflows/background.ts',
   ],
   ignorePatterns: ['.local', '.esbuild', '.serverless', 'reports', 'test-output', '.stryker-node', '.node-*', 'coverage'],
   incremental: true,

@@ -11,6 +11,7 @@ import { copyCheckout, startStack } from '../test/support/stack';
 import { benchColdStart } from './coldStart';
 import { compareSeed, comparisonRows } from './compare';
 import { measureControl } from './control';
+import { measureWorkflows } from './workflows';
 import { ASSUMPTIONS, costPerMillion, measureDashboard, PRICES } from './cost';
 import { benchEnqueue, benchWorker } from './enqueueWorker';
 import { measurePayloadCost, PAYLOAD_SIZES, STORAGE_PRICES, type PayloadCost } from './payloads';
@@ -64,7 +65,8 @@ async function mainPayloadsOnly(): Promise<void> {
 async function main(): Promise<void> {
   if (only === 'control') return controlOnly();
   if (only === 'payloads') return mainPayloadsOnly();
-  if (only !== undefined) throw new Error(`--only takes: control, payloads (not "${only}")`);
+  if (only === 'workflows') return workflowsOnly();
+  if (only !== undefined) throw new Error(`--only takes: control, payloads, workflows (not "${only}")`);
   const started = Date.now();
   const aws = await startBenchAws();
   // Task logs and EMF lines would measure stdout, not the engine: warnings and errors only, no metrics.
@@ -130,6 +132,25 @@ async function main(): Promise<void> {
     writeFileSync(join(__dirname, 'results.svg'), chart(results));
     console.log(table(results));
     console.log(JSON.stringify(results, roundReplacer));
+  } finally {
+    await aws.close();
+  }
+}
+
+/** Measures what a workflow costs beyond its steps (lib/workflows), and puts it into results.json beside the figures of the last full run. */
+async function workflowsOnly(): Promise<void> {
+  const aws = await startBenchAws();
+  for (const e of [aws.engine, aws.metered]) {
+    e.logger = new Logger({ serviceName: 'bench', logLevel: 'WARN' });
+    e.metrics = undefined;
+  }
+  try {
+    log('workflows: what a chain and a group cost beyond their steps run as tasks ...');
+    const workflows = await measureWorkflows(aws, quick ? 10 : 50);
+    const file = join(__dirname, 'results.json');
+    const results = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    writeFileSync(file, `${JSON.stringify({ ...results, workflows: { ...workflows, date: new Date().toISOString() } }, roundReplacer, 2)}\n`);
+    console.log(JSON.stringify(workflows, roundReplacer, 2));
   } finally {
     await aws.close();
   }

@@ -5,6 +5,8 @@ import { BackgroundEnqueueError, TaskQueueError, ValidationError } from './error
 import { newTaskId } from './keys';
 import type { PayloadOf, TaskDefinition } from './task';
 import { withIncomingTrace } from './tracing';
+import { addWorkflow, enqueueAddedWorkflows, type AddedWorkflow } from './workflows/background';
+import { isWorkflow, type Workflow } from './workflows/define';
 
 export interface AddOptions extends Omit<EnqueueOptions, 'idempotencyKey' | 'debounce'> {
   /** Enqueue this task even if the handler throws (FastAPI skips them all: fastapi#2604). */
@@ -18,6 +20,8 @@ export interface BackgroundTasks {
    * will have. The payload is checked now, so a bad one throws at the call.
    */
   add<T extends TaskDefinition>(task: T, payload: PayloadOf<T>, options?: AddOptions): { taskId: string };
+  /** Queues a workflow (`add(chain(...))`, lib/workflows), checked now, enqueued with the rest, all or nothing. */
+  add(workflow: Workflow): { taskId: string };
 }
 
 type Handler<E, R> = (event: E, context: Context, backgroundTasks: BackgroundTasks) => Promise<R>;
@@ -35,8 +39,14 @@ type Handler<E, R> = (event: E, context: Context, backgroundTasks: BackgroundTas
 export function withBackgroundTasks<E, R>(handler: Handler<E, R>, options: { engine?: () => Engine } = {}) {
   const run = async (event: E, context: Context): Promise<R> => {
     const added: Array<EnqueueManyItem & { evenOnError: boolean }> = [];
+    const workflows: AddedWorkflow[] = [];
     const backgroundTasks: BackgroundTasks = {
-      add(task, payload, { evenOnError = false, ...addOptions } = {}) {
+      add(task: TaskDefinition | Workflow, payload?: unknown, { evenOnError = false, ...addOptions }: AddOptions = {}) {
+        if (isWorkflow(task)) {
+          const workflow = addWorkflow(task);
+          workflows.push(workflow);
+          return { taskId: workflow.taskId };
+        }
         validatePayload(task, payload);
         // A burst is joined one request at a time (lib/control/debounce.ts): never inside an all-or-nothing batch.
         if ('debounce' in addOptions) throw new ValidationError('Invalid enqueue options', [{ path: 'debounce', message: 'debounce is taken by single enqueues (POST /tasks, enqueue) only' }]);
@@ -55,8 +65,11 @@ export function withBackgroundTasks<E, R>(handler: Handler<E, R>, options: { eng
       if (failures.length > 0) engine.logger.error('Background tasks added with evenOnError were not enqueued', { failures: describe(failures) });
       throw error;
     }
+    // Workflows first (each all or nothing), then the tasks; if those fail, the workflows are cancelled.
+    const undoWorkflows = workflows.length === 0 ? undefined : await enqueueAddedWorkflows(engine, workflows);
     const failures = await enqueueAll(engine, added);
     if (failures.length === 0) return response;
+    await undoWorkflows?.();
     engine.logger.error('Background tasks could not be enqueued; none was', { failures: describe(failures) });
     throw new BackgroundEnqueueError(failures);
   };

@@ -5,6 +5,7 @@ import { clearTimerOf } from './schedules/dispatch';
 import { addCounts, noCounts } from './store/counters';
 import { loggableError } from './taskError';
 import type { TaskRecord } from './types';
+import { cancelWorkflow, stepCancelled } from './workflows/cancelWorkflow';
 
 /**
  * Cancels a task that has not started (SCHEDULED or PENDING) or is waiting
@@ -19,8 +20,13 @@ export async function cancelTask(engine: Engine, taskId: string): Promise<TaskRe
       const record = await engine.store.cancel(taskId, engine.now());
       await clearTimerOf(engine, record);
       await countCancelled(engine);
+      // A workflow's step (a wait's message may be a year away): its workflow hears of it now (lib/workflows).
+      await stepCancelled(engine, record);
       return record;
     } catch (error) {
+      // A workflow is RUNNING or WAITING while its steps run: it cancels them (lib/workflows).
+      const workflow = error instanceof TaskStateConflictError && (error.status === 'RUNNING' || error.status === 'WAITING') ? await cancelWorkflow(engine, taskId) : undefined;
+      if (workflow) return workflow;
       if (!(error instanceof TaskStateConflictError && error.status === 'RUNNING') || tries >= 2) throw error;
     }
     const running = await cancelRunning(engine.store, taskId, engine.now(), () => engine.store.getState(taskId));

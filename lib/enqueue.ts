@@ -9,6 +9,8 @@ import { sendFirstRuns, sendRun } from './schedules/dispatch';
 import { newRecord, prepareTask, type EnqueuedTask, type EnqueueOptions, type PreparedTask } from './preparedTask';
 import { newTaskItems } from './store/items';
 import type { PayloadOf, TaskDefinition } from './task';
+import { isWorkflow, type Workflow } from './workflows/define';
+import { enqueueWorkflow, type EnqueuedWorkflow } from './workflows/start';
 
 export { ENQUEUE_OPTION_FIELDS, issuesOf, validatePayload, type EnqueuedTask, type EnqueueOptions } from './preparedTask';
 
@@ -17,12 +19,12 @@ export { ENQUEUE_OPTION_FIELDS, issuesOf, validatePayload, type EnqueuedTask, ty
  * Resolves once both are written; rejects with a typed error otherwise,
  * having left nothing that will run (see `compensation.ts`).
  */
-export async function enqueue<T extends TaskDefinition>(
-  task: T,
-  payload: PayloadOf<T>,
-  options: EnqueueOptions = {},
-  engine: Engine = getDefaultEngine(),
-): Promise<EnqueuedTask> {
+export async function enqueue<T extends TaskDefinition>(task: T, payload: PayloadOf<T>, options?: EnqueueOptions, engine?: Engine): Promise<EnqueuedTask>;
+/** Enqueues a workflow: `enqueue(chain(a.with(payload), b))` or `enqueue(group([...], { then }))` (lib/workflows). */
+export async function enqueue(workflow: Workflow, options?: Record<string, never>, engine?: Engine): Promise<EnqueuedWorkflow>;
+export async function enqueue(task: TaskDefinition | Workflow, ...rest: unknown[]): Promise<EnqueuedTask | EnqueuedWorkflow> {
+  if (isWorkflow(task)) return enqueueWorkflow((rest[1] as Engine | undefined) ?? getDefaultEngine(), task['~workflow']);
+  const [payload, options = {}, engine = getDefaultEngine()] = rest as [unknown, EnqueueOptions | undefined, Engine | undefined];
   return enqueueByName(engine, task.name, payload, options);
 }
 

@@ -5,6 +5,7 @@ import { toMessage } from './message';
 import { renewPayload } from './payloads/renewPayload';
 import { loggableError } from './taskError';
 import type { TaskRecord } from './types';
+import { retryWorkflow } from './workflows/retryWorkflow';
 
 /**
  * Runs a FAILED or CANCELLED task again: a new run (its number one more), a
@@ -14,6 +15,9 @@ import type { TaskRecord } from './types';
  * after all): then it runs, and the answer is the task, not an error.
  */
 export async function retryTask(engine: Engine, taskId: string): Promise<TaskRecord> {
+  // A workflow re-runs from its failed step (lib/workflows).
+  const workflow = await retryWorkflow(engine, taskId);
+  if (workflow) return workflow;
   const now = engine.now();
   const { before, record } = await engine.store.resetForRetry(taskId, now, expiresAtFrom(now, engine.config.retentionDays));
   try {

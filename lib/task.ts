@@ -62,6 +62,8 @@ export interface TaskOptions<N extends string, S extends $ZodType, R, RS extends
   /** Enqueue it on its own, on a cron or a rate, in a time zone (docs/scheduling.md). */
   schedule?: ScheduleOptions<input<S>>;
   run: (payload: output<S>, ctx: TaskContext) => Promise<ReturnOf<R, RS>> | ReturnOf<R, RS>;
+  /** The engine's own (a workflow's waiting step): the worker runs it, the API document does not list it. */
+  internal?: boolean;
 }
 
 /** What `run` must return: the result schema's input when there is one. */
@@ -82,8 +84,16 @@ export interface TaskDefinition<S extends $ZodType = $ZodType, R = unknown, N ex
   readonly run: (payload: output<S>, ctx: TaskContext) => Promise<unknown> | unknown;
   /** Concurrency and rate limits (lib/control), when the task has any. */
   readonly control?: TaskControl;
+  /** This task with its payload: a step of a workflow (`chain(a.with(payload), b)`, lib/workflows). */
+  readonly with: (payload: input<S>) => TaskWithPayload;
   /** Never set: carries the type of the recorded result, for ResultOf and typed clients. */
   readonly '~result'?: R;
+}
+
+/** A task and the payload it runs with, as a workflow's step. */
+export interface TaskWithPayload {
+  readonly task: TaskDefinition;
+  readonly payload: unknown;
 }
 
 /** The payload type a caller must pass to enqueue `T`. */
@@ -95,6 +105,7 @@ export type ResultOf<T> = T extends { readonly '~result'?: infer R } ? R : never
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 const registry = new Map<string, TaskDefinition>();
+const internal = new Set<string>();
 
 /**
  * Defines a task once: its name, payload schema and options, and registers it.
@@ -119,7 +130,7 @@ export function defineTask<const N extends string, S extends $ZodType, R, RS ext
   if (existing) {
     throw new TypeError(`defineTask: a task named "${options.name}" is already defined`);
   }
-  const definition = Object.freeze({
+  const definition: TaskDefinition = Object.freeze({
     name: options.name,
     payload: options.payload,
     ...(options.result ? { result: options.result } : {}),
@@ -130,9 +141,11 @@ export function defineTask<const N extends string, S extends $ZodType, R, RS ext
     ...(options.schedule ? { schedule: checkSchedule(options.name, options.schedule, options.payload) } : {}),
     run: options.run,
     ...(control ? { control } : {}),
-  });
-  registry.set(definition.name, definition as unknown as TaskDefinition);
-  return definition;
+    with: (payload: unknown): TaskWithPayload => ({ task: definition, payload }),
+  }) as TaskDefinition;
+  registry.set(definition.name, definition);
+  if (options.internal) internal.add(definition.name);
+  return definition as unknown as TaskDefinition<S, RS extends $ZodType ? output<RS> : Awaited<R>, N>;
 }
 
 /** The registered task of that name, or undefined. */
@@ -142,5 +155,5 @@ export function getTask(name: string): TaskDefinition | undefined {
 
 /** Every registered task, in the order defined: what the OpenAPI document describes. */
 export function registeredTasks(): TaskDefinition[] {
-  return [...registry.values()];
+  return [...registry.values()].filter((t) => !internal.has(t.name));
 }

@@ -1,5 +1,10 @@
-/** The states of a task; the last three are terminal. SCHEDULED: waiting for its runAt (never stored: a PENDING task whose time has not come). */
-export const TASK_STATUSES = ['SCHEDULED', 'PENDING', 'RUNNING', 'RETRYING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+import type { StepView, WorkflowMark } from './workflows/types';
+
+/**
+ * The states of a task; the last three are terminal. SCHEDULED: waiting for its runAt (never stored: a PENDING task whose time has not come).
+ * WAITING: a workflow waiting for a signal (lib/workflows); no task of its own is ever WAITING.
+ */
+export const TASK_STATUSES = ['SCHEDULED', 'PENDING', 'RUNNING', 'WAITING', 'RETRYING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
 
@@ -82,10 +87,14 @@ export interface TaskRecord {
   payloadObject?: ObjectRef;
   /** A result kept in S3 (then `result` is absent until lib/payloads reads it). */
   resultObject?: ObjectRef;
+  /** A workflow's record (its kind), or a step of one (which workflow, which step): lib/workflows. */
+  workflow?: WorkflowMark;
+  /** A workflow's steps, as GET /tasks/{id} shows them (lib/workflows/stepsView.ts). */
+  steps?: StepView[];
 }
 
 /** What a list shows of a task: its record without payload, result and attempt log. */
 export type TaskSummary = Omit<
   TaskRecord,
-  'payload' | 'result' | 'attemptLog' | 'leaseExpiresAt' | 'nextAttemptAt' | 'payloadObject' | 'resultObject' | 'progress' | 'progressAt' | 'cancelRequestedAt' | 'debounce'
+  'payload' | 'result' | 'attemptLog' | 'leaseExpiresAt' | 'nextAttemptAt' | 'payloadObject' | 'resultObject' | 'progress' | 'progressAt' | 'cancelRequestedAt' | 'debounce' | 'workflow' | 'steps'
 >;

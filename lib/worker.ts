@@ -25,6 +25,7 @@ import { briefError, loggableError, toTaskError } from './taskError';
 import { checkResult } from './taskResult';
 import { fromStored, startAttemptSpan, type AttemptStart } from './tracing';
 import type { AttemptRecord, TaskError } from './types';
+import { advanceWorkflow } from './workflows/advance';
 import * as z from './zod';
 
 export type { DeadlineSource } from './deadline';
@@ -95,7 +96,7 @@ async function runBatch(engine: Engine, event: SQSEvent, context?: DeadlineSourc
       engine.config.workerConcurrency,
       async (record) => {
         started.add(record.messageId);
-        outcomes.set(record.messageId, await processMessage(batch, record));
+        outcomes.set(record.messageId, await afterMessage(batch, record, await processMessage(batch, record)));
       },
       () => batch.closed,
     );
@@ -181,6 +182,24 @@ async function processMessage(batch: Batch, record: SQSRecord): Promise<MessageO
   }
 }
 
+/**
+ * A workflow's step whose message is done with moves its workflow on
+ * (lib/workflows/advance.ts); if that cannot be done now, the message comes
+ * back to do it again. A task that is no step has no mark: nothing is read.
+ */
+async function afterMessage(batch: Batch, record: SQSRecord, outcome: MessageOutcome): Promise<MessageOutcome> {
+  const parsed = batch.messages.get(record.messageId)!;
+  const loaded = parsed.ok ? batch.loaded.get(parsed.message.taskId) : undefined;
+  if (outcome.retry || !loaded?.task.workflow) return outcome;
+  try {
+    await advanceWorkflow(batch.engine, loaded.task);
+    return outcome;
+  } catch (error) {
+    batch.engine.logger.warn('Workflow could not move on from its step; SQS will deliver the step again', { taskId: loaded.task.taskId, error: loggableError(error) });
+    return handBack(outageBackoffSeconds(receiveCountOf(record)));
+  }
+}
+
 /** Claims the message's task for one attempt and runs it; what the claim found otherwise decides the message's fate. */
 async function claimAndRun(batch: Batch, record: SQSRecord, loaded: LoadedTask, message: TaskMessage, definition: TaskDefinition, leaseMs: number, runsAt: number): Promise<MessageOutcome> {
   const { engine } = batch;
@@ -248,6 +267,7 @@ async function notClaimed(batch: Batch, loaded: LoadedTask, message: TaskMessage
     case 'SUCCEEDED':
     case 'FAILED':
     case 'CANCELLED':
+    case 'WAITING': // a workflow's own record (lib/workflows): nothing runs under it
       engine.logger.info('Message skipped: the task has finished', { taskId: message.taskId, run: message.run, status: state.status });
       return ack;
     case 'RETRYING':

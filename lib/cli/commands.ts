@@ -142,6 +142,33 @@ export const COMMANDS: Command[] = [
     },
   },
   {
+    name: 'workflow',
+    args: [],
+    summary: 'Enqueue a workflow: a chain or a group, as POST /workflows takes it; prints its id.',
+    options: { body: { type: 'string', short: 'b' } },
+    help: ['-b, --body JSON|@file   {"chain": [{"name", "payload"?}, ...]} or {"group": [...], "then"?: {"name"}} (@- reads standard input)'],
+    async run(ctx) {
+      if (ctx.values.body === undefined) throw new UsageError('--body is required', 'workflow');
+      const body = payloadOf(ctx, 'body', 'workflow');
+      const accepted = await ctx.client.enqueueWorkflow(body as never);
+      ctx.out(ctx.json ? JSON.stringify(accepted) : accepted.taskId);
+      return EXIT.ok;
+    },
+  },
+  {
+    name: 'signal',
+    args: ['ID', 'NAME'],
+    summary: 'Send a signal to a workflow waiting for it; its data is the next step\'s payload.',
+    options: { data: { type: 'string', short: 'd' } },
+    help: ['-d, --data JSON|@file   the signal\'s data (default: none)'],
+    async run(ctx) {
+      const data = payloadOf(ctx, 'data', 'signal');
+      const taken = await ctx.client.signal(ctx.args[0]!, ctx.args[1]!, data);
+      ctx.out(ctx.json ? JSON.stringify(taken) : `${taken.taskId}  ${taken.status}${taken.repeated ? '  (already taken: nothing changed)' : ''}`);
+      return EXIT.ok;
+    },
+  },
+  {
     name: 'wait',
     args: ['ID'],
     summary: 'Wait for a task to end; exits 0 if it SUCCEEDED, 1 if it FAILED or was CANCELLED, 5 on timeout.',
@@ -208,20 +235,20 @@ export const COMMANDS: Command[] = [
 ];
 
 /** `--payload`: JSON text, or `@file` holding it; `{}` when not given. */
-export function payloadOf(ctx: Pick<CommandContext, 'values' | 'readText'>): unknown {
-  const raw = ctx.values.payload as string | undefined;
-  if (raw === undefined) return {};
+export function payloadOf(ctx: Pick<CommandContext, 'values' | 'readText'>, option = 'payload', command = 'enqueue'): unknown {
+  const raw = ctx.values[option] as string | undefined;
+  if (raw === undefined) return option === 'payload' ? {} : undefined;
   let text = raw;
   if (raw.startsWith('@')) {
     try {
       text = ctx.readText(raw.slice(1));
     } catch (error) {
-      throw new UsageError(`--payload ${raw}: ${(error as Error).message}`, 'enqueue');
+      throw new UsageError(`--${option} ${raw}: ${(error as Error).message}`, command);
     }
   }
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new UsageError(`--payload is not JSON: ${text.slice(0, 80)}`, 'enqueue');
+    throw new UsageError(`--${option} is not JSON: ${text.slice(0, 80)}`, command);
   }
 }

@@ -1,6 +1,6 @@
 import { TasksUnreachableError, WaitTimeoutError } from './errors';
 import { createTransport, type TransportOptions } from './transport';
-import type { Accepted, AnyTasks, BatchItem, BatchResult, EnqueueOptions, ListQuery, PayloadFor, Schedule, SchedulePage, Stats, Task, TaskName, TaskPage, TaskSet } from './types';
+import type { Accepted, AnyTasks, BatchItem, BatchResult, EnqueueOptions, ListQuery, PayloadFor, Schedule, SchedulePage, SignalAccepted, Stats, Task, TaskName, TaskPage, TaskSet, WorkflowRequest } from './types';
 
 export type ClientOptions = TransportOptions;
 
@@ -79,6 +79,17 @@ export function createClient<T extends TaskSet = AnyTasks>(options: ClientOption
      */
     cancel(taskId: string): Promise<Task<T>> {
       return send<Task<T>>({ method: 'DELETE', path: taskPath(taskId), idempotent: false });
+    },
+
+    /** Enqueues a workflow (a chain, or a group with a fan-in); resolves with its id: `get` shows it and its steps. */
+    enqueueWorkflow(workflow: WorkflowRequest<T>): Promise<Accepted> {
+      // No Idempotency-Key on this route: a 503 is not sent again blindly.
+      return send<Accepted>({ method: 'POST', path: '/workflows', body: workflow, idempotent: false });
+    },
+
+    /** Sends signal `name` to a workflow waiting for it; `data` is its next step's payload. A repeated signal is harmless, so it is sent again after a 503. */
+    signal(taskId: string, name: string, data?: unknown): Promise<SignalAccepted> {
+      return send<SignalAccepted>({ method: 'POST', path: `${taskPath(taskId)}/signal`, body: { name, ...(data === undefined ? {} : { data }) }, idempotent: true });
     },
 
     /** Runs a FAILED or CANCELLED task again. */

@@ -44,6 +44,22 @@ export interface EnqueueOptions {
 /** One task of `enqueueBatch`: its name, payload and options (a batch takes no idempotency keys, and no debounce). */
 export type BatchItem<T extends TaskSet> = { [N in TaskName<T>]: { name: N; payload: PayloadFor<T, N> } & Omit<EnqueueOptions, 'idempotencyKey' | 'debounce'> }[TaskName<T>];
 
+/** A step of a workflow (POST /workflows): a task by name, with its payload (a chain's later steps take the result before them without one). */
+export type WorkflowStep<T extends TaskSet> = { [N in TaskName<T>]: { name: N; payload?: PayloadFor<T, N> } }[TaskName<T>];
+
+/** POST /workflows: a chain (steps one after another, or waiting for a signal), or a group of members with a fan-in (docs/workflows.md). */
+export type WorkflowRequest<T extends TaskSet> =
+  | { chain: Array<WorkflowStep<T> | { waitFor: string; timeoutSeconds: number; onTimeout?: WorkflowStep<T> }> }
+  | { group: Array<WorkflowStep<T>>; then?: WorkflowStep<T>; allowFailures?: boolean };
+
+/** A signal taken by a waiting workflow (POST /tasks/{id}/signal); `repeated`: it had been taken already, nothing changed. */
+export interface SignalAccepted {
+  taskId: string;
+  status: TaskStatus;
+  statusUrl: string;
+  repeated: boolean;
+}
+
 /** A task accepted (POST /tasks, a retry). */
 export interface Accepted {
   taskId: string;
@@ -113,8 +129,20 @@ export type Task<T extends TaskSet = AnyTasks> = {
     cancelRequestedAt: string | null;
     /** The debounce it was enqueued with. */
     debounce: { key: string; seconds: number } | null;
+    /** A workflow's steps (its record is named `workflow`): each a task, with where it is. */
+    steps?: WorkflowStepView[];
   };
 }[TaskName<T>];
+
+/** A step of a workflow, as `get` shows it on the workflow's record. */
+export interface WorkflowStepView {
+  index: number;
+  taskId: string;
+  name: string;
+  status: TaskStatus;
+  /** The signal a waiting step waits for. */
+  waitFor?: string;
+}
 
 export interface ListQuery {
   status?: TaskStatus;

@@ -15,6 +15,7 @@ import { toApiRequest, type ApiRequest } from './request';
 import { errorResponse, json, type HttpResponse } from './response';
 import { createRouter, type Route } from './router';
 import { taskRoutes } from './taskRoutes';
+import { workflowRoutes } from '../workflows/routes';
 
 export interface ApiOptions {
   engine?: Engine;
@@ -74,7 +75,7 @@ export function apiRoutes(engine: Engine, options: ApiOptions): Route[] {
   const routes: Route[] = [healthRoute];
   // Built on demand from `routes`, which is complete by then: the document lists itself too.
   const describe = async () => JSON.stringify((await import('../openapi/document')).openApiDocument(routes, registeredTasks()));
-  routes.push(openApiRoute(options.openApiDocument ?? describe), ...taskRoutes(engine), ...scheduleRoutes(engine), ...(options.routes?.(engine) ?? []));
+  routes.push(openApiRoute(options.openApiDocument ?? describe), ...taskRoutes(engine), ...workflowRoutes(engine), ...scheduleRoutes(engine), ...(options.routes?.(engine) ?? []));
   return routes;
 }
 

@@ -4,6 +4,7 @@ import { DebounceOptions } from '../control/debounceOptions';
 import { ENQUEUE_OPTION_FIELDS } from '../preparedTask';
 import type { TaskDefinition } from '../task';
 import { PRIORITIES, TASK_STATUSES, type Priority, type TaskStatus } from '../types';
+import { WAIT_TASK_NAME_RESERVED, WORKFLOW_TASK_NAME } from '../workflows/types';
 import * as z from '../zod';
 import { STATUS_OF } from './response';
 import type { TaskSchemaBuilder } from './routeDoc';
@@ -98,6 +99,12 @@ const summaryShape = {
 
 export const TaskSummaryView = named('TaskSummary', z.object(summaryShape), 'A task in a list: its record without payload, result and attempt log.');
 
+const StepViewSchema = named(
+  'WorkflowStep',
+  z.object({ index: z.int(), taskId: z.string(), name: z.string(), status: z.enum(TASK_STATUSES as unknown as [TaskStatus, ...TaskStatus[]]), waitFor: z.optional(z.string()) }),
+  'A step of a workflow: its task (GET /tasks/{taskId} reads it) and where it is; a waiting step names its signal.',
+);
+
 const DebounceView = named('Debounce', z.object({ key: z.string(), seconds: z.int() }), 'The debounce a task was enqueued with: a burst of enqueues with this key ran as this one task.');
 
 const taskShape = {
@@ -112,6 +119,7 @@ const taskShape = {
   progressAt: described(z.nullable(Timestamp), 'When progress was written.'),
   cancelRequestedAt: described(z.nullable(Timestamp), 'When a client asked to cancel the task while it ran (DELETE answered 202); it ends CANCELLED within a few seconds, unless it finished first.'),
   debounce: z.nullable(DebounceView),
+  steps: described(z.optional(z.array(StepViewSchema)), 'A workflow\'s steps (lib/workflows), in order: each a task of its own; absent on other tasks.'),
 };
 
 /** A task's record as GET /tasks/{id} answers it, whatever its task. */
@@ -134,6 +142,9 @@ export const TaskViewOf = perTask(
         payload: task.payload,
         result: task.result ? z.union([task.result, TruncatedResult, z.null()]) : z.unknown(),
       }),
+      // A workflow's own record (lib/workflows): its payload is its definition; and a step waiting for a signal, whose result is the signal's data.
+      z.object({ ...taskShape, name: z.literal(WORKFLOW_TASK_NAME), payload: z.unknown(), result: z.unknown() }),
+      z.object({ ...taskShape, name: z.literal(WAIT_TASK_NAME_RESERVED), payload: z.object({ signal: z.string(), timeoutSeconds: z.int() }), result: z.unknown() }),
     ),
   'A task\'s record. result is null until the task succeeds, and a marker ({truncated: true}) when it was over 5 MB; a payload or result too large to embed is null, with payloadUrl or resultUrl to read it.',
 );
@@ -189,7 +200,7 @@ export const BatchTaskOf = perTask('BatchTask', (tasks) =>
 );
 
 /** A union discriminated on `name`; with no task registered, a schema nothing matches. */
-function oneBranchPerTask(tasks: readonly TaskDefinition[], branch: (task: TaskDefinition) => z.ZodMiniObject) {
-  const branches = tasks.map(branch);
+function oneBranchPerTask(tasks: readonly TaskDefinition[], branch: (task: TaskDefinition) => z.ZodMiniObject, ...more: z.ZodMiniObject[]) {
+  const branches = [...tasks.map(branch), ...more];
   return branches.length > 0 ? z.discriminatedUnion('name', branches as [z.ZodMiniObject, ...z.ZodMiniObject[]]) : z.never();
 }

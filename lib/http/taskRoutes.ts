@@ -11,6 +11,7 @@ import { retryTask } from '../retry';
 import { taskStats } from '../stats';
 import { listTasks } from '../store/listing';
 import { TASK_STATUSES, type TaskRecord, type TaskStatus, type TaskSummary } from '../types';
+import { withSteps } from '../workflows/stepsView';
 import * as z from '../zod';
 import { jsonBody, type ApiRequest } from './request';
 import { describeError, json, type HttpResponse } from './response';
@@ -164,7 +165,8 @@ export function taskRoutes(engine: Engine): Route[] {
         const taskId = taskIdParam(req);
         const record = await engine.store.get(taskId);
         if (!record) throw new TaskNotFoundError(taskId);
-        return json(200, toTaskView(await withObjects(engine, record)));
+        // A workflow shows its steps (lib/workflows); any other task reads nothing more.
+        return json(200, toTaskView(await withObjects(engine, await withSteps(engine, record))));
       },
     },
     {
@@ -244,6 +246,7 @@ export function toTaskView(r: TaskRecord | RecordWithObjects): z.output<typeof T
     progressAt: r.progressAt ?? null,
     cancelRequestedAt: r.cancelRequestedAt ?? null,
     debounce: r.debounce ?? null,
+    ...(r.steps ? { steps: r.steps } : {}),
   };
 }
 

@@ -70,6 +70,8 @@ async function unfinishedTasks(engine: Engine, items: Record<string, unknown>[],
   const nowMs = now.getTime();
   const out: Array<{ status: TaskStatus; message: OutgoingMessage }> = [];
   for (const task of tasks) {
+    // A workflow's own record runs nothing (lib/workflows): its steps have their messages.
+    if (task.workflow && 'kind' in task.workflow) continue;
     const state = states.get(task.taskId);
     const status = state?.status ?? 'PENDING';
     let runsAt: number;

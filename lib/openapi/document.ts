@@ -10,6 +10,7 @@ import type { OpenApiDocument } from './types';
 const TAGS = [
   { name: 'tasks', description: 'Enqueue tasks and follow them: each one is recorded, queued, run with retries, and its outcome kept.' },
   { name: 'schedules', description: 'The recurring schedules of the task definitions: their next runs, and pausing them without a deploy.' },
+  { name: 'workflows', description: 'Chains, groups with a fan-in, and steps that wait for a signal: a workflow is a task record whose steps are tasks.' },
   { name: 'application', description: 'The application\'s own routes, which enqueue tasks in the background.' },
   { name: 'service', description: 'Liveness and this document; no API key needed.' },
 ];

@@ -1,5 +1,6 @@
 import { shardOf, TASK_SHARDS } from '../keys';
 import { storedTraceId, type StoredTrace } from '../tracing/storedTrace';
+import type { WorkflowMark } from '../workflows/types';
 import type { AttemptRecord, ObjectRef, Priority, TaskError, TaskRecord, TaskStatus, TaskSummary } from '../types';
 
 /**
@@ -56,6 +57,8 @@ export interface NewTask extends StoredTrace {
   idempotencyKey?: string;
   /** Enqueued with a debounce (lib/control/debounce.ts): its payload may be replaced until it runs (`payloadRef`). */
   debounce?: { key: string; seconds: number };
+  /** A workflow's record, or one of its steps (lib/workflows): what the worker's hook advances. */
+  workflow?: WorkflowMark;
   expiresAt: number;
 }
 
@@ -160,6 +163,7 @@ export function toRecord(task: TaskItem, state: StateItem | undefined, payloadJs
   if (state?.progressAt) record.progressAt = state.progressAt;
   if (state?.cancelRequestedAt) record.cancelRequestedAt = state.cancelRequestedAt;
   if (task.debounce) record.debounce = task.debounce;
+  if (task.workflow) record.workflow = task.workflow;
   return record;
 }
 

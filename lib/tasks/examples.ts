@@ -127,3 +127,26 @@ export const dailyReport = defineTask({
     return { reportedAt };
   },
 });
+
+/** Doubles `n`: a step of a chain (`{"chain": [{"name": "double", "payload": {"n": 1}}, {"name": "double"}]}`, docs/workflows.md). */
+export const double = defineTask({
+  name: 'double',
+  payload: z.object({ n: z.number() }),
+  result: z.object({ n: z.number() }),
+  maxAttempts: 3,
+  timeoutSeconds: 10,
+  run: ({ n }) => ({ n: 2 * n }),
+});
+
+/**
+ * Adds up a group's results, in a fan-in (`{"group": [...], "then": {"name": "sum"}}`):
+ * a member that failed (with allowFailures) is null, and counts nothing.
+ */
+export const sum = defineTask({
+  name: 'sum',
+  payload: z.object({ results: z.array(z.nullable(z.object({ n: z.number() }))) }),
+  result: z.object({ n: z.number(), of: z.int() }),
+  maxAttempts: 3,
+  timeoutSeconds: 10,
+  run: ({ results }) => ({ n: results.reduce((total, r) => total + (r?.n ?? 0), 0), of: results.filter((r) => r !== null).length }),
+});

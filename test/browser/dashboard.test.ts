@@ -288,6 +288,32 @@ if (!hasChromium && process.env.REQUIRE_BROWSER === '1') {
     await page.keyboard.press('Escape');
   });
 
+  it('shows a workflow\'s steps with their statuses, and opens one of them', { timeout: 60_000 }, async () => {
+    const res = await fetch(`${server.url}/workflows`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+      body: JSON.stringify({ chain: [{ name: 'double', payload: { n: 1 } }, { waitFor: 'approval', timeoutSeconds: 600 }, { name: 'double' }] }),
+    });
+    const { taskId } = (await res.json()) as { taskId: string };
+    await runNextBatch(engine, aws, engine.config.queueUrls.default);
+    await expect.poll(async () => (await engine.store.get(taskId))?.status, { timeout: 10_000 }).toBe('WAITING');
+    await row(taskId).getByRole('button').click({ timeout: 15_000 });
+    await page.locator('#detail-steps tbody tr').nth(2).waitFor({ timeout: 10_000 });
+
+    const cells = await page.locator('#detail-steps tbody tr').evaluateAll((found) => found.map((r) => [...r.querySelectorAll('td')].slice(0, 3).map((c) => c.textContent)));
+    expect(cells).toEqual([
+      ['0', 'double', 'SUCCEEDED'],
+      ['1', 'waits for "approval"', 'WAITING'],
+      ['2', 'double', 'PENDING'],
+    ]);
+    expect(await page.locator('#detail-cancel').isVisible()).toBe(true);
+    await page.screenshot({ path: join(OUTPUT, 'dashboard-workflow.png') });
+    await page.getByRole('button', { name: 'Open step 0' }).click();
+    await page.locator('#detail-title', { hasText: 'double' }).or(page.locator('#detail-result', { hasText: '"n": 2' })).first().waitFor({ timeout: 10_000 });
+    expect(await page.locator('#detail-result').textContent()).toContain('"n": 2');
+    await page.keyboard.press('Escape');
+  });
+
   it('logged no console error and no page error', () => {
     expect(consoleErrors).toEqual([]);
   });

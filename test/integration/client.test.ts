@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { defineTask } from '../../lib/task';
 import { createTestEngine, siblingEngine, startLocalAws, testBucket, type LocalAws } from '../support/aws';
 import { claimById, runUntilTerminal } from '../support/drive';
+import { stepId } from '../../lib/workflows/stepIds';
 import { serveLambda, type LambdaHttpServer } from '../support/httpServer';
 import { expectErrorLogs } from '../support/logs';
 import { freePorts } from '../support/stack';
@@ -91,6 +92,21 @@ describe('the typed client', () => {
     expect(cancelled).toMatchObject({ taskId: pending.taskId, status: 'CANCELLED' });
     expect(retried).toEqual({ taskId: pending.taskId, status: 'PENDING', statusUrl: `/tasks/${pending.taskId}` });
     expect(stats).toMatchObject({ windowMinutes: 60, queues: { byPriority: { high: expect.any(Object), default: expect.any(Object) } } });
+  });
+
+  it('enqueues a workflow, signals it, and reads it with its steps', { timeout: 30_000 }, async () => {
+    const accepted = await client.enqueueWorkflow({ chain: [{ name: 'double', payload: { n: 2 } }, { waitFor: 'go', timeoutSeconds: 600 }, { name: 'double' }] });
+    await runUntilTerminal(engine, aws, [stepId(accepted.taskId, 0)]);
+
+    const waiting = await client.get(accepted.taskId);
+    const taken = await client.signal(accepted.taskId, 'go', { n: 5 });
+    await runUntilTerminal(engine, aws, [accepted.taskId]);
+
+    expect(accepted).toEqual({ taskId: accepted.taskId, status: 'RUNNING', statusUrl: `/tasks/${accepted.taskId}` });
+    expect(waiting).toMatchObject({ status: 'WAITING', steps: [{ index: 0, status: 'SUCCEEDED' }, { index: 1, status: 'WAITING', waitFor: 'go' }, { index: 2, status: 'PENDING' }] });
+    expect(taken).toEqual({ taskId: accepted.taskId, status: 'RUNNING', statusUrl: `/tasks/${accepted.taskId}`, repeated: false });
+    expect(await client.get(accepted.taskId)).toMatchObject({ status: 'SUCCEEDED', result: { n: 10 } });
+    await expect(client.signal(accepted.taskId, 'stop')).rejects.toMatchObject({ status: 409, code: 'invalid_state' });
   });
 
   it('debounces enqueues of one key into one task, and asks a running task to stop', async () => {

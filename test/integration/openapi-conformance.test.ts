@@ -75,6 +75,14 @@ describe('every route answers as the OpenAPI document says', () => {
     await claimById(engine, running.body!.taskId, new Date(), 60_000);
     expect((await ask('DELETE', '/tasks/{id}', `/tasks/${running.body!.taskId}`)).status).toBe(202);
     await ask('GET', '/tasks/{id}', `/tasks/${running.body!.taskId}`);
+    // A workflow waiting for a signal, with its steps, and the signal that resumes it.
+    const workflow = await ask('POST', '/workflows', '/workflows', { body: { chain: [{ waitFor: 'go', timeoutSeconds: 600 }, { name: 'double' }] } });
+    await ask('GET', '/tasks/{id}', `/tasks/${workflow.body!.taskId}`);
+    await ask('POST', '/tasks/{id}/signal', `/tasks/${workflow.body!.taskId}/signal`, { body: { name: 'go', data: { n: 1 } } });
+    // Its waiting step, ended by the signal: a task of the engine's own, with the signal's data as its result.
+    const { steps } = (await ask('GET', '/tasks/{id}', `/tasks/${workflow.body!.taskId}`)).body as unknown as { steps: Array<{ taskId: string }> };
+    await ask('GET', '/tasks/{id}', `/tasks/${steps[0]!.taskId}`);
+    await ask('POST', '/workflows', '/workflows', { body: { group: [{ name: 'double', payload: { n: 1 } }], then: { name: 'sum' } } });
   });
 
   it('400: bad JSON, a payload the schema refuses, a bad query, a batch with nothing accepted, no email', async () => {
@@ -84,6 +92,8 @@ describe('every route answers as the OpenAPI document says', () => {
     await ask('POST', '/tasks/batch', '/tasks/batch', { body: { tasks: [{ name: 'nope', payload: {} }] } });
     await ask('POST', '/tasks/batch', '/tasks/batch', { body: { tasks: [] } });
     await ask('POST', '/send-notification', '/send-notification', { query: { email: 'nope' } });
+    await ask('POST', '/workflows', '/workflows', { body: { chain: [{ name: 'double', payload: { n: 'x' } }] } });
+    await ask('POST', '/tasks/{id}/signal', `/tasks/${ID}/signal`, { body: { data: 1 } });
   });
 
   it('401 on every route behind the key, with WWW-Authenticate', async () => {
@@ -97,6 +107,7 @@ describe('every route answers as the OpenAPI document says', () => {
     await ask('GET', '/tasks/{id}', `/tasks/${ID}`);
     await ask('DELETE', '/tasks/{id}', `/tasks/${ID}`);
     await ask('POST', '/tasks/{id}/retry', `/tasks/${ID}/retry`);
+    await ask('POST', '/tasks/{id}/signal', `/tasks/${ID}/signal`, { body: { name: 'go' } });
     await ask('POST', '/schedules/{name}/pause', '/schedules/nope/pause');
     await ask('POST', '/schedules/{name}/resume', '/schedules/nope/resume');
     const unknown = await call(api, 'GET', '/nope');
@@ -120,12 +131,17 @@ describe('every route answers as the OpenAPI document says', () => {
     await ask('POST', '/tasks/{id}/retry', `/tasks/${body!.taskId}/retry`);
     await ask('DELETE', '/tasks/{id}', `/tasks/${body!.taskId}`);
     await ask('DELETE', '/tasks/{id}', `/tasks/${body!.taskId}`);
+    await ask('POST', '/tasks/{id}/signal', `/tasks/${body!.taskId}/signal`, { body: { name: 'go' } });
   });
 
   it('413 for a payload or a batch over its limit, 415 for a body that is not JSON', async () => {
     await ask('POST', '/tasks', '/tasks', { body: enqueueBody('x'.repeat(257 * 1024)) });
     await ask('POST', '/tasks/batch', '/tasks/batch', { body: { tasks: [enqueueBody('x'.repeat(6 * 1024 * 1024))] } });
-    for (const path of ['/tasks', '/tasks/batch']) await ask('POST', path, path, { body: 'name=write_log', headers: { 'content-type': 'text/plain' } });
+    await ask('POST', '/workflows', '/workflows', { body: { group: Array.from({ length: 300 }, () => ({ name: 'checksum', payload: { data: 'x'.repeat(1_000) } })) } });
+    await ask('POST', '/tasks/{id}/signal', `/tasks/${ID}/signal`, { body: { name: 'go', data: 'x'.repeat(65 * 1024) } });
+    for (const path of ['/tasks', '/tasks/batch', '/workflows', `/tasks/${ID}/signal`]) {
+      await ask('POST', path.startsWith('/tasks/0') ? '/tasks/{id}/signal' : path, path, { body: 'name=write_log', headers: { 'content-type': 'text/plain' } });
+    }
   });
 
   it('503 with Retry-After when DynamoDB is down, and when no key is configured', async () => {
@@ -139,6 +155,8 @@ describe('every route answers as the OpenAPI document says', () => {
     await answer(down, 'GET', '/tasks/{id}', `/tasks/${ID}`);
     await answer(down, 'DELETE', '/tasks/{id}', `/tasks/${ID}`);
     await answer(down, 'POST', '/tasks/{id}/retry', `/tasks/${ID}/retry`);
+    await answer(down, 'POST', '/workflows', '/workflows', { body: { chain: [{ name: 'double', payload: { n: 1 } }] } });
+    await answer(down, 'POST', '/tasks/{id}/signal', `/tasks/${ID}/signal`, { body: { name: 'go' } });
     await answer(down, 'GET', '/schedules', '/schedules');
     await answer(down, 'POST', '/schedules/{name}/pause', '/schedules/daily_report/pause');
     await answer(down, 'POST', '/schedules/{name}/resume', '/schedules/daily_report/resume');

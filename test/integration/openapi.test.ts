@@ -69,7 +69,7 @@ describe('the OpenAPI document', () => {
 
     expect([EnqueueRequest!.discriminator, Task!.discriminator]).toEqual([{ propertyName: 'name' }, { propertyName: 'name' }]);
 
-    expect(EnqueueRequest!.oneOf.map((b) => b.properties.name)).toEqual(['write_log', 'sleep', 'limited_sleep', 'throttled_log', 'fail', 'flaky', 'checksum', 'daily_report'].map((name) => ({ type: 'string', const: name })));
+    expect(EnqueueRequest!.oneOf.map((b) => b.properties.name)).toEqual(['write_log', 'sleep', 'limited_sleep', 'throttled_log', 'fail', 'flaky', 'checksum', 'daily_report', 'double', 'sum'].map((name) => ({ type: 'string', const: name })));
     expect(EnqueueRequest!.oneOf[0]!.properties.payload).toEqual({ $ref: '#/components/schemas/WriteLogPayload' });
     expect(built.components.schemas.WriteLogPayload).toEqual({
       type: 'object',

@@ -407,7 +407,7 @@ describe('serverless package --stage prod', () => {
       [
         'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'logs:CreateLogStream', 'logs:PutLogEvents',
         'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage', 'sqs:SendMessage',
-        's3:GetObject', 's3:PutObject',
+        's3:GetObject', 's3:PutObject', 'scheduler:CreateSchedule', 'iam:PassRole',
       ].sort(),
     );
     expect(sorted('DlqRole')).toEqual(
@@ -459,11 +459,12 @@ describe('serverless package --stage prod', () => {
     const s3Statements = (role: string) => statements(prod()[role]!).filter((s) => list(s.Action).some((a: string) => a.startsWith('s3:')));
     expect(s3Statements('ApiRole')).toEqual([
       { Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject'], Resource: objects('payloads') },
-      { Effect: 'Allow', Action: 's3:GetObject', Resource: objects('results') },
+      { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: objects('results') },
     ]);
+    // A workflow's worker reads the result before a step and writes it as the step's payload (lib/workflows).
     expect(s3Statements('WorkerRole')).toEqual([
-      { Effect: 'Allow', Action: 's3:GetObject', Resource: objects('payloads') },
-      { Effect: 'Allow', Action: 's3:PutObject', Resource: objects('results') },
+      { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: objects('payloads') },
+      { Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject'], Resource: objects('results') },
     ]);
     expect(s3Statements('DlqRole')).toEqual([]);
     expect(s3Statements('DashboardRole')).toEqual([]);

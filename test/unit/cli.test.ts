@@ -31,8 +31,18 @@ describe('tasks: the command line', () => {
     expect([code, err[0]]).toEqual([2, 'error: --debounce-key and --debounce-seconds go together']);
   });
 
+  it('takes a workflow\'s body and a signal\'s name and data', async () => {
+    expect(parse('workflow', '--body', '{"chain":[]}')).toMatchObject({ command: { name: 'workflow' }, values: { body: '{"chain":[]}' } });
+    expect(parse('signal', 'ID', 'approval', '-d', '{"ok":true}')).toMatchObject({ command: { name: 'signal' }, args: ['ID', 'approval'], values: { data: '{"ok":true}' } });
+    const err: string[] = [];
+    const io = { out: () => undefined, err: (t: string) => err.push(t), env: {}, signal: new AbortController().signal };
+    expect(await main(['workflow'], io)).toBe(2);
+    expect(await main(['signal', 'ID', 'go', '--data', '{nope'], io)).toBe(2);
+    expect(err.filter((line) => line.startsWith('error:'))).toEqual(['error: --body is required', 'error: --data is not JSON: {nope']);
+  });
+
   it('refuses an unknown command or option and a wrong number of arguments, naming the command', () => {
-    expect(usageError('explode').message).toBe('unknown command "explode"; one of: enqueue, get, payload, list, cancel, retry, wait, tail, stats, schedules, pause, resume');
+    expect(usageError('explode').message).toBe('unknown command "explode"; one of: enqueue, get, payload, list, cancel, retry, workflow, signal, wait, tail, stats, schedules, pause, resume');
     expect(usageError('pause')).toMatchObject({ command: 'pause', message: 'pause takes NAME, not ""' });
     expect(usageError('list', '--colour', 'red')).toMatchObject({ command: 'list', message: expect.stringContaining("Unknown option '--colour'") });
     expect(usageError('get')).toMatchObject({ command: 'get', message: 'get takes ID, not ""' });

@@ -34,7 +34,7 @@ describe('the client’s types', () => {
     type T = Task<typeof tasks>;
     expectTypeOf<Extract<T, { name: 'sleep' }>['payload']>().toEqualTypeOf<{ ms: number }>();
     expectTypeOf<Extract<T, { name: 'write_log' }>['result']>().toEqualTypeOf<{ message: string } | { truncated: true; reason: string; sizeBytes?: number } | null>();
-    expectTypeOf<T['name']>().toEqualTypeOf<'write_log' | 'sleep' | 'limited_sleep' | 'throttled_log' | 'fail' | 'flaky' | 'checksum' | 'daily_report'>();
+    expectTypeOf<T['name']>().toEqualTypeOf<'write_log' | 'sleep' | 'limited_sleep' | 'throttled_log' | 'fail' | 'flaky' | 'checksum' | 'daily_report' | 'double' | 'sum'>();
     expectTypeOf(createClient({ baseUrl: '' }).enqueue).parameter(1).toEqualTypeOf<unknown>();
   });
 

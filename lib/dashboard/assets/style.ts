@@ -67,7 +67,7 @@ th { font-size: 0.8rem; color: var(--muted); font-weight: 600; }
 td.num { font-variant-numeric: tabular-nums; }
 .task-link { background: none; border: none; padding: 0; color: var(--accent); text-decoration: underline; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.85rem; }
 .status { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 0.78rem; font-weight: 600; border: 1px solid currentColor; }
-.status.s-SCHEDULED { color: var(--scheduled); } .status.s-PENDING { color: var(--pending); } .status.s-RUNNING { color: var(--running); } .status.s-RETRYING { color: var(--retrying); }
+.status.s-SCHEDULED, .status.s-WAITING { color: var(--scheduled); } .status.s-PENDING { color: var(--pending); } .status.s-RUNNING { color: var(--running); } .status.s-RETRYING { color: var(--retrying); }
 .status.s-SUCCEEDED { color: var(--succeeded); } .status.s-FAILED { color: var(--failed); } .status.s-CANCELLED { color: var(--cancelled); }
 .pager { display: flex; gap: 12px; align-items: center; justify-content: flex-end; margin-top: 10px; }
 .empty { color: var(--muted); text-align: center; padding: 20px; }

@@ -6,10 +6,10 @@ import { messageOf, statusOf, tasksApi } from './api';
 import { $, el, fmtDuration, fmtJson, fmtTime, setText, statusBadge } from './dom';
 import { progressView } from './progress';
 import { state } from './state';
-import type { Attempt, Task } from './types';
+import type { Attempt, Task, WorkflowStep } from './types';
 
 /** A RUNNING task is asked to stop (202): it ends CANCELLED within a few seconds. */
-const CANCELLABLE = ['SCHEDULED', 'PENDING', 'RETRYING', 'RUNNING'];
+const CANCELLABLE = ['SCHEDULED', 'PENDING', 'RETRYING', 'RUNNING', 'WAITING'];
 const RETRYABLE = ['FAILED', 'CANCELLED'];
 
 /** What the detail needs from the rest of the page. */
@@ -85,6 +85,7 @@ function renderDetail(t: Task): void {
     ].flat(),
   );
   const parts: HTMLElement[] = [facts];
+  if (t.steps) parts.push(el('h3', { text: 'Steps' }), stepsTable(t.steps));
   if (t.progress !== null && t.progress !== undefined) parts.push(el('h3', { text: 'Progress' }), progressView(t.progress, t.progressAt));
   if (t.error) {
     parts.push(el('h3', { text: 'Error' }), el('p', { className: 'error-text', id: 'detail-error', text: `${t.error.type}: ${t.error.message}` }));
@@ -100,6 +101,20 @@ function renderDetail(t: Task): void {
 /** A payload or result kept in S3 and too large to show: a link to its JSON (presigned, for 15 minutes). */
 function linked(id: string, url: string, what: string, why: string): HTMLElement {
   return el('p', { id }, [`The ${what} is ${why}: `, el('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: `open it (JSON, for 15 minutes)` })]);
+}
+
+/** A workflow's steps, in order: each one's status, and a button that opens it (its payload, result, attempts). */
+function stepsTable(steps: WorkflowStep[]): HTMLElement {
+  const head = el('tr', null, ['#', 'Step', 'Status', ''].map((h) => el('th', { scope: 'col', text: h })));
+  const rows = steps.map((s) =>
+    el('tr', null, [
+      el('td', { className: 'num', text: String(s.index) }),
+      el('td', { text: s.waitFor ? `waits for "${s.waitFor}"` : s.name }),
+      el('td', null, statusBadge(s.status)),
+      el('td', null, el('button', { type: 'button', className: 'task-link', 'aria-label': `Open step ${s.index}`, text: s.taskId, onclick: () => void openDetail(s.taskId) })),
+    ]),
+  );
+  return el('table', { id: 'detail-steps' }, [el('caption', { className: 'visually-hidden', text: 'Steps, in order' }), el('thead', null, head), el('tbody', null, rows)]);
 }
 
 function attemptsTable(attempts: Attempt[]): HTMLElement {

@@ -46,6 +46,16 @@ export interface Task extends TaskSummary {
   progressAt: string | null;
   cancelRequestedAt: string | null;
   debounce: { key: string; seconds: number } | null;
+  /** A workflow's steps (docs/workflows.md): each a task of its own. */
+  steps?: WorkflowStep[];
+}
+
+export interface WorkflowStep {
+  index: number;
+  taskId: string;
+  name: string;
+  status: string;
+  waitFor?: string;
 }
 
 export interface Page {
