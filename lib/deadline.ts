@@ -69,7 +69,7 @@ export async function settleBy<T>(promise: Promise<T>, at: number, error: () => 
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(error()), Math.max(0, at - Date.now()));
   });
-  promise.catch(() => undefined);
+  // No unhandled rejection if `promise` fails after `late`: the race has subscribed to it.
   try {
     return await Promise.race([promise, late]);
   } finally {

@@ -6,6 +6,7 @@ import { MAX_REDRIVES, processDeadLetters } from '../../lib/deadLetters';
 import type { Engine } from '../../lib/engine';
 import { enqueue } from '../../lib/enqueue';
 import { newTaskId } from '../../lib/keys';
+import { retryTask } from '../../lib/retry';
 import { markTaskFailed } from '../../lib/store/claims';
 import { defineTask } from '../../lib/task';
 import { fromStored } from '../../lib/tracing/storedTrace';
@@ -128,6 +129,41 @@ describe('dead letters', () => {
     expect((await engine.store.get(done.taskId))!.error).toBeUndefined();
     expect(await engine.store.get(cancelled.taskId)).toMatchObject({ status: 'CANCELLED' });
     expect(await failedCount(engine)).toBe(0);
+  });
+
+  it('drop the letter of a run that is over, sending nothing back: SUCCEEDED, FAILED, CANCELLED, or a run a manual retry superseded', async () => {
+    const base = await createTestEngine(aws);
+    const { engine, sqs } = siblingEngine(aws, base);
+    const done = await deadLetterOf(base, 'over-done');
+    await processBatch(base, letters(done.letter), lambdaContext());
+    const failed = await deadLetterOf(base, 'over-failed');
+    await markTaskFailed(base.store, (await base.store.getItems(failed.taskId)).task!, 1, DELIVERY_EXHAUSTED, new Date());
+    const cancelled = await deadLetterOf(base, 'over-cancelled');
+    await cancelTask(base, cancelled.taskId);
+    const superseded = await deadLetterOf(base, 'over-superseded');
+    await cancelTask(base, superseded.taskId);
+    await retryTask(base, superseded.taskId);
+    await claimById(base, superseded.taskId, new Date(), 60_000);
+
+    expect(await processDeadLetters(engine, letters(done.letter, failed.letter, cancelled.letter, superseded.letter))).toEqual({ batchItemFailures: [] });
+
+    expect(sqs.count('SendMessage')).toBe(0);
+    expect((await Promise.all([done, failed, cancelled, superseded].map((t) => base.store.get(t.taskId)))).map((r) => [r!.status, r!.run])).toEqual([
+      ['SUCCEEDED', 1],
+      ['FAILED', 1],
+      ['CANCELLED', 1],
+      ['RUNNING', 2],
+    ]);
+  });
+
+  it('send back a task whose lease ends at this very millisecond: the lease is over, and the run goes back to its queue', async () => {
+    const engine = await createTestEngine(aws);
+    const { taskId, letter } = await deadLetterOf(engine, 'lease-edge');
+    const claimed = await claimById(engine, taskId, new Date(), 60_000);
+    const atLeaseEnd: Engine = { ...engine, now: () => new Date(claimed.claimableAt!) };
+
+    expect(await processDeadLetters(atLeaseEnd, letters(letter))).toEqual({ batchItemFailures: [] });
+    expect(await sentBack(engine, taskId)).toMatchObject({ taskId, run: 1, redrive: 1 });
   });
 
   it('hand back a task running under a live lease; once the lease is over, send it back if it has attempts left, or end it FAILED', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { briefError, ERROR_MESSAGE_LIMIT, ERROR_TYPE_LIMIT, RESULT_LIMIT_BYTES, resultJson, toTaskError } from '../../lib/taskError';
+import { briefError, ERROR_MESSAGE_LIMIT, ERROR_TYPE_LIMIT, loggableError, RESULT_LIMIT_BYTES, resultJson, toTaskError } from '../../lib/taskError';
 
 const isWellFormed = (text: string) => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 
@@ -57,5 +57,50 @@ describe('toTaskError', () => {
 
   it('shortens an error for the attempt log', () => {
     expect(briefError({ type: 'T'.repeat(150), message: 'm'.repeat(300) })).toEqual({ type: `${'T'.repeat(100)}…`, message: `${'m'.repeat(200)}…` });
+  });
+});
+
+describe('loggableError', () => {
+  it('keeps name, message, stack and two causes deep, each bounded', () => {
+    const root = new TypeError('root');
+    const middle = new Error('middle', { cause: root });
+    const top = Object.assign(new RangeError('x'.repeat(5_000), { cause: middle }), { name: 'n'.repeat(ERROR_TYPE_LIMIT + 5) });
+    const deeper = new Error('deeper', { cause: top });
+
+    const logged = loggableError(top);
+
+    expect(logged.name).toBe('n'.repeat(ERROR_TYPE_LIMIT) + '…');
+    expect(logged.message).toBe('x'.repeat(ERROR_MESSAGE_LIMIT) + '…');
+    // The stack (with its 5,000-character message) is kept to 4,000 characters.
+    expect(logged.stack).toBe(top.stack!.slice(0, 4_000) + '…');
+    expect(logged.cause).toEqual({ name: 'Error', message: 'middle', stack: middle.stack, cause: { name: 'TypeError', message: 'root', stack: root.stack } });
+    // Two causes deep: the third is left out.
+    expect(loggableError(deeper).cause!.cause).toEqual({ name: 'Error', message: 'middle', stack: middle.stack });
+    expect(loggableError(deeper).cause!.cause!.cause).toBeUndefined();
+  });
+
+  it('never throws: a cause that refers back to the error, getters that throw, an empty name, no stack, no message', () => {
+    const looped = new Error('looped');
+    (looped as { cause?: unknown }).cause = looped;
+    const hostile = new Error('hostile');
+    Object.defineProperty(hostile, 'stack', { get: () => { throw new Error('no stack'); } });
+    Object.defineProperty(hostile, 'message', { get: () => { throw new Error('no message for you'); } });
+    Object.defineProperty(hostile, 'name', { get: () => { throw new Error('no name'); } });
+    const bare = Object.assign(new Error(), { name: '' });
+    delete (bare as { stack?: string }).stack;
+
+    expect(loggableError(looped)).toMatchObject({ name: 'Error', message: 'looped', cause: { message: 'looped', cause: { message: 'looped' } } });
+    expect(loggableError(looped).cause!.cause!.cause).toBeUndefined();
+    expect(loggableError(hostile)).toEqual({ name: 'Error', message: '' });
+    expect(loggableError(bare)).toEqual({ name: 'Error', message: '' });
+    expect(loggableError(Object.assign(new Error('m'), { name: 42 })).name).toBe('Error');
+  });
+
+  it('describes what is not an Error as text, and a Proxy whose every trap throws as unreadable', () => {
+    const traps = new Proxy({}, { getPrototypeOf: () => { throw new Error('trap'); }, get: () => { throw new Error('trap'); } });
+
+    expect(loggableError('plain text')).toEqual({ name: 'NonErrorThrown', message: 'plain text' });
+    expect(loggableError({ code: 7 })).toEqual({ name: 'NonErrorThrown', message: '{"code":7}' });
+    expect(loggableError(traps)).toEqual({ name: 'UnreadableError', message: 'The thrown value could not be read' });
   });
 });
