@@ -28,8 +28,6 @@ export async function enqueueStep(engine: Engine, step: StepToEnqueue): Promise<
   const taskId = stepId(step.workflowId, step.index);
   const prepared = prepareTask(engine, step.name, step.payload, step.delaySeconds ? { delaySeconds: step.delaySeconds } : {}, taskId);
   prepared.task.workflow = { parentId: step.workflowId, index: step.index };
-  // A waiting step lives its retention after its timeout, not from now (its record must outlast its wait).
-  if (step.delaySeconds) prepared.task.expiresAt += step.delaySeconds;
   try {
     // A payload kept in S3 has a key of the task's: written again, it is the same object.
     const payloadObject = await storePayload(engine, taskId, prepared);

@@ -72,7 +72,6 @@ function prepareStep(engine: Engine, workflowId: string, index: number, step: St
   const payload = isWaitStep(step) ? { signal: step.waitFor, timeoutSeconds: step.timeoutSeconds } : (step.payload ?? null);
   const prepared = prepareTask(engine, nameOf(step), payload, isWaitStep(step) ? { delaySeconds: step.timeoutSeconds } : {}, stepId(workflowId, index));
   prepared.task.workflow = { parentId: workflowId, index };
-  if (isWaitStep(step)) prepared.task.expiresAt += step.timeoutSeconds;
   return prepared;
 }
 
