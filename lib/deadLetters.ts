@@ -4,8 +4,10 @@ import type { Engine } from './engine';
 import { parseMessage, toMessage } from './message';
 import { runsAtOf } from './schedules/runAt';
 import { markTaskFailed } from './store/claims';
+import type { TaskItem } from './store/items';
 import { addCounts, noCounts } from './store/counters';
 import { loggableError } from './taskError';
+import { advanceWorkflow } from './workflows/advance';
 
 /** SQS's longest DelaySeconds. */
 const MAX_DELAY_SECONDS = 900;
@@ -88,7 +90,8 @@ async function deadLetter(engine: Engine, message: SQSRecord): Promise<'failed' 
   const current = state ?? { status: 'PENDING', run: 1, attempts: 0, maxAttempts: task.maxAttempts, claimableAt: runsAtOf(task) };
   if (current.run !== run || current.status === 'SUCCEEDED' || current.status === 'FAILED' || current.status === 'CANCELLED') {
     engine.logger.info('Dead-lettered message of a run that is over; dropped', { taskId, run, currentRun: current.run, status: current.status });
-    return DROPPED;
+    // A workflow's step may have ended without moving its workflow on (its message ran out of deliveries doing that).
+    return (await movedOn(engine, task)) ? DROPPED : 'later';
   }
   // A running attempt reports its own outcome; its lease says when to look again.
   const nowMs = engine.now().getTime();
@@ -106,5 +109,17 @@ async function deadLetter(engine: Engine, message: SQSRecord): Promise<'failed' 
   if (!failed) return 'later';
   engine.logger.error('Dead-lettered task', { taskId, run, name: task.name, receives });
   engine.metrics?.failed(task.name);
-  return 'failed';
+  return (await movedOn(engine, task)) ? 'failed' : 'later';
+}
+
+/** A workflow's step that has ended moves its workflow on (lib/workflows): false if that cannot be done now (the letter comes back). */
+async function movedOn(engine: Engine, task: TaskItem): Promise<boolean> {
+  if (!task.workflow) return true;
+  try {
+    await advanceWorkflow(engine, task);
+    return true;
+  } catch (error) {
+    engine.logger.warn('Workflow could not move on from its dead-lettered step; the letter comes back', { taskId: task.taskId, error: loggableError(error) });
+    return false;
+  }
 }

@@ -65,7 +65,7 @@ export function workflowRoutes(engine: Engine): Route[] {
         body: SignalBody,
         responses: {
           202: { description: 'The signal was taken (or had been: repeated).', schema: SignalAccepted },
-          400: { description: 'A body without a signal name (`validation_error`).' },
+          400: { description: 'A body without a signal name, or data the next step\'s schema refuses (`validation_error`): the workflow keeps waiting.' },
           404: { description: 'No task with that id (`task_not_found`).' },
           409: { description: 'The task is not waiting for that signal: not a workflow, another name, its wait timed out, or it is over (`invalid_state`).' },
           413: { description: `The data is over ${WORKFLOW_LIMITS.signalBytes} bytes (\`payload_too_large\`).` },

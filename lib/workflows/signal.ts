@@ -1,4 +1,6 @@
 import type { Engine } from '../engine';
+import { validatePayload } from '../preparedTask';
+import { getTask } from '../task';
 import { PayloadTooLargeError, TaskNotFoundError } from '../errors';
 import { byteLength } from '../text';
 import type { TaskRecord } from '../types';
@@ -48,6 +50,9 @@ export async function signalWorkflow(engine: Engine, workflowId: string, name: s
       await enqueueStep(engine, { workflowId, index: stepAt, name: waitTask.name, payload: { signal: name, timeoutSeconds: step.timeoutSeconds }, delaySeconds: step.timeoutSeconds });
       task = (await engine.store.getItems(id)).task!;
     }
+    // The data is the next step's payload: one its schema refuses is the client's mistake (400), and the chain keeps waiting.
+    const next = steps[stepAt + 1];
+    if (next && !isWaitStep(next) && next.payload === undefined) checkStepPayload(next.name, data);
     const out = await recordSignal(engine.store, task, dataJson, now);
     const state = out.state;
     if (out.applied || (state?.status === 'SUCCEEDED' && state.attempts === 0)) {
@@ -62,4 +67,11 @@ export async function signalWorkflow(engine: Engine, workflowId: string, name: s
   if (taken === undefined) throw new SignalNotExpectedError(workflowId, name, `it is ${wf.state.status}`);
   await stepEnded(engine, workflowId, taken, states.get(taken)!);
   return { record: (await engine.store.get(workflowId))!, repeated: true };
+}
+
+/** Throws the ValidationError enqueue would, for `data` as the payload of task `name`. */
+function checkStepPayload(name: string, data: unknown): void {
+  const definition = getTask(name);
+  // Stryker disable next-line ConditionalExpression: a chain's steps were checked against the registry when it was enqueued
+  if (definition) validatePayload(definition, data ?? null);
 }

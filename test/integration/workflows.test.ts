@@ -6,6 +6,7 @@ import { enqueue } from '../../lib/enqueue';
 import { cancelTask } from '../../lib/cancel';
 import { withBackgroundTasks } from '../../lib/background';
 import { retryTask } from '../../lib/retry';
+import { MAX_REDRIVES, processDeadLetters } from '../../lib/deadLetters';
 import { defineTask } from '../../lib/task';
 import { double, sum, writeLog } from '../../lib/tasks/examples';
 import { TERMINAL_STATUSES, type TaskRecord } from '../../lib/types';
@@ -17,7 +18,7 @@ import { signalWorkflow } from '../../lib/workflows/signal';
 import { stepId } from '../../lib/workflows/stepIds';
 import { withSteps } from '../../lib/workflows/stepsView';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
-import { lambdaContext, receiveEvent } from '../support/events';
+import { lambdaContext, receiveEvent, receiveTaskMessage } from '../support/events';
 import { serviceUnavailable } from '../support/faults';
 import { expectErrorLogs } from '../support/logs';
 
@@ -28,7 +29,7 @@ import { expectErrorLogs } from '../support/logs';
  * each, to two workers at once, or with the workflow's write answered lost.
  */
 // A step that fails its retries, and a workflow that ends FAILED: the worker logs both as errors.
-expectErrorLogs(/Task failed/);
+expectErrorLogs(/Task failed/, 'Dead-lettered task');
 
 let aws: LocalAws;
 let engine: Engine;
@@ -165,6 +166,20 @@ describe('a chain', () => {
     await expect(enqueue(chain(double.with({ n: 'one' } as never), double), {}, engine)).rejects.toMatchObject({ code: 'validation_error', message: expect.stringMatching(/^Step 0 \(double\)/) });
     await expect(enqueue({ '~workflow': { kind: 'chain', steps: [{ name: 'nope' }] } }, {}, engine)).rejects.toMatchObject({ code: 'unknown_task' });
     await expect(enqueue({ '~workflow': { kind: 'chain', steps: [{ name: 'workflow' }] } }, {}, engine)).rejects.toMatchObject({ code: 'unknown_task' });
+  });
+});
+
+describe('the dead-letter queue', () => {
+  it('moves a chain on when its step ends there: the step FAILED (DeliveryExhausted), the workflow FAILED with it, the steps after CANCELLED', { timeout: 30_000 }, async () => {
+    const { taskId } = await enqueue(chain(double.with({ n: 1 }), double), {}, engine);
+    const message = await receiveTaskMessage(aws.sqs, engine.config.queueUrls.default, stepId(taskId, 0));
+    const letter = { ...message, body: JSON.stringify({ ...JSON.parse(message.body), redrive: MAX_REDRIVES }) };
+
+    expect(await processDeadLetters(engine, { Records: [letter] })).toEqual({ batchItemFailures: [] });
+
+    const record = await withSteps(engine, (await engine.store.get(taskId))!);
+    expect(record).toMatchObject({ status: 'FAILED', error: { type: 'DeliveryExhausted' } });
+    expect(record.steps!.map((s) => s.status)).toEqual(['FAILED', 'CANCELLED']);
   });
 });
 
@@ -317,6 +332,9 @@ describe('waiting for a signal', () => {
     expect(wait.expiresAt - Date.parse(wait.createdAt) / 1000).toBeCloseTo(30 * 86_400 + 600, -1);
 
     await expect(signalWorkflow(engine, taskId, 'other', {})).rejects.toMatchObject({ code: 'invalid_state' });
+    // Data the next step's schema refuses is the client's mistake: 400, and the workflow keeps waiting for a good one.
+    await expect(signalWorkflow(engine, taskId, 'approval', { n: 'ten' })).rejects.toMatchObject({ code: 'validation_error' });
+    expect(await engine.store.get(taskId)).toMatchObject({ status: 'WAITING' });
     const signalled = await signalWorkflow(engine, taskId, 'approval', { n: 10 });
     expect(signalled).toMatchObject({ repeated: false, record: { status: 'RUNNING' } });
     expect((await signalWorkflow(engine, taskId, 'approval', { n: 99 })).repeated).toBe(true);
