@@ -317,7 +317,7 @@ export class TaskStore {
   }
 
   /** Moves a task's definition (and its payload's item, or a debounced task's latest) to expire no sooner than `expiresAt`. */
-  private async extendExpiry(task: TaskItem, expiresAt: number, payloadRef?: string): Promise<void> {
+  async extendExpiry(task: TaskItem, expiresAt: number, payloadRef?: string): Promise<void> {
     if (task.expiresAt >= expiresAt) return;
     const keys = [
       taskKey(task.taskId),

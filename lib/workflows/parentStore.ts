@@ -99,9 +99,9 @@ export async function finishWorkflow(store: TaskStore, workflowId: string, run: 
  * Opens a FAILED or CANCELLED workflow again as run `run + 1`: RUNNING, with
  * no error, a group's failed `members` uncounted. Its steps are retried by the caller.
  */
-export async function reopenWorkflow(store: TaskStore, workflowId: string, before: WorkflowState, status: 'RUNNING' | 'WAITING', members: number[], now: Date): Promise<Moved> {
-  const values: Record<string, unknown> = { ':status': status, ':run': before.run, ':next': before.run + 1, ':read': before.status };
-  let expression = 'SET #s = :status, run = :next REMOVE #e, finishedAt, attention, resultJson, resultObject';
+export async function reopenWorkflow(store: TaskStore, workflowId: string, before: WorkflowState, status: 'RUNNING' | 'WAITING', members: number[], now: Date, expiresAt: number): Promise<Moved> {
+  const values: Record<string, unknown> = { ':status': status, ':run': before.run, ':next': before.run + 1, ':read': before.status, ':exp': expiresAt };
+  let expression = 'SET #s = :status, run = :next, expiresAt = :exp REMOVE #e, finishedAt, attention, resultJson, resultObject';
   if (members.length > 0) {
     expression += ' DELETE joined :members';
     values[':members'] = new Set(members);

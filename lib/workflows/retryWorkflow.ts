@@ -8,6 +8,7 @@ import { TERMINAL_STATUSES, type TaskRecord } from '../types';
 import { runWithConcurrency } from '../concurrency';
 import { stepEnded } from './advance';
 import { reopenWorkflow } from './parentStore';
+import { waitSeconds } from './start';
 import { stepId } from './stepIds';
 import { isWaitStep } from './types';
 import { readWorkflow, stepStates } from './workflowRead';
@@ -34,12 +35,15 @@ export async function retryWorkflow(engine: Engine, taskId: string): Promise<Tas
   if (!wf) return undefined;
   if (!ENDED_BADLY.includes(wf.state.status)) throw new TaskStateConflictError(taskId, wf.state.status, 'retry');
   const now = engine.now();
+  // The new run gets the whole retention, as a task's retry does: the workflow's state and definition (its spec) both.
+  const expiresAt = expiresAtFrom(now, engine.config.retentionDays) + waitSeconds(wf.spec);
   if (wf.spec.kind === 'chain') {
     const stepAt = wf.state.stepAt ?? 0;
     const states = await stepStates(engine, taskId, stepAt > 0 ? [stepAt - 1, stepAt] : [stepAt]);
     const status = isWaitStep(wf.spec.steps[stepAt]!) ? 'WAITING' : 'RUNNING';
-    const reopened = await reopenWorkflow(engine.store, taskId, wf.state, status, [], now);
+    const reopened = await reopenWorkflow(engine.store, taskId, wf.state, status, [], now, expiresAt);
     if (!reopened.applied) throw new TaskStateConflictError(taskId, reopened.state?.status ?? wf.state.status, 'retry');
+    await engine.store.extendExpiry(wf.task, expiresAt);
     const current = states.get(stepAt);
     const step = wf.spec.steps[stepAt]!;
     if (current && ENDED_BADLY.includes(current.status) && isWaitStep(step)) await waitAgain(engine, stepId(taskId, stepAt), step.timeoutSeconds);
@@ -52,8 +56,9 @@ export async function retryWorkflow(engine: Engine, taskId: string): Promise<Tas
   const indexes = [...wf.spec.members.keys(), size];
   const states = await stepStates(engine, taskId, indexes);
   const failed = indexes.filter((i) => i < size && ENDED_BADLY.includes(states.get(i)?.status ?? ''));
-  const reopened = await reopenWorkflow(engine.store, taskId, wf.state, 'RUNNING', failed, now);
+  const reopened = await reopenWorkflow(engine.store, taskId, wf.state, 'RUNNING', failed, now, expiresAt);
   if (!reopened.applied) throw new TaskStateConflictError(taskId, reopened.state?.status ?? wf.state.status, 'retry');
+  await engine.store.extendExpiry(wf.task, expiresAt);
   await Promise.all(failed.map((i) => retryTask(engine, stepId(taskId, i))));
   // Members that ended while the workflow was over were not counted: they are now (the last of them may start the fan-in).
   const ended = indexes.filter((i) => i < size && !failed.includes(i) && states.get(i) && TERMINAL_STATUSES.includes(states.get(i)!.status));

@@ -64,7 +64,8 @@ export async function enqueueWorkflow(engine: Engine, spec: WorkflowSpec, workfl
   return { taskId: workflowId, record: (await engine.store.get(workflowId)) ?? toRecord(parentItems.task, undefined, specJson) };
 }
 
-function waitSeconds(spec: WorkflowSpec): number {
+/** How long a workflow's waits may hold it, at most: it is kept that much longer than its retention. */
+export function waitSeconds(spec: WorkflowSpec): number {
   return spec.kind === 'chain' ? spec.steps.reduce((total, step) => total + (isWaitStep(step) ? step.timeoutSeconds : 0), 0) : 0;
 }
 

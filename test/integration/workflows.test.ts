@@ -472,6 +472,21 @@ describe('cancel and retry', () => {
     expect(runsOf(taskId, 3)).toEqual([1, 2, 1]);
   });
 
+  it('gives a retried workflow its whole retention again, from the retry: its state and its definition', { timeout: 30_000 }, async () => {
+    const failing = defineTask({ name: 'wf_always_fails', payload: z.object({}), maxAttempts: 1, run: () => { throw new Error('no'); } });
+    const { taskId } = await enqueue(chain(failing.with({})), {}, engine);
+    expect((await runWorkflow([engine], taskId)).status).toBe('FAILED');
+    const retriedAt = Date.now() + 29 * 86_400_000;
+    const day29: Engine = { ...engine, now: () => new Date(retriedAt) };
+
+    await retryTask(day29, taskId);
+
+    const expected = Math.floor(retriedAt / 1000) + 30 * 86_400;
+    const { task, state } = await engine.store.getItems(taskId);
+    expect(state!.expiresAt).toBe(expected);
+    expect(task!.expiresAt).toBe(expected);
+  });
+
   it('retries a failed group: its failed member runs again, and the fan-in sees every result', { timeout: 60_000 }, async () => {
     let refuse = true;
     const sometimes = defineTask({
