@@ -1,6 +1,7 @@
 import type { Engine } from '../engine';
 import { PayloadTooLargeError, ValidationError } from '../errors';
 import { storeResult } from '../payloads/storeResult';
+import { payloadLimit } from '../payloads/storePayload';
 import type { StateItem, TaskItem } from '../store/items';
 import { ERROR_MESSAGE_LIMIT } from '../taskError';
 import { clip } from '../text';
@@ -145,6 +146,16 @@ async function groupStepEnded(engine: Engine, wf: LoadedWorkflow, spec: Extract<
 async function fanIn(engine: Engine, wf: LoadedWorkflow, spec: Extract<WorkflowSpec, { kind: 'group' }>): Promise<void> {
   const indexes = spec.members.map((_, i) => i);
   const states = await stepStates(engine, wf.id, indexes);
+  // Sized before anything is read: a thousand results of megabytes each would not fit the worker's memory, nor one payload.
+  const bytes = [...states.values()].reduce((sum, state) => sum + (state.status !== 'SUCCEEDED' ? 0 : (state.resultObject?.bytes ?? state.resultJson?.length ?? 4)), 0);
+  const limit = payloadLimit(engine);
+  if (bytes > limit) {
+    const name = spec.then?.name ?? 'workflow';
+    const message = `Step ${spec.members.length} (${name}) cannot take the payload it was given: the members' results are ${bytes} bytes in all; the limit is ${limit}`;
+    engine.logger.warn('Workflow failed: its members\' results are too large to fan in', { workflowId: wf.id, bytes, limit });
+    await finishWorkflow(engine.store, wf.id, wf.state.run, undefined, { status: 'FAILED', error: { type: 'StepPayloadInvalid', message } }, engine.now());
+    return;
+  }
   const results: unknown[] = [];
   const failed: Array<{ index: number; taskId: string; error: TaskError }> = [];
   for (const i of indexes) {

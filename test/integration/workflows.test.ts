@@ -17,7 +17,7 @@ import { chain, group, waitFor } from '../../lib/workflows';
 import { signalWorkflow } from '../../lib/workflows/signal';
 import { stepId } from '../../lib/workflows/stepIds';
 import { withSteps } from '../../lib/workflows/stepsView';
-import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
+import { createTestEngine, siblingEngine, startLocalAws, testBucket, type LocalAws } from '../support/aws';
 import { lambdaContext, receiveEvent, receiveTaskMessage } from '../support/events';
 import { serviceUnavailable } from '../support/faults';
 import { expectErrorLogs } from '../support/logs';
@@ -109,8 +109,8 @@ async function runWorkflow(engines: Engine[], workflowId: string, { duplicates =
   );
   try {
     for (;;) {
-      const record = await engine.store.get(workflowId);
-      if (record && TERMINAL_STATUSES.includes(record.status)) return await withSteps(engine, record);
+      const record = await engines[0]!.store.get(workflowId);
+      if (record && TERMINAL_STATUSES.includes(record.status)) return await withSteps(engines[0]!, record);
       if (Date.now() > until) throw new Error(`workflow not terminal in time: ${record?.status}`);
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -166,6 +166,22 @@ describe('a chain', () => {
     await expect(enqueue(chain(double.with({ n: 'one' } as never), double), {}, engine)).rejects.toMatchObject({ code: 'validation_error', message: expect.stringMatching(/^Step 0 \(double\)/) });
     await expect(enqueue({ '~workflow': { kind: 'chain', steps: [{ name: 'nope' }] } }, {}, engine)).rejects.toMatchObject({ code: 'unknown_task' });
     await expect(enqueue({ '~workflow': { kind: 'chain', steps: [{ name: 'workflow' }] } }, {}, engine)).rejects.toMatchObject({ code: 'unknown_task' });
+  });
+});
+
+describe('a group whose results are too large to fan in', () => {
+  it('ends FAILED from the sizes its members recorded, reading none of their results', { timeout: 60_000 }, async () => {
+    const big = defineTask({ name: 'wf_big_result', payload: z.object({ mb: z.number() }), run: ({ mb }) => ({ text: 'r'.repeat(mb * 1024 * 1024) }) });
+    const withBucket = await createTestEngine(aws, { payloadBucket: testBucket() });
+    const worker = siblingEngine(aws, withBucket);
+    const { taskId } = await enqueue(group([big.with({ mb: 3 }), big.with({ mb: 3 })], { then: collect }), {}, withBucket);
+
+    const record = await runWorkflow([worker.engine], taskId);
+
+    expect(record).toMatchObject({ status: 'FAILED', error: { type: 'StepPayloadInvalid' } });
+    expect(record.error!.message).toMatch(/^Step 2 \(wf_collect\) cannot take the payload it was given: the members' results are \d+ bytes in all; the limit is 5242880$/);
+    expect(worker.s3.count('PutObject')).toBe(2);
+    expect(worker.s3.count('GetObject')).toBe(0);
   });
 });
 
