@@ -1,5 +1,6 @@
 import type { Engine } from '../engine';
-import { PayloadTooLargeError, ValidationError } from '../errors';
+import { cancelTask } from '../cancel';
+import { PayloadTooLargeError, TaskStateConflictError, ValidationError } from '../errors';
 import { storeResult } from '../payloads/storeResult';
 import { payloadLimit } from '../payloads/storePayload';
 import type { StateItem, TaskItem } from '../store/items';
@@ -108,6 +109,7 @@ async function startChainStep(engine: Engine, wf: LoadedWorkflow, steps: StepSpe
 async function startStep(engine: Engine, wf: LoadedWorkflow, index: number, at: number | undefined, step: StepToEnqueue): Promise<void> {
   try {
     await enqueueStep(engine, step);
+    await cancelIfSweptPast(engine, wf, step.index);
   } catch (error) {
     if (!(error instanceof ValidationError || error instanceof PayloadTooLargeError)) throw error;
     const details = error instanceof ValidationError && Array.isArray(error.details) ? ` (${(error.details as Array<{ path: string; message: string }>).map((d) => `${d.path || 'payload'}: ${d.message}`).join('; ')})` : '';
@@ -115,6 +117,20 @@ async function startStep(engine: Engine, wf: LoadedWorkflow, index: number, at: 
     engine.logger.warn('Workflow failed: a step refused its payload', { workflowId: wf.id, index, error: message });
     await finishWorkflow(engine.store, wf.id, wf.state.run, at, { status: 'FAILED', error: { type: 'StepPayloadInvalid', message } }, engine.now());
   }
+}
+
+/**
+ * A client's cancel sweeps the steps it finds, and cannot find one that is
+ * being enqueued at that moment: a step enqueued for a workflow that is
+ * CANCELLED by now is cancelled here (one read), so it never runs.
+ */
+async function cancelIfSweptPast(engine: Engine, wf: LoadedWorkflow, index: number): Promise<void> {
+  const parent = await engine.store.getState(wf.id);
+  if (parent?.status !== 'CANCELLED' || parent.run !== wf.state.run) return;
+  await cancelTask(engine, stepId(wf.id, index)).catch((error: unknown) => {
+    // It ended meanwhile (it ran first): nothing to cancel.
+    if (!(error instanceof TaskStateConflictError)) throw error;
+  });
 }
 
 async function groupStepEnded(engine: Engine, wf: LoadedWorkflow, spec: Extract<WorkflowSpec, { kind: 'group' }>, index: number, state: StateItem): Promise<void> {

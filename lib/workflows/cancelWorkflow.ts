@@ -24,7 +24,8 @@ export async function cancelWorkflow(engine: Engine, taskId: string): Promise<Ta
   const error = { type: 'WorkflowCancelled', message: 'Cancelled by a client' };
   const moved = await finishWorkflow(engine.store, taskId, wf.state.run, undefined, { status: 'CANCELLED', error }, engine.now());
   if (!moved.applied) throw new TaskStateConflictError(taskId, moved.state?.status ?? wf.state.status, 'cancel');
-  await cancelSteps(engine, wf);
+  // The steps as the cancel found them: a chain may have moved on since the read.
+  await cancelSteps(engine, { ...wf, state: (moved.state as LoadedWorkflow['state'] | undefined) ?? wf.state });
   engine.logger.info('Workflow cancelled', { workflowId: taskId });
   return (await engine.store.get(taskId))!;
 }

@@ -456,6 +456,31 @@ describe('cancel and retry', () => {
     await expect(cancelTask(engine, taskId)).rejects.toMatchObject({ code: 'invalid_state' });
   });
 
+  it('cancels a step that was being enqueued while the cancel swept the steps: it never runs', { timeout: 30_000 }, async () => {
+    const worker = siblingEngine(aws, engine);
+    let workflowId = '';
+    let cancelled: Promise<unknown> | undefined;
+    // Step 1's definition is written only once a client's cancel has swept the steps (and found none to cancel).
+    worker.dynamo.add({
+      command: 'PutItem',
+      effect: 'delay',
+      when: (input) => (input as { Item?: { taskId?: string; sk?: string } }).Item?.taskId === stepId(workflowId, 1),
+      before: async () => {
+        cancelled ??= cancelTask(engine, workflowId);
+        await cancelled;
+      },
+    });
+    ({ taskId: workflowId } = await enqueue(chain(add.with({ n: 1 }), add), {}, engine));
+
+    const record = await runWorkflow([worker.engine], workflowId);
+    await cancelled;
+
+    expect(record).toMatchObject({ status: 'CANCELLED', error: { type: 'WorkflowCancelled' } });
+    // CANCELLED, which no claim takes: whenever its message comes, it runs nothing.
+    expect((await engine.store.get(stepId(workflowId, 1)))?.status).toBe('CANCELLED');
+    expect(runsOf(workflowId, 2)).toEqual([1, 0]);
+  });
+
   it('ends a workflow CANCELLED at once when a client cancels its waiting step, not when the wait\'s message comes', async () => {
     const { taskId } = await enqueue(chain(waitFor('approval', { timeoutSeconds: 3_600 }), add), {}, engine);
 
