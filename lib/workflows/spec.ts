@@ -57,8 +57,12 @@ export function checkSpec(spec: WorkflowSpec): string {
   const steps = spec.kind === 'chain' ? spec.steps : [...spec.members, ...(spec.then ? [spec.then] : [])];
   const limit = spec.kind === 'chain' ? WORKFLOW_LIMITS.chainSteps : WORKFLOW_LIMITS.groupMembers + 1;
   if (steps.length === 0 || steps.length > limit) throw new ValidationError(`A workflow has 1 to ${limit} steps; this one has ${steps.length}`);
+  const waits = new Set<string>();
   steps.forEach((step, index) => {
     if (isWaitStep(step)) {
+      // A signal is known by its name: one sent again (after a 503) must never end a later wait.
+      if (waits.has(step.waitFor)) throw new ValidationError('Invalid workflow', [{ path: `steps.${index}.waitFor`, message: `"${step.waitFor}" is waited for by an earlier step: each wait needs a name of its own` }]);
+      waits.add(step.waitFor);
       if (!(Number.isInteger(step.timeoutSeconds) && step.timeoutSeconds >= 1 && step.timeoutSeconds <= TASK_LIMITS.maxDelaySeconds)) {
         throw new ValidationError('Invalid workflow', [{ path: `steps.${index}.timeoutSeconds`, message: `an integer from 1 to ${TASK_LIMITS.maxDelaySeconds}` }]);
       }

@@ -445,6 +445,13 @@ describe('from a handler\'s background tasks', () => {
 });
 
 describe('cancel and retry', () => {
+  it('refuses two waits for one signal name: a signal sent again after a 503 must not end the later one', async () => {
+    await expect(enqueue(chain(waitFor('approval', { timeoutSeconds: 60 }), add, waitFor('approval', { timeoutSeconds: 60 }), add), {}, engine)).rejects.toMatchObject({
+      code: 'validation_error',
+      details: [{ path: 'steps.2.waitFor', message: '"approval" is waited for by an earlier step: each wait needs a name of its own' }],
+    });
+  });
+
   it('cancels a waiting workflow and its waiting step; a signal then answers 409', { timeout: 30_000 }, async () => {
     const { taskId } = await enqueue(chain(waitFor('approval', { timeoutSeconds: 600 }), add), {}, engine);
 
