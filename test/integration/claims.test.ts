@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../lib/engine';
-import { claimTask, endLease, finishAttempt, markTaskFailed } from '../../lib/store/claims';
+import { claimTask, endLease, finishAttempt, markTaskFailed, releaseClaim } from '../../lib/store/claims';
+import { newWriteToken } from '../../lib/store/dynamo';
 import { ATTEMPT_LOG_LIMIT, attentionKey, type StateItem } from '../../lib/store/items';
 import type { AttemptRecord } from '../../lib/types';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
@@ -116,6 +117,50 @@ describe('finishAttempt', () => {
       dependency: 'dynamodb',
       message: 'DynamoDB UpdateItem failed',
     });
+  });
+});
+
+describe('releaseClaim', () => {
+  it('gives a first attempt back: PENDING, no attempt spent, claimable now, no start time; only with the claim\'s own token', async () => {
+    const task = await taskIn();
+    const token = newWriteToken();
+    const claimedAt = new Date(Date.now() - 1_000);
+    const { claimed } = await claimTask(engine.store, task, 1, claimedAt, LEASE_MS, token);
+    const now = new Date();
+
+    expect(await releaseClaim(engine.store, task.taskId, newWriteToken(), now, claimed)).toBe(false);
+    expect(await engine.store.getState(task.taskId)).toMatchObject({ status: 'RUNNING', attempts: 1 });
+    expect(await releaseClaim(engine.store, task.taskId, token, now, claimed)).toBe(true);
+
+    const state = (await engine.store.getState(task.taskId))!;
+    expect(state).toMatchObject({ status: 'PENDING', attempts: 0, claimableAt: now.getTime() });
+    expect([state.startedAt, state.attemptStartedAt, state.wt === token]).toEqual([undefined, undefined, false]);
+    // Released once: the same token releases nothing more.
+    expect(await releaseClaim(engine.store, task.taskId, token, now)).toBe(false);
+  });
+
+  it('gives a later attempt back as RETRYING, keeping when the run started; it reads the state when not given it', async () => {
+    const task = await taskIn();
+    const first = (await claimTask(engine.store, task, 1, new Date(Date.now() - 120_000), 1_000)).claimed!;
+    const token = newWriteToken();
+    const { claimed } = await claimTask(engine.store, task, 1, new Date(), LEASE_MS, token);
+    expect(claimed).toMatchObject({ attempts: 2 });
+    expect(first.startedAt).toEqual(expect.any(String));
+
+    expect(await releaseClaim(engine.store, task.taskId, token, new Date())).toBe(true);
+
+    expect(await engine.store.getState(task.taskId)).toMatchObject({ status: 'RETRYING', attempts: 1, startedAt: first.startedAt });
+  });
+
+  it('gives nothing back once the state moved on from the claim (an outcome recorded), nor for a task never claimed', async () => {
+    const task = await taskIn();
+    const token = newWriteToken();
+    const { claimed } = await claimTask(engine.store, task, 1, new Date(), LEASE_MS, token);
+    await finishAttempt(engine.store, claimed!, entryOf(claimed!), { status: 'FAILED', error: { type: 'Error', message: 'x' } }, new Date());
+
+    expect(await releaseClaim(engine.store, task.taskId, token, new Date())).toBe(false);
+    expect(await engine.store.getState(task.taskId)).toMatchObject({ status: 'FAILED', attempts: 1 });
+    expect(await releaseClaim(engine.store, (await taskIn()).taskId, token, new Date())).toBe(false);
   });
 });
 
