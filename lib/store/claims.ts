@@ -183,6 +183,7 @@ export async function finishAttempt(
   );
   if (out.applied) return outcome.status;
   const current = out.item as StateItem | undefined;
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,OptionalChaining: saves a write only: the CANCELLED write below holds the attempt to the same ownership
   const ours = current?.status === 'RUNNING' && current.run === claimed.run && current.attempts === claimed.attempts;
   if (outcome.status === 'RETRYING' && ours && current.cancelRequestedAt !== undefined) {
     const error = { type: 'TaskCancelled', message: clip(`Cancelled while running (requested at ${current.cancelRequestedAt}); the attempt had failed: ${outcome.error.message}`, ERROR_MESSAGE_LIMIT) };

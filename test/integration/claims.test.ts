@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../lib/engine';
 import { claimTask, endLease, finishAttempt, markTaskFailed, releaseClaim } from '../../lib/store/claims';
 import { newWriteToken } from '../../lib/store/dynamo';
-import { ATTEMPT_LOG_LIMIT, attentionKey, type StateItem } from '../../lib/store/items';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ATTEMPT_LOG_LIMIT, attentionKey, stateKey, type StateItem } from '../../lib/store/items';
 import type { AttemptRecord } from '../../lib/types';
 import { createTestEngine, siblingEngine, startLocalAws, type LocalAws } from '../support/aws';
 import { storedTask } from '../support/drive';
@@ -86,6 +87,21 @@ describe('finishAttempt', () => {
     const second = (await claimTask(engine.store, task, 1, new Date(), LEASE_MS)).claimed!;
 
     expect(await finishAttempt(engine.store, first, entryOf(first), { status: 'SUCCEEDED', resultJson: '1' }, new Date())).toBe(false);
+    expect(await engine.store.getState(task.taskId)).toMatchObject({ status: 'RUNNING', attempts: 2, claimableAt: second.claimableAt });
+  });
+
+  it('returns false at once for an attempt that lost the task, whatever it reports, even with a cancel asked of the run', async () => {
+    const task = await taskIn();
+    const first = (await claimTask(engine.store, task, 1, new Date(Date.now() - 10_000), 1_000)).claimed!;
+    // Its lease ended and another attempt took over; then a client asked to cancel the run.
+    const second = (await claimTask(engine.store, task, 1, new Date(), LEASE_MS)).claimed!;
+    await engine.store.client.send(
+      new UpdateCommand({ TableName: engine.store.tableName, Key: stateKey(task.taskId), UpdateExpression: 'SET cancelRequestedAt = :at', ExpressionAttributeValues: { ':at': new Date().toISOString() } }),
+    );
+    const error = { type: 'Error', message: 'late' };
+
+    expect(await finishAttempt(engine.store, first, entryOf(first), { status: 'FAILED', error }, new Date())).toBe(false);
+    expect(await finishAttempt(engine.store, first, entryOf(first), { status: 'RETRYING', error, nextAttemptAt: Date.now() }, new Date())).toBe(false);
     expect(await engine.store.getState(task.taskId)).toMatchObject({ status: 'RUNNING', attempts: 2, claimableAt: second.claimableAt });
   });
 
