@@ -39,11 +39,12 @@ export async function retryWorkflow(engine: Engine, taskId: string): Promise<Tas
   const expiresAt = expiresAtFrom(now, engine.config.retentionDays) + waitSeconds(wf.spec);
   if (wf.spec.kind === 'chain') {
     const stepAt = wf.state.stepAt ?? 0;
-    const states = await stepStates(engine, taskId, stepAt > 0 ? [stepAt - 1, stepAt] : [stepAt]);
     const status = isWaitStep(wf.spec.steps[stepAt]!) ? 'WAITING' : 'RUNNING';
     const reopened = await reopenWorkflow(engine.store, taskId, wf.state, status, [], now, expiresAt);
     if (!reopened.applied) throw new TaskStateConflictError(taskId, reopened.state?.status ?? wf.state.status, 'retry');
     await engine.store.extendExpiry(wf.task, expiresAt);
+    // Read once the workflow is live again: a step that ends from now on moves it on itself, and one that ended before is seen here.
+    const states = await stepStates(engine, taskId, stepAt > 0 ? [stepAt - 1, stepAt] : [stepAt]);
     const current = states.get(stepAt);
     const step = wf.spec.steps[stepAt]!;
     if (current && ENDED_BADLY.includes(current.status) && isWaitStep(step)) await waitAgain(engine, stepId(taskId, stepAt), step.timeoutSeconds);
@@ -61,8 +62,10 @@ export async function retryWorkflow(engine: Engine, taskId: string): Promise<Tas
   await engine.store.extendExpiry(wf.task, expiresAt);
   await Promise.all(failed.map((i) => retryTask(engine, stepId(taskId, i))));
   // Members that ended while the workflow was over were not counted: they are now (the last of them may start the fan-in).
-  const ended = indexes.filter((i) => i < size && !failed.includes(i) && states.get(i) && TERMINAL_STATUSES.includes(states.get(i)!.status));
-  await runWithConcurrency(ended, JOINS_AT_ONCE, (i) => stepEnded(engine, taskId, i, states.get(i)!));
+  // Read again once it is live: one that ended between the first read and the reopen is counted too.
+  const others = await stepStates(engine, taskId, indexes.filter((i) => i < size && !failed.includes(i)));
+  const ended = [...others].filter(([, state]) => TERMINAL_STATUSES.includes(state.status));
+  await runWithConcurrency(ended, JOINS_AT_ONCE, ([i, state]) => stepEnded(engine, taskId, i, state));
   const fanIn = states.get(size);
   if (failed.length === 0 && fanIn && ENDED_BADLY.includes(fanIn.status)) await retryTask(engine, stepId(taskId, size));
   return (await engine.store.get(taskId))!;

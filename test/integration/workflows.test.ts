@@ -17,6 +17,10 @@ import { chain, group, waitFor } from '../../lib/workflows';
 import { signalWorkflow } from '../../lib/workflows/signal';
 import { stepId } from '../../lib/workflows/stepIds';
 import { withSteps } from '../../lib/workflows/stepsView';
+import { advanceWorkflow } from '../../lib/workflows/advance';
+import { finishAttempt } from '../../lib/store/claims';
+import { stateKey } from '../../lib/store/items';
+import { claimById } from '../support/drive';
 import { createTestEngine, siblingEngine, startLocalAws, testBucket, type LocalAws } from '../support/aws';
 import { lambdaContext, receiveEvent, receiveTaskMessage } from '../support/events';
 import { serviceUnavailable } from '../support/faults';
@@ -518,6 +522,31 @@ describe('cancel and retry', () => {
 
     expect(record).toMatchObject({ status: 'SUCCEEDED', result: { n: 21 } });
     expect(runsOf(taskId, 3)).toEqual([1, 2, 1]);
+  });
+
+  it('moves a retried chain on when its step ends between the retry\'s read and its reopening of the workflow', { timeout: 30_000 }, async () => {
+    const fresh = await createTestEngine(aws);
+    const { taskId } = await enqueue(chain(add.with({ n: 1 }), add), {}, fresh);
+    await processBatch(fresh, { Records: [await receiveTaskMessage(aws.sqs, fresh.config.queueUrls.default, stepId(taskId, 0))] }, lambdaContext());
+    // Step 1 runs; a client cancels the workflow meanwhile (the step is asked to stop, and finishes first).
+    const step = await claimById(fresh, stepId(taskId, 1), new Date(), 60_000);
+    await cancelTask(fresh, taskId);
+    const { engine: api, dynamo } = siblingEngine(aws, fresh);
+    // The step's success lands just before the retry reopens the workflow: its own move found the workflow over.
+    dynamo.add({
+      command: 'UpdateItem',
+      effect: 'delay',
+      when: (input) => (input as { Key?: { sk?: string } }).Key?.sk === stateKey(taskId).sk && String((input as { UpdateExpression?: string }).UpdateExpression).includes('run = :next'),
+      before: async () => {
+        const entry = { attempt: 1, run: 1, startedAt: new Date().toISOString(), durationMs: 1, outcome: 'succeeded' as const };
+        await finishAttempt(fresh.store, step, entry, { status: 'SUCCEEDED', resultJson: '{"n":3}' }, new Date());
+        await advanceWorkflow(fresh, (await fresh.store.getItems(stepId(taskId, 1))).task!);
+      },
+    });
+
+    await retryTask(api, taskId);
+
+    expect(await fresh.store.get(taskId)).toMatchObject({ status: 'SUCCEEDED', result: { n: 3 }, run: 2 });
   });
 
   it('gives a retried workflow its whole retention again, from the retry: its state and its definition', { timeout: 30_000 }, async () => {
