@@ -201,6 +201,22 @@ describe('the dead-letter queue', () => {
     expect(record).toMatchObject({ status: 'FAILED', error: { type: 'DeliveryExhausted' } });
     expect(record.steps!.map((s) => s.status)).toEqual(['FAILED', 'CANCELLED']);
   });
+
+  it('hands a letter back when its workflow cannot move on now, and moves it on when the letter comes again', { timeout: 30_000 }, async () => {
+    const { taskId } = await enqueue(chain(double.with({ n: 1 }), double), {}, engine);
+    const message = await receiveTaskMessage(aws.sqs, engine.config.queueUrls.default, stepId(taskId, 0));
+    const letter = { ...message, body: JSON.stringify({ ...JSON.parse(message.body), redrive: MAX_REDRIVES }) };
+    const { engine: down, dynamo } = siblingEngine(aws, engine);
+    // The step's FAILED lands; the reads that would move its workflow on fail.
+    dynamo.add({ command: 'GetItem', effect: 'fail', error: serviceUnavailable });
+
+    expect(await processDeadLetters(down, { Records: [letter] })).toEqual({ batchItemFailures: [{ itemIdentifier: letter.messageId }] });
+    expect(await engine.store.get(taskId)).toMatchObject({ status: 'RUNNING' });
+    expect(await engine.store.get(stepId(taskId, 0))).toMatchObject({ status: 'FAILED' });
+
+    expect(await processDeadLetters(engine, { Records: [letter] })).toEqual({ batchItemFailures: [] });
+    expect(await engine.store.get(taskId)).toMatchObject({ status: 'FAILED', error: { type: 'DeliveryExhausted' } });
+  });
 });
 
 describe('a group', () => {
