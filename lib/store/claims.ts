@@ -4,7 +4,7 @@ import { clip } from '../text';
 import type { AttemptRecord, ObjectRef, TaskError } from '../types';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { callTable, guardedWrite, newWriteToken, onFailureReturnItem } from './dynamo';
-import { ATTEMPT_LOG_LIMIT, attentionKey, copiedFields, stateKey, type StateItem, type TaskItem } from './items';
+import { ATTEMPT_LOG_LIMIT, attentionKey, COPIED_FIELDS_SET, copiedFieldValues, copiedFields, stateKey, type StateItem, type TaskItem } from './items';
 import type { TaskStore } from './taskStore';
 
 /**
@@ -35,7 +35,6 @@ export type Claim = { claimed: StateItem } | { claimed?: undefined; current?: St
 
 export async function claimTask(store: TaskStore, task: TaskItem, run: number, now: Date, leaseMs: number, token = newWriteToken()): Promise<Claim> {
   const nowMs = now.getTime();
-  const copied = copiedFields(task);
   const out = await guardedWrite('UpdateItem', token, () =>
     store.client.send(
       new UpdateCommand({
@@ -44,7 +43,7 @@ export async function claimTask(store: TaskStore, task: TaskItem, run: number, n
         UpdateExpression:
           'SET #s = :running, run = :run, attempts = if_not_exists(attempts, :zero) + :one, claimableAt = :lease, updatedAt = :now, ' +
           'startedAt = if_not_exists(startedAt, :now), attemptStartedAt = :now, attemptLog = if_not_exists(attemptLog, :noLog), ' +
-          'taskId = :taskId, #n = :name, priority = :priority, createdAt = :createdAt, maxAttempts = :maxAttempts, timeoutSeconds = :timeout, expiresAt = :expiresAt, wt = :wt ' +
+          `${COPIED_FIELDS_SET}, wt = :wt ` +
           'REMOVE dispatch',
         // Only run 1 can start from nothing: a later run exists because a retry wrote it.
         ConditionExpression: `${run === 1 ? 'attribute_not_exists(#s) OR ' : ''}(${RUNNABLE})`,
@@ -58,13 +57,7 @@ export async function claimTask(store: TaskStore, task: TaskItem, run: number, n
           ':now': now.toISOString(),
           ':nowMs': nowMs,
           ':noLog': [],
-          ':taskId': copied.taskId,
-          ':name': copied.name,
-          ':priority': copied.priority,
-          ':createdAt': copied.createdAt,
-          ':maxAttempts': copied.maxAttempts,
-          ':timeout': copied.timeoutSeconds,
-          ':expiresAt': copied.expiresAt,
+          ...copiedFieldValues(task),
           ':wt': token,
         },
         ReturnValues: 'ALL_NEW',

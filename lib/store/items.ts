@@ -129,6 +129,22 @@ export function newTaskItems(task: NewTask, payloadJson: string, payloadBytes: n
   };
 }
 
+/** An UpdateExpression's SET of the copied fields, for a write that may create the state item (`#n`: name). */
+export const COPIED_FIELDS_SET = 'taskId = :taskId, #n = :name, priority = :priority, createdAt = :createdAt, maxAttempts = :maxAttempts, timeoutSeconds = :timeout, expiresAt = :expiresAt';
+
+/** The values COPIED_FIELDS_SET reads, from the definition. */
+export function copiedFieldValues(task: Copied): Record<string, unknown> {
+  return {
+    ':taskId': task.taskId,
+    ':name': task.name,
+    ':priority': task.priority,
+    ':createdAt': task.createdAt,
+    ':maxAttempts': task.maxAttempts,
+    ':timeout': task.timeoutSeconds,
+    ':expiresAt': task.expiresAt,
+  };
+}
+
 /** The fields every new state item starts from, copied from the definition. */
 export function copiedFields(task: Copied): Copied {
   return {

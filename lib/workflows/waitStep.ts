@@ -1,6 +1,6 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { guardedWrite, newWriteToken, onFailureReturnItem } from '../store/dynamo';
-import { copiedFields, stateKey, type StateItem, type TaskItem } from '../store/items';
+import { COPIED_FIELDS_SET, copiedFieldValues, stateKey, type StateItem, type TaskItem } from '../store/items';
 import type { TaskStore } from '../store/taskStore';
 import { defineTask } from '../task';
 import * as z from '../zod';
@@ -38,7 +38,6 @@ export const waitTask = defineTask({
  */
 export async function recordSignal(store: TaskStore, step: TaskItem, dataJson: string, now: Date): Promise<{ applied: boolean; state?: StateItem }> {
   const token = newWriteToken();
-  const copied = copiedFields(step);
   const out = await guardedWrite('UpdateItem', token, () =>
     store.client.send(
       new UpdateCommand({
@@ -46,7 +45,7 @@ export async function recordSignal(store: TaskStore, step: TaskItem, dataJson: s
         Key: stateKey(step.taskId),
         UpdateExpression:
           'SET #s = :succeeded, resultJson = :data, finishedAt = :now, updatedAt = :now, wt = :wt, run = if_not_exists(run, :one), attempts = if_not_exists(attempts, :zero), ' +
-          'attemptLog = if_not_exists(attemptLog, :noLog), taskId = :taskId, #n = :name, priority = :priority, createdAt = :createdAt, maxAttempts = :maxAttempts, timeoutSeconds = :timeout, expiresAt = :expiresAt ' +
+          `attemptLog = if_not_exists(attemptLog, :noLog), ${COPIED_FIELDS_SET} ` +
           'REMOVE claimableAt',
         // Untouched, or waiting again (a retried workflow) or given back unclaimed: nothing of its timeout has run.
         ConditionExpression: 'attribute_not_exists(sk) OR (#s = :pending AND attempts = :zero)',
@@ -60,13 +59,7 @@ export async function recordSignal(store: TaskStore, step: TaskItem, dataJson: s
           ':zero': 0,
           ':noLog': [],
           ':pending': 'PENDING',
-          ':taskId': copied.taskId,
-          ':name': copied.name,
-          ':priority': copied.priority,
-          ':createdAt': copied.createdAt,
-          ':maxAttempts': copied.maxAttempts,
-          ':timeout': copied.timeoutSeconds,
-          ':expiresAt': copied.expiresAt,
+          ...copiedFieldValues(step),
         },
         ReturnValues: 'ALL_NEW',
         ...onFailureReturnItem,
