@@ -1,6 +1,5 @@
-import { pauseWithin } from './deadline';
+import { whileUnavailable } from './deadline';
 import type { Engine } from './engine';
-import { DependencyUnavailableError } from './errors';
 import type { Copied, StateItem } from './store/items';
 import { loggableError } from './taskError';
 import { clip } from './text';
@@ -27,23 +26,15 @@ const STOP_TRIES = 5;
  */
 export async function stopUnstarted(engine: Engine, task: Copied, run: number, cause: unknown, owner?: string): Promise<Resolution> {
   const error = { type: 'EnqueueFailed', message: clip(`Not enqueued: ${(cause as Error)?.message ?? String(cause)}`, 200) };
-  let last: unknown;
-  for (let attempt = 0; attempt < STOP_TRIES; attempt++) {
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: a pause before the first try only delays the answer
-    if (attempt > 0 && !(await pauseWithin(100 * 2 ** attempt))) break;
-    try {
-      const blocker = await engine.store.stop(task, run, error, engine.now(), owner);
-      if (!blocker) return STOPPED;
-      if (blocker.run === run && blocker.attempts > 0) return { outcome: 'started', state: blocker };
-      if (owner !== undefined && blocker.dispatch?.owner !== owner && blocker.status === 'PENDING') return { outcome: 'taken-over', state: blocker };
-      // Stopped already (no attempts, no hold), cancelled by a client, or moved on to a later run: nothing of this run will run.
-      return STOPPED;
-    } catch (error) {
-      // Only DynamoDB being unavailable is worth another try; anything else is a bug.
-      if (!(error instanceof DependencyUnavailableError)) throw error;
-      last = error;
-    }
-  }
-  engine.logger.error('Enqueue failed and could not be stopped: the task may still run', { taskId: task.taskId, error: loggableError(last), cause: loggableError(cause) });
+  const tried = await whileUnavailable(STOP_TRIES, async (): Promise<Resolution> => {
+    const blocker = await engine.store.stop(task, run, error, engine.now(), owner);
+    if (!blocker) return STOPPED;
+    if (blocker.run === run && blocker.attempts > 0) return { outcome: 'started', state: blocker };
+    if (owner !== undefined && blocker.dispatch?.owner !== owner && blocker.status === 'PENDING') return { outcome: 'taken-over', state: blocker };
+    // Stopped already (no attempts, no hold), cancelled by a client, or moved on to a later run: nothing of this run will run.
+    return STOPPED;
+  });
+  if (tried.ok) return tried.value;
+  engine.logger.error('Enqueue failed and could not be stopped: the task may still run', { taskId: task.taskId, error: loggableError(tried.last), cause: loggableError(cause) });
   return STOPPED;
 }

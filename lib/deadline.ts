@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { DependencyUnavailableError } from './errors';
 
 /**
  * How long one invocation may keep calling AWS. `work` bounds the request's
@@ -112,4 +113,31 @@ export function boundCalls(client: { middlewareStack: unknown }): void {
     },
     { step: 'initialize', name: 'invocationDeadline', priority: 'high' },
   );
+}
+
+/** Waits a little longer each round of a contended write, with jitter, up to a quarter second. */
+export function pauseForRound(round: number): Promise<void> {
+  const ms = Math.min(250, 20 * 1.5 ** round) * (0.5 + Math.random() / 2);
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Tries `write` up to `tries` times while AWS is unavailable to it
+ * (DependencyUnavailableError), pausing 200, 400, 800 ms... between tries,
+ * never past the current budget. Its value; or, when no try answered, the
+ * last such error. Anything else `write` throws is thrown: a bug, not an outage.
+ */
+export async function whileUnavailable<T>(tries: number, write: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; last: unknown }> {
+  let last: unknown;
+  for (let attempt = 0; attempt < tries; attempt++) {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a pause before the first try only delays the answer
+    if (attempt > 0 && !(await pauseWithin(100 * 2 ** attempt))) break;
+    try {
+      return { ok: true, value: await write() };
+    } catch (error) {
+      if (!(error instanceof DependencyUnavailableError)) throw error;
+      last = error;
+    }
+  }
+  return { ok: false, last };
 }

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { stopUnstarted } from './compensation';
-import { pauseWithin, resolving, timeLeft } from './deadline';
-import { newRecord, type EnqueuedTask, type PreparedTask } from './preparedTask';
+import { pauseForRound, pauseWithin, resolving, timeLeft } from './deadline';
+import { recordOf, type EnqueuedTask, type PreparedTask } from './preparedTask';
 import type { Engine } from './engine';
 import { DependencyUnavailableError, IdempotencyConflictError } from './errors';
 import { storePayload } from './payloads/storePayload';
 import { sendRun } from './schedules/dispatch';
 import { beginDispatch, endDispatch, putMarker, reviveStopped, takeOverDispatch } from './store/idempotency';
-import { newTaskItems, type StateItem } from './store/items';
+import { newTaskItems } from './store/items';
 import type { TaskRecord } from './types';
 
 /** How long a request waits for another to finish sending, all told, before it answers 503. */
@@ -53,7 +53,7 @@ export async function enqueueWithKey(engine: Engine, prepared: PreparedTask, key
     } else if (state.dispatch) {
       if (state.dispatch.until > Date.now()) {
         if (Date.now() > waitUntil) throw new DependencyUnavailableError('sqs', 'SendMessage', 'another request is still sending this task');
-        await pause(round);
+        await pauseForRound(round);
       } else if (await takeOverDispatch(engine.store, state, state.dispatch, owner, hold())) {
         run = state.run;
       }
@@ -116,16 +116,4 @@ async function sentRecord(engine: Engine, prepared: PreparedTask, taskId: string
   // Best effort: the task is sent, and a failed read must not turn its 202 into a 503.
   const stored = await engine.store.get(taskId).catch(() => undefined);
   return stored ?? { ...recordOf(prepared, taskId), run };
-}
-
-/** The record to answer with, from what this request knows, without another read. */
-function recordOf(prepared: PreparedTask, taskId: string, state?: StateItem): TaskRecord {
-  const record = newRecord({ ...prepared, task: { ...prepared.task, taskId } });
-  return state ? { ...record, status: state.status, run: state.run, attempts: state.attempts } : record;
-}
-
-/** Waits a little longer each round, with jitter, up to a quarter second. */
-function pause(round: number): Promise<void> {
-  const ms = Math.min(250, 20 * 1.5 ** round) * (0.5 + Math.random() / 2);
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -1,9 +1,9 @@
-import { pauseWithin, resolving, timeLeft } from '../deadline';
+import { pauseForRound, resolving, timeLeft, whileUnavailable } from '../deadline';
 import type { Engine } from '../engine';
 import { DependencyUnavailableError, IdempotencyConflictError } from '../errors';
 import { newTaskId } from '../keys';
 import { toMessage } from '../message';
-import { newRecord, type EnqueuedTask, type PreparedTask } from '../preparedTask';
+import { newRecord, recordOf, type EnqueuedTask, type PreparedTask } from '../preparedTask';
 import { newWriteToken } from '../store/dynamo';
 import { getMarker, putMarker } from '../store/idempotency';
 import { copiedFields, newTaskItems, type Copied, type NewTask, type StateItem } from '../store/items';
@@ -41,7 +41,7 @@ export async function enqueueDebounced(engine: Engine, prepared: PreparedTask, d
   if (idempotencyKey !== undefined) {
     const marker = await getMarker(engine.store, idempotencyKey);
     if (marker && marker.requestHash !== prepared.requestHash) throw new IdempotencyConflictError(idempotencyKey);
-    if (marker) return { taskId: marker.taskId, record: (await engine.store.get(marker.taskId)) ?? newRecord({ ...prepared, task: { ...prepared.task, taskId: marker.taskId } }), created: false };
+    if (marker) return { taskId: marker.taskId, record: (await engine.store.get(marker.taskId)) ?? recordOf(prepared, marker.taskId), created: false };
   }
   const enqueued = await joinOrStart(engine, prepared, debounce);
   if (idempotencyKey !== undefined) {
@@ -76,7 +76,7 @@ async function joinOrStart(engine: Engine, prepared: PreparedTask, debounce: Deb
         // The request that started the burst is between its marker and its task's state, or gone.
         if (burst.at + engine.config.dispatchHoldMs > Date.now()) {
           if (Date.now() > waitUntil) throw new DependencyUnavailableError('dynamodb', 'PutItem', 'another request is still starting this debounce burst');
-          await pause(round);
+          await pauseForRound(round);
           continue;
         }
         // Gone: its task may never run (nobody was answered 202 for it), and a new burst takes the key.
@@ -110,24 +110,16 @@ async function startBurst(engine: Engine, prepared: PreparedTask, debounce: Debo
   const failure = [written, sent].find((r) => r.status === 'rejected');
   if (failure) return resolving(() => abandon(engine, task, failure.reason));
   const token = newWriteToken();
-  let last: unknown;
-  for (let tries = 0; tries < WRITE_TRIES; tries++) {
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: a pause before the first try only delays the answer
-    if (tries > 0 && !(await pauseWithin(100 * 2 ** tries))) break;
+  const tried = await whileUnavailable(WRITE_TRIES, async (): Promise<EnqueuedTask | undefined> => {
     // The window opens when the task becomes joinable, however long its definition and message took.
     const publishedAt = engine.now();
     const dueAt = publishedAt.getTime() + debounce.seconds * 1000;
-    try {
-      const state = await createBurstState(engine.store, task, dueAt, publishedAt, token);
-      // Written; or claimed already (its message came first): either way it runs. Fenced by a later request: that one took the key.
-      if (state.applied || !state.state?.stopped) return { taskId, record: { ...newRecord({ ...prepared, task }), nextAttemptAt: dueAt }, created: true };
-      return undefined;
-    } catch (error) {
-      if (!(error instanceof DependencyUnavailableError)) throw error;
-      last = error;
-    }
-  }
-  return resolving(() => abandon(engine, task, last));
+    const state = await createBurstState(engine.store, task, dueAt, publishedAt, token);
+    // Written; or claimed already (its message came first): either way it runs. Fenced by a later request: that one took the key.
+    if (state.applied || !state.state?.stopped) return { taskId, record: { ...newRecord({ ...prepared, task }), nextAttemptAt: dueAt }, created: true };
+    return undefined;
+  });
+  return tried.ok ? tried.value : resolving(() => abandon(engine, task, tried.last));
 }
 
 /**
@@ -138,20 +130,12 @@ async function startBurst(engine: Engine, prepared: PreparedTask, debounce: Debo
  */
 async function abandon(engine: Engine, task: NewTask, cause: unknown): Promise<EnqueuedTask> {
   const error = { type: 'EnqueueFailed', message: clip(`Not enqueued: ${(cause as Error)?.message ?? String(cause)}`, 200) };
-  let last: unknown;
-  for (let tries = 0; tries < WRITE_TRIES; tries++) {
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: a pause before the first try only delays the answer
-    if (tries > 0 && !(await pauseWithin(100 * 2 ** tries))) break;
-    try {
-      const fenced = await fence(engine.store, task, error, engine.now());
-      if (fenced.applied || fenced.state?.stopped) throw cause;
-      return { taskId: task.taskId, record: newRecord({ task, payloadJson: '' }), created: true };
-    } catch (thrown) {
-      if (thrown === cause || !(thrown instanceof DependencyUnavailableError)) throw thrown;
-      last = thrown;
-    }
-  }
-  engine.logger.error('Debounced enqueue failed and could not be stopped: the task may still run', { taskId: task.taskId, error: loggableError(last), cause: loggableError(cause) });
+  const tried = await whileUnavailable(WRITE_TRIES, async () => {
+    const fenced = await fence(engine.store, task, error, engine.now());
+    return fenced.applied || fenced.state?.stopped !== undefined;
+  });
+  if (tried.ok && !tried.value) return { taskId: task.taskId, record: newRecord({ task, payloadJson: '' }), created: true };
+  if (!tried.ok) engine.logger.error('Debounced enqueue failed and could not be stopped: the task may still run', { taskId: task.taskId, error: loggableError(tried.last), cause: loggableError(cause) });
   throw cause;
 }
 
@@ -165,32 +149,19 @@ async function join(engine: Engine, prepared: PreparedTask, debounce: DebounceOp
   const ref = newWriteToken();
   await putDebouncedPayload(engine.store, state, ref, prepared.payloadJson);
   const token = newWriteToken();
-  let last: unknown;
-  for (let tries = 0; tries < WRITE_TRIES; tries++) {
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: a pause before the first try only delays the answer
-    if (tries > 0 && !(await pauseWithin(100 * 2 ** tries))) break;
+  const tried = await whileUnavailable(WRITE_TRIES, async (): Promise<EnqueuedTask | undefined> => {
     const now = engine.now();
     const dueAt = now.getTime() + debounce.seconds * 1000;
-    try {
-      const joined = await joinBurst(engine.store, state.taskId, ref, dueAt, now, token);
-      if (!joined.applied && joined.state?.payloadRef !== ref) return undefined;
-      const task = { ...prepared.task, taskId: state.taskId, createdAt: state.createdAt };
-      return { taskId: state.taskId, record: { ...newRecord({ ...prepared, task }), nextAttemptAt: dueAt }, created: false };
-    } catch (error) {
-      if (!(error instanceof DependencyUnavailableError)) throw error;
-      last = error;
-    }
-  }
-  engine.logger.error('Debounced enqueue could not join its burst: its payload may be the one that runs', { taskId: state.taskId, error: loggableError(last) });
-  throw last;
+    const joined = await joinBurst(engine.store, state.taskId, ref, dueAt, now, token);
+    if (!joined.applied && joined.state?.payloadRef !== ref) return undefined;
+    const task = { ...prepared.task, taskId: state.taskId, createdAt: state.createdAt };
+    return { taskId: state.taskId, record: { ...newRecord({ ...prepared, task }), nextAttemptAt: dueAt }, created: false };
+  });
+  if (tried.ok) return tried.value;
+  engine.logger.error('Debounced enqueue could not join its burst: its payload may be the one that runs', { taskId: state.taskId, error: loggableError(tried.last) });
+  throw tried.last;
 }
 
 function copiedAs(prepared: PreparedTask, taskId: string): Copied {
   return { ...copiedFields(prepared.task), taskId };
-}
-
-/** Waits a little longer each round, with jitter, up to a quarter second. */
-function pause(round: number): Promise<void> {
-  const ms = Math.min(250, 20 * 1.5 ** round) * (0.5 + Math.random() / 2);
-  return new Promise((r) => setTimeout(r, ms));
 }
