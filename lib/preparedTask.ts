@@ -8,7 +8,7 @@ import { TABLE_ONLY_LIMITS } from './payloads/limits';
 import { payloadLimit } from './payloads/storePayload';
 import { requestHash } from './requestHash';
 import { RUN_AT_FIELDS, runAtFields, runAtText, runsAtOf } from './schedules/runAt';
-import { toRecord, type NewTask } from './store/items';
+import { toRecord, type NewTask, type StateItem } from './store/items';
 import { getTask, TASK_LIMITS, type TaskDefinition } from './task';
 import { byteLength } from './text';
 import { startEnqueueSpan, toStored, type EnqueueSpan } from './tracing';
@@ -139,6 +139,12 @@ export function prepareTask(engine: Engine, name: string, payload: unknown, rawO
 export function newRecord(prepared: Pick<PreparedTask, 'task' | 'payloadJson'>): TaskRecord {
   // Stryker disable next-line StringLiteral: the keys of an item are not part of its record
   return toRecord({ pk: '', sk: '', ...withoutPayload(prepared.task) }, undefined, prepared.payloadJson);
+}
+
+/** The record to answer with as task `taskId` (an earlier request's id), from what this request knows, without another read. */
+export function recordOf(prepared: Pick<PreparedTask, 'task' | 'payloadJson'>, taskId: string, state?: StateItem): TaskRecord {
+  const record = newRecord({ ...prepared, task: { ...prepared.task, taskId } });
+  return state ? { ...record, status: state.status, run: state.run, attempts: state.attempts } : record;
 }
 
 function withoutPayload(task: NewTask): Omit<NewTask, 'payload'> {
