@@ -146,7 +146,7 @@ export class TaskQueue {
 
   /** The URL of the queue an event record came from (its ARN names the queue). */
   async urlForArn(arn: string): Promise<string> {
-    const name = arn.slice(arn.lastIndexOf(':') + 1);
+    const name = queueNameOfArn(arn);
     const known = this.urlsByName.get(name);
     if (known) return known;
     try {
@@ -160,6 +160,12 @@ export class TaskQueue {
   }
 }
 
-function queueNameOf(url: string): string {
+/** A queue's name, from its URL. */
+export function queueNameOf(url: string): string {
   return url.split('/').at(-1) ?? url;
+}
+
+/** A queue's name, from its ARN. */
+export function queueNameOfArn(arn: string): string {
+  return arn.slice(arn.lastIndexOf(':') + 1);
 }

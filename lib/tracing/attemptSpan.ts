@@ -1,4 +1,5 @@
 import { context, isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Link, type Span } from '@opentelemetry/api';
+import { queueNameOfArn } from '../queue';
 import type { AttemptRecord, TaskError } from '../types';
 import { ERROR_TYPE, MESSAGING_DESTINATION, MESSAGING_MESSAGE_ID, MESSAGING_OPERATION_NAME, MESSAGING_OPERATION_TYPE, MESSAGING_SYSTEM, TASK_ATTEMPT, TASK_ID, TASK_MAX_ATTEMPTS, TASK_NAME, TASK_OUTCOME, TASK_QUEUE_WAIT_MS, TASK_RUN, TASK_STATUS, SQS_SYSTEM } from './attributes';
 import { fromCarrier, type TraceCarrier } from './traceContext';
@@ -64,7 +65,7 @@ export function startAttemptSpan(start: AttemptStart): AttemptSpan {
         [MESSAGING_SYSTEM]: SQS_SYSTEM,
         [MESSAGING_OPERATION_TYPE]: 'process',
         [MESSAGING_OPERATION_NAME]: 'process',
-        [MESSAGING_DESTINATION]: start.queueArn.slice(start.queueArn.lastIndexOf(':') + 1),
+        [MESSAGING_DESTINATION]: queueNameOfArn(start.queueArn),
         [MESSAGING_MESSAGE_ID]: start.messageId,
         [TASK_ID]: start.taskId,
         [TASK_NAME]: start.name,

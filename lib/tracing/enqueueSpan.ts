@@ -1,4 +1,5 @@
 import { context, isSpanContextValid, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { queueNameOf } from '../queue';
 import { toTaskError } from '../taskError';
 import { ERROR_TYPE, MESSAGING_DESTINATION, MESSAGING_OPERATION_NAME, MESSAGING_OPERATION_TYPE, MESSAGING_SYSTEM, TASK_CREATED, TASK_ID, TASK_NAME, TASK_PRIORITY, SQS_SYSTEM } from './attributes';
 import { parentContext } from './incomingTrace';
@@ -82,6 +83,4 @@ function codeOf(error: unknown): string | undefined {
 }
 
 /** The queue's name, the last segment of its URL: what messaging.destination.name holds for SQS. */
-export function queueNameOf(queueUrl: string): string {
-  return queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
-}
+
