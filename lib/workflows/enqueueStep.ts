@@ -28,14 +28,11 @@ export async function enqueueStep(engine: Engine, step: StepToEnqueue): Promise<
   const taskId = stepId(step.workflowId, step.index);
   const prepared = prepareTask(engine, step.name, step.payload, step.delaySeconds ? { delaySeconds: step.delaySeconds } : {}, taskId);
   prepared.task.workflow = { parentId: step.workflowId, index: step.index };
-  try {
+  await prepared.span.during(async () => {
     // A payload kept in S3 has a key of the task's: written again, it is the same object.
     const payloadObject = await storePayload(engine, taskId, prepared);
     await Promise.all([engine.store.create(newTaskItems(prepared.task, prepared.payloadJson, prepared.payloadBytes, payloadObject)), sendRun(engine, prepared.task, 1)]);
-  } catch (error) {
-    prepared.span.end({ ok: false, error });
-    throw error;
-  }
-  prepared.span.end({ ok: true, taskId, created: true });
+    return { taskId, created: true };
+  });
   return taskId;
 }
