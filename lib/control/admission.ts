@@ -23,9 +23,9 @@ const nothing = async () => undefined;
 const FREE: Admission = { admitted: true, release: nothing };
 
 /** A token due this soon is waited for in the worker; later ones by sending the message again with a delay. */
-export const TOKEN_SLEEP_MS = 1_000;
+const TOKEN_SLEEP_MS = 1_000;
 /** A token held by a message that comes back this late is dropped and a fresh one taken, so late tasks do not crowd the ones due now. */
-export const TOKEN_STALE_MS = 5_000;
+const TOKEN_STALE_MS = 5_000;
 /** Waits for a concurrency slot: from about a second, half again as long each time, up to this. */
 export const SLOT_WAIT_MAX_SECONDS = 30;
 

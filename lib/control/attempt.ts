@@ -20,7 +20,7 @@ export interface AttemptTiming {
   cancel: CancelTiming;
 }
 
-export const ATTEMPT_TIMING: AttemptTiming = { progress: PROGRESS_TIMING, cancel: CANCEL_TIMING };
+const ATTEMPT_TIMING: AttemptTiming = { progress: PROGRESS_TIMING, cancel: CANCEL_TIMING };
 
 /**
  * Watches one running attempt (`claimed`) for the features of lib/control that

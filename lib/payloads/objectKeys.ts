@@ -3,8 +3,8 @@
  * prefixes, so each function's role names only what it reads or writes
  * (serverless.yml): the api writes payloads, the worker writes results.
  */
-export const PAYLOAD_PREFIX = 'payloads/';
-export const RESULT_PREFIX = 'results/';
+const PAYLOAD_PREFIX = 'payloads/';
+const RESULT_PREFIX = 'results/';
 
 /** A task's payload: one per task id, so an Idempotency-Key's requests (one task id, one body) write the same object. */
 export function payloadObjectKey(taskId: string): string {

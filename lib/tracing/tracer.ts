@@ -1,7 +1,7 @@
 import { trace, type Tracer } from '@opentelemetry/api';
 
 /** The instrumentation scope of the engine's spans. */
-export const TRACER_NAME = 'durable-background-tasks';
+const TRACER_NAME = 'durable-background-tasks';
 
 /**
  * The engine's tracer, looked up on each use: the global provider may be

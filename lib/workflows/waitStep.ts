@@ -7,7 +7,7 @@ import * as z from '../zod';
 import { WAIT_TASK_NAME_RESERVED } from './types';
 
 /** A waiting step whose signal did not come in time. */
-export class SignalTimeoutError extends Error {
+class SignalTimeoutError extends Error {
   constructor(signal: string, timeoutSeconds: number) {
     super(`No "${signal}" signal came within ${timeoutSeconds} s`);
     this.name = 'SignalTimeout';
