@@ -1,5 +1,6 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TERMINAL_STATUSES } from '../../lib/types';
 import { copyCheckout, startStack, waitForStatus, type Body, type Stack } from '../support/stack';
 
 /**
@@ -19,7 +20,7 @@ afterAll(() => {
   checkout.remove();
 });
 
-const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+const TERMINAL = TERMINAL_STATUSES;
 
 async function post(body: unknown): Promise<string> {
   const { status, body: accepted } = await stack.request('POST', '/tasks', body);

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stateKey } from '../../lib/store/items';
 import { startLocalAws, type LocalAws } from '../support/aws';
+import { TERMINAL_STATUSES } from '../../lib/types';
 import { copyCheckout, freePorts, startStack, waitForStatus, type Stack } from '../support/stack';
 
 /**
@@ -18,7 +19,7 @@ afterAll(async () => {
   checkout.remove();
 });
 
-const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+const TERMINAL = TERMINAL_STATUSES;
 
 /** Enqueues `count` sleep tasks on the high queue and resolves once all are RUNNING. */
 async function startSleeps(on: Stack, count: number, ms: number): Promise<string[]> {

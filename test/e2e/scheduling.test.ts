@@ -2,6 +2,7 @@ import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TERMINAL_STATUSES } from '../../lib/types';
 import { copyCheckout, startStack, waitForStatus, type Body, type Stack } from '../support/stack';
 
 /**
@@ -31,7 +32,7 @@ afterAll(async () => {
   checkout.remove();
 });
 
-const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+const TERMINAL = TERMINAL_STATUSES;
 
 async function timerItems(on: Stack): Promise<string[]> {
   const dynamo = new DynamoDBClient({ endpoint: `http://127.0.0.1:${on.ports.dynamo}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });

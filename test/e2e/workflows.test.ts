@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TERMINAL_STATUSES } from '../../lib/types';
 import { copyCheckout, startStack, waitForStatus, type Stack } from '../support/stack';
 
 /**
@@ -17,7 +18,7 @@ afterAll(() => {
   checkout.remove();
 });
 
-const TERMINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+const TERMINAL = TERMINAL_STATUSES;
 
 async function start(body: unknown): Promise<string> {
   const { status, body: accepted } = await stack.request('POST', '/workflows', body);

@@ -140,7 +140,7 @@ export async function startStack(cwd: string, env: Record<string, string> = {}, 
 }
 
 /** Polls a task until it is in one of `statuses`; returns its record. */
-export async function waitForStatus(stack: Stack, taskId: string, statuses: string[], timeoutMs = 30_000): Promise<Body> {
+export async function waitForStatus(stack: Stack, taskId: string, statuses: readonly string[], timeoutMs = 30_000): Promise<Body> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { status, body } = await stack.request('GET', `/tasks/${taskId}`);
